@@ -1,0 +1,48 @@
+//! Errors of the public API.
+
+use std::fmt;
+
+/// Why [`ContextVar::set`](crate::ContextVar::set) did not change the context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SetError {
+    /// `set` was called inside an async runtime but outside any ctxflow scope (a task spawned
+    /// with plain `tokio::spawn`, or a `block_on` body). Setting there would leak the value
+    /// into whatever task the worker thread runs next, so ctxflow refuses. Wrap the code in
+    /// `VAR.scope(..)`, `Snapshot::run`, or spawn it with `ctxflow::spawn`.
+    NoScope,
+    /// The thread is shutting down and its context storage is gone.
+    ThreadExiting,
+}
+
+impl fmt::Display for SetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SetError::NoScope => f.write_str(
+                "ContextVar::set called inside an async runtime outside any ctxflow scope; \
+                 wrap the code in a scope (VAR.scope, Snapshot::run) or spawn it with ctxflow::spawn",
+            ),
+            SetError::ThreadExiting => f.write_str("ContextVar::set called while the thread is exiting"),
+        }
+    }
+}
+
+impl std::error::Error for SetError {}
+
+/// Why an [`AsyncResource`](crate::AsyncResource) could not be created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResourceError {
+    /// The resource kind was the empty string; hooks and diagnostics need a name.
+    EmptyKind,
+}
+
+impl fmt::Display for ResourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ResourceError::EmptyKind => f.write_str("an AsyncResource needs a non-empty kind"),
+        }
+    }
+}
+
+impl std::error::Error for ResourceError {}

@@ -1,0 +1,187 @@
+//! The immutable map that *is* a context.
+//!
+//! A context is a small sorted array of `(variable id, value)` pairs behind one `Arc`. It is
+//! never mutated once built: `scope`, `set` and `exit` build a new frame from the current one.
+//! That is what makes snapshots free (an `Arc` clone) and makes it impossible for one task to
+//! observe another's writes. Contexts in real services hold a handful of variables, so a
+//! linear scan over an inline array beats any hash map, and up to four entries cost a single
+//! allocation.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use smallvec::SmallVec;
+
+/// A value as stored in a frame. Type-erased; the variable that owns the id knows the type.
+pub(crate) type Value = Arc<dyn Any + Send + Sync>;
+
+/// One variable's value in a frame. The low bit of `key` is set for variables that are not
+/// inherited by spawned tasks and threads (see `ContextVar::not_inherited`).
+#[derive(Clone)]
+pub(crate) struct Entry {
+    pub(crate) key: u64,
+    pub(crate) value: Value,
+}
+
+impl Entry {
+    fn inherited(&self) -> bool {
+        self.key & crate::var::NOT_INHERITED == 0
+    }
+}
+
+/// The context proper. `None` (no frame at all) is the empty context and allocates nothing.
+pub(crate) struct Frame {
+    entries: SmallVec<[Entry; 4]>,
+}
+
+/// The current context as held by a thread, a scope or a task.
+pub(crate) type Ctx = Option<Arc<Frame>>;
+
+impl Frame {
+    pub(crate) fn get(&self, key: u64) -> Option<&Value> {
+        // Sorted, small: a linear scan that stops early is the fastest lookup here.
+        for e in &self.entries {
+            if e.key >= key {
+                return (e.key == key).then_some(&e.value);
+            }
+        }
+        None
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn keys(&self) -> impl Iterator<Item = u64> + '_ {
+        self.entries.iter().map(|e| e.key)
+    }
+
+    fn from_entries(entries: SmallVec<[Entry; 4]>) -> Ctx {
+        if entries.is_empty() {
+            return None;
+        }
+        crate::stats::frame_created();
+        Some(Arc::new(Frame { entries }))
+    }
+}
+
+impl Drop for Frame {
+    fn drop(&mut self) {
+        crate::stats::frame_dropped();
+    }
+}
+
+/// A pending change to one variable: a new value, or `None` to unset it. (Public only so the
+/// sealed `IntoBindings` trait can name it; the module is private.)
+#[derive(Clone)]
+pub struct Change {
+    pub(crate) key: u64,
+    pub(crate) value: Option<Value>,
+}
+
+/// `base` with `changes` applied in order (later ones win), as one new frame; `None` when the
+/// changes leave `base` as it is (then share `base` instead of copying it).
+pub(crate) fn apply(base: Option<&Frame>, changes: &[Change]) -> Option<Ctx> {
+    let untouched = changes.iter().all(|c| c.value.is_none() && base.and_then(|f| f.get(c.key)).is_none());
+    if untouched {
+        return None;
+    }
+    let mut entries: SmallVec<[Entry; 4]> = match base {
+        Some(f) => f.entries.clone(),
+        None => SmallVec::new(),
+    };
+    for c in changes {
+        match (entries.binary_search_by_key(&c.key, |e| e.key), &c.value) {
+            (Ok(i), Some(v)) => entries[i].value = v.clone(),
+            (Err(i), Some(v)) => entries.insert(i, Entry { key: c.key, value: v.clone() }),
+            (Ok(i), None) => {
+                entries.remove(i);
+            }
+            (Err(_), None) => {}
+        }
+    }
+    Some(Frame::from_entries(entries))
+}
+
+/// The part of `base` that tasks, blocking jobs and threads spawned from it inherit.
+pub(crate) fn inheritable(base: &Ctx) -> Ctx {
+    match base {
+        Some(f) if !f.entries.iter().all(Entry::inherited) => {
+            let entries = f.entries.iter().filter(|e| e.inherited()).cloned().collect();
+            Frame::from_entries(entries)
+        }
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(key: u64, v: u32) -> Change {
+        Change { key, value: Some(Arc::new(v)) }
+    }
+
+    fn unset(key: u64) -> Change {
+        Change { key, value: None }
+    }
+
+    fn build(base: &Ctx, changes: &[Change]) -> Ctx {
+        apply(base.as_deref(), changes).unwrap_or_else(|| base.clone())
+    }
+
+    fn read(ctx: &Ctx, key: u64) -> Option<u32> {
+        ctx.as_ref()?.get(key)?.downcast_ref::<u32>().copied()
+    }
+
+    #[test]
+    fn changes_are_sorted_and_replace() {
+        let a = build(&None, &[set(8, 1), set(2, 2), set(4, 3)]);
+        let keys: Vec<u64> = a.as_ref().unwrap().keys().collect();
+        assert_eq!(keys, [2, 4, 8]);
+        let b = build(&a, &[set(4, 30)]);
+        assert_eq!(read(&b, 4), Some(30));
+        assert_eq!(read(&a, 4), Some(3), "the base frame is never changed");
+        assert_eq!(b.as_ref().unwrap().len(), 3);
+        let c = build(&a, &[set(6, 1), unset(6), unset(2)]);
+        assert_eq!(c.as_ref().unwrap().keys().collect::<Vec<_>>(), [4, 8]);
+    }
+
+    #[test]
+    fn many_entries_cross_the_inline_threshold() {
+        let mut ctx: Ctx = None;
+        for k in (1..=40u64).rev().map(|i| i * 2) {
+            ctx = build(&ctx, &[set(k, k as u32)]);
+        }
+        for k in (2..=80u64).step_by(2) {
+            assert_eq!(read(&ctx, k), Some(k as u32));
+            assert_eq!(read(&ctx, k + 1), None);
+        }
+        for k in (2..=80u64).step_by(2) {
+            ctx = build(&ctx, &[unset(k)]);
+            assert_eq!(read(&ctx, k), None);
+            if k < 80 {
+                assert_eq!(read(&ctx, k + 2), Some(k as u32 + 2));
+            }
+        }
+        assert!(ctx.is_none(), "removing every entry gives the empty context");
+    }
+
+    #[test]
+    fn unsetting_an_absent_key_changes_nothing() {
+        let a = build(&None, &[set(2, 1)]);
+        assert!(apply(a.as_deref(), &[unset(4)]).is_none());
+        assert!(apply(None, &[unset(4)]).is_none());
+    }
+
+    #[test]
+    fn inheritable_drops_marked_entries_only() {
+        let a = build(&None, &[set(2, 1), set(5, 2)]);
+        let b = inheritable(&a);
+        assert_eq!(read(&b, 2), Some(1));
+        assert_eq!(read(&b, 5), None);
+        let c = build(&None, &[set(2, 1)]);
+        assert!(Arc::ptr_eq(c.as_ref().unwrap(), inheritable(&c).as_ref().unwrap()));
+    }
+}

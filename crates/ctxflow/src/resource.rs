@@ -1,0 +1,194 @@
+//! Tracked resources: what every task, blocking job, thread and `AsyncResource` carries.
+//!
+//! A [`Resource`] is the captured context plus the two ids, 24 bytes in all. It announces
+//! itself to the hooks when created and says goodbye (`destroy`) exactly once when dropped.
+
+use std::borrow::Cow;
+use std::panic::Location;
+
+use crate::current::{self, Entered};
+use crate::error::ResourceError;
+use crate::frame::{self, Ctx};
+use crate::{AsyncId, hooks, stats};
+
+/// The context and ids a tracked resource runs with.
+pub(crate) struct Resource {
+    pub(crate) ctx: Ctx,
+    pub(crate) id: AsyncId,
+    pub(crate) trigger: AsyncId,
+}
+
+impl Resource {
+    /// A resource created here, by the code running now, inheriting `ctx`.
+    pub(crate) fn new(kind: &str, ctx: Ctx, trigger: AsyncId, at: &'static Location<'static>) -> Resource {
+        let id = AsyncId::next();
+        stats::resource_created(id, kind, trigger, at, &ctx);
+        hooks::init(id, kind, trigger);
+        Resource { ctx, id, trigger }
+    }
+
+    /// A resource for something spawned here: inherits the inheritable part of the current
+    /// context, triggered by the current execution id.
+    pub(crate) fn spawned(kind: &str, at: &'static Location<'static>) -> Resource {
+        Resource::new(kind, frame::inheritable(&current::capture()), current::ids().0, at)
+    }
+
+    /// Enters the resource's context and ids; `before` now, `after` when the guard drops.
+    #[inline]
+    pub(crate) fn enter(&mut self) -> Running<'_> {
+        let ids = (self.id, self.trigger);
+        let entered = Entered::new(&mut self.ctx, Some(ids));
+        let hooked = hooks::enabled();
+        if hooked {
+            hooks::before(ids.0);
+        }
+        Running { id: ids.0, hooked, _entered: entered }
+    }
+
+    /// Runs `f` as this resource's code, then retires the resource.
+    pub(crate) fn run_once<R>(mut self, f: impl FnOnce() -> R) -> R {
+        let _running = self.enter();
+        f()
+    }
+}
+
+impl Resource {
+    /// Emits `destroy` now; the later drop then does nothing.
+    pub(crate) fn retire(&mut self) {
+        let id = std::mem::replace(&mut self.id, AsyncId::NONE);
+        if id != AsyncId::NONE {
+            hooks::destroy(id);
+            stats::resource_dropped(id);
+        }
+    }
+}
+
+impl Drop for Resource {
+    fn drop(&mut self) {
+        self.retire();
+    }
+}
+
+/// A resource's code running on this thread.
+pub(crate) struct Running<'a> {
+    id: AsyncId,
+    hooked: bool,
+    // Dropped after `after` fired, so `after` runs inside the resource's context.
+    _entered: Entered<'a>,
+}
+
+impl Drop for Running<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        if self.hooked {
+            hooks::after(self.id);
+        }
+    }
+}
+
+/// A handle for running callback-style, channel, thread-pool or FFI code in the context in
+/// which the handle was made. Node: `AsyncResource`.
+///
+/// It captures the whole current context and gets its own [`AsyncId`] at creation.
+/// [`run_in_scope`](Self::run_in_scope) runs code inside that context with `before`/`after`
+/// hook events; dropping it (or [`emit_destroy`](Self::emit_destroy)) emits `destroy` once.
+///
+/// ```
+/// use ctxflow::{AsyncResource, ContextVar};
+/// static REQUEST: ContextVar<u32> = ContextVar::new("request");
+///
+/// let res = REQUEST.sync_scope(7, || AsyncResource::new("db-callback")).unwrap();
+/// // Later, from a callback that runs anywhere:
+/// assert_eq!(res.run_in_scope(|| REQUEST.get()), Some(7));
+/// assert_eq!(res.run_in_scope(ctxflow::execution_id), res.id());
+/// ```
+pub struct AsyncResource {
+    res: Resource,
+    id: AsyncId,
+    kind: Cow<'static, str>,
+}
+
+impl AsyncResource {
+    /// Captures the current context; `kind` names the resource in hooks and diagnostics.
+    #[track_caller]
+    pub fn new(kind: impl Into<Cow<'static, str>>) -> Result<AsyncResource, ResourceError> {
+        AsyncResource::with_trigger(kind, current::ids().0)
+    }
+
+    /// Like [`new`](Self::new), with an explicit trigger id instead of the current execution id.
+    #[track_caller]
+    pub fn with_trigger(kind: impl Into<Cow<'static, str>>, trigger: AsyncId) -> Result<AsyncResource, ResourceError> {
+        let kind = kind.into();
+        if kind.is_empty() {
+            return Err(ResourceError::EmptyKind);
+        }
+        let res = Resource::new(&kind, current::capture(), trigger, Location::caller());
+        Ok(AsyncResource { id: res.id, res, kind })
+    }
+
+    /// This resource's id.
+    pub fn id(&self) -> AsyncId {
+        self.id
+    }
+
+    /// The execution id that created it (or the one given to `with_trigger`).
+    pub fn trigger_id(&self) -> AsyncId {
+        self.res.trigger
+    }
+
+    /// The kind given at creation.
+    pub fn kind(&self) -> &str {
+        &self.kind
+    }
+
+    /// Runs `f` inside the captured context, with this resource as execution id, between
+    /// `before` and `after` events. Writes made by `f` (`set`) stay inside this call. The
+    /// caller's context is back afterwards, also when `f` panics.
+    pub fn run_in_scope<R>(&self, f: impl FnOnce() -> R) -> R {
+        let mut ctx = self.res.ctx.clone();
+        let ids = (self.id, self.res.trigger);
+        let _entered = Entered::new(&mut ctx, Some(ids));
+        let hooked = hooks::enabled();
+        if hooked {
+            hooks::before(ids.0);
+        }
+        let _after = AfterOnDrop(hooked.then_some(ids.0));
+        f()
+    }
+
+    /// `f`, bound to this resource: each call runs it through [`run_in_scope`](Self::run_in_scope).
+    pub fn bind<A, R>(self, f: impl Fn(A) -> R) -> impl Fn(A) -> R {
+        move |a| self.run_in_scope(|| f(a))
+    }
+
+    /// Emits `destroy` now instead of at drop. Calling it again (or dropping later) does
+    /// nothing: `destroy` fires exactly once.
+    pub fn emit_destroy(&mut self) {
+        self.res.retire();
+    }
+
+    /// The captured context.
+    pub fn snapshot(&self) -> crate::Snapshot {
+        crate::Snapshot::from_ctx(self.res.ctx.clone())
+    }
+}
+
+impl std::fmt::Debug for AsyncResource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncResource")
+            .field("kind", &self.kind)
+            .field("id", &self.id)
+            .field("trigger", &self.res.trigger)
+            .finish()
+    }
+}
+
+struct AfterOnDrop(Option<AsyncId>);
+
+impl Drop for AfterOnDrop {
+    fn drop(&mut self) {
+        if let Some(id) = self.0 {
+            hooks::after(id);
+        }
+    }
+}

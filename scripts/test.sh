@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The project's test command (README quick start, and what CI runs after fmt and clippy).
+# Builds and tests every crate with every feature, then checks that the core crate also
+# builds for users who do not pass `--cfg tokio_unstable`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo test --workspace --all-features
+
+echo "== ctxflow without --cfg tokio_unstable (default and rayon features)"
+RUSTFLAGS="" CARGO_TARGET_DIR=target/stable-cfg cargo check -p ctxflow --features rayon,diagnostics
