@@ -1,0 +1,89 @@
+//! Snapshots (docs/semantics.md §4): immutable captures of the whole context.
+
+use ctxflow::{ContextVar, FutureExt, Snapshot};
+
+static S: ContextVar<u32> = ContextVar::new("s");
+static OTHER: ContextVar<u32> = ContextVar::new("other");
+
+#[test]
+fn run_restores_the_captured_values_and_then_the_callers() {
+    // S50
+    let snap = S.sync_scope(123, Snapshot::capture);
+    let (inside, after) = S.sync_scope(321, || (snap.run_sync(|| S.get()), S.get()));
+    assert_eq!((inside, after), (Some(123), Some(321)));
+}
+
+#[test]
+fn run_replaces_the_whole_context_including_later_variables() {
+    // S51
+    let snap = S.sync_scope(1, Snapshot::capture);
+    let new_default: ContextVar<u32> = ContextVar::new("new1").with_default(|| 77);
+    let new_plain: ContextVar<u32> = ContextVar::new("new2");
+    let seen = ctxflow::sync_scope((OTHER.value(2), new_default.value(3), new_plain.value(4)), || {
+        snap.run_sync(|| (S.get(), OTHER.get(), new_default.get(), new_plain.get()))
+    });
+    assert_eq!(seen, (Some(1), None, Some(77), None));
+}
+
+#[test]
+fn wrapped_callbacks_run_in_their_capture_in_any_order() {
+    // S52, S53
+    let w1 = S.sync_scope(1, || Snapshot::capture().wrap_fn(|x: u32| (x, S.get())));
+    let w2 = S.sync_scope(2, || Snapshot::capture().wrap_fn(|x: u32| (x, S.get())));
+    S.sync_scope(9, || {
+        assert_eq!(w1(10), (10, Some(1)));
+        assert_eq!(w2(20), (20, Some(2)));
+        assert_eq!(w1(30), (30, Some(1)));
+        assert_eq!(S.get(), Some(9));
+    });
+}
+
+#[test]
+fn a_panic_in_a_wrapped_callback_restores_the_callers_context() {
+    let w = S.sync_scope(1, || Snapshot::capture().wrap(|| panic!("inside")));
+    S.sync_scope(2, || {
+        assert!(std::panic::catch_unwind(std::panic::AssertUnwindSafe(w)).is_err());
+        assert_eq!(S.get(), Some(2));
+    });
+}
+
+#[test]
+fn writes_inside_a_run_never_change_the_snapshot() {
+    // S41, S55, S56: immutable, like TC39 and Node's AsyncContextFrame (not Python's Context).
+    let snap = S.sync_scope(42, Snapshot::capture);
+    snap.run_sync(|| {
+        S.set(56).unwrap();
+        assert_eq!(S.get(), Some(56));
+    });
+    assert_eq!(snap.get(&S), Some(42));
+    assert_eq!(snap.run_sync(|| S.get()), Some(42));
+    assert_eq!(Snapshot::empty().run_sync(|| S.get()), None);
+}
+
+#[test]
+fn a_snapshot_can_be_entered_reentrantly_and_from_many_threads() {
+    // S30: immutable snapshots have no "already entered" state.
+    let snap = S.sync_scope(5, Snapshot::capture);
+    assert_eq!(snap.run_sync(|| snap.run_sync(|| S.get())), Some(5));
+    let handles: Vec<_> = (0..8)
+        .map(|_| {
+            let snap = snap.clone();
+            std::thread::spawn(move || snap.run_sync(|| S.get()))
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap(), Some(5));
+    }
+}
+
+#[test]
+fn snapshot_run_binds_a_future_whoever_polls_it() {
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let snap = S.sync_scope(7, Snapshot::capture);
+    let seen = rt.block_on(S.scope(8, async {
+        let a = snap.run(async { S.get() }).await;
+        let b = async { S.get() }.in_snapshot(&snap).await;
+        (a, b, S.get())
+    }));
+    assert_eq!(seen, (Some(7), Some(7), Some(8)));
+}
