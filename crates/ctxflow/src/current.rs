@@ -174,6 +174,32 @@ impl Drop for Entered<'_> {
     }
 }
 
+/// What [`Entered`] does, for code whose start and end run in different callbacks (tokio's
+/// before-poll and after-poll hooks, which cannot share a borrow): enters the frame in `slot`
+/// (the previous frame goes into `slot`) and makes `ids` current. Returns the ids to hand back
+/// to [`leave_detached`], which the caller must call exactly once on this thread, innermost
+/// first.
+#[cfg(all(feature = "runtime", tokio_unstable))]
+pub(crate) fn enter_detached(slot: &mut Ctx, ids: (AsyncId, AsyncId)) -> (AsyncId, AsyncId) {
+    swap(slot);
+    STATE
+        .try_with(|s| {
+            s.depth.set(s.depth.get() + 1);
+            s.ids.replace(ids)
+        })
+        .unwrap_or((AsyncId::ROOT, AsyncId::NONE))
+}
+
+/// Undoes [`enter_detached`]: the entered frame, as the code left it, goes back into `slot`.
+#[cfg(all(feature = "runtime", tokio_unstable))]
+pub(crate) fn leave_detached(slot: &mut Ctx, prev_ids: (AsyncId, AsyncId)) {
+    let _ = STATE.try_with(|s| {
+        s.depth.set(s.depth.get().saturating_sub(1));
+        s.ids.set(prev_ids);
+    });
+    swap(slot);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -43,6 +43,10 @@ mod var;
 #[cfg(feature = "diagnostics")]
 pub mod diagnostics;
 pub mod hooks;
+#[cfg(feature = "rayon")]
+pub mod rayon;
+#[cfg(feature = "runtime")]
+pub mod runtime;
 pub mod thread;
 
 #[cfg(feature = "tokio")]

@@ -13,6 +13,15 @@ use tokio::task::{AbortHandle, JoinHandle, JoinSet};
 use crate::resource::Resource;
 use crate::task::Task;
 
+/// Runs `spawn`, which hands a ctxflow `Task` to tokio. The `Task` tracks itself; an opted-in
+/// runtime (`crate::runtime`), whose spawn hook runs inside this call, leaves it alone.
+#[inline]
+fn self_tracked<R>(spawn: impl FnOnce() -> R) -> R {
+    #[cfg(all(feature = "runtime", tokio_unstable))]
+    let _flag = crate::runtime::SelfTracked::begin();
+    spawn()
+}
+
 /// `tokio::spawn`, inheriting the current context. Needs a tokio runtime, as `tokio::spawn` does.
 ///
 /// ```
@@ -29,7 +38,7 @@ where
     F::Output: Send + 'static,
 {
     let task = Task::new(Resource::spawned("task", Location::caller()), fut);
-    tokio::spawn(task)
+    self_tracked(|| tokio::spawn(task))
 }
 
 /// `tokio::task::spawn_blocking`, inheriting the current context.
@@ -60,7 +69,7 @@ where
     F::Output: 'static,
 {
     let task = Task::new(Resource::spawned("local", Location::caller()), fut);
-    tokio::task::spawn_local(task)
+    self_tracked(|| tokio::task::spawn_local(task))
 }
 
 /// Spawning into a [`JoinSet`] with the current context.
@@ -108,7 +117,8 @@ impl<T: 'static> JoinSetExt<T> for JoinSet<T> {
         F: Future<Output = T> + Send + 'static,
         T: Send,
     {
-        self.spawn(Task::new(Resource::spawned("task", Location::caller()), fut))
+        let task = Task::new(Resource::spawned("task", Location::caller()), fut);
+        self_tracked(|| self.spawn(task))
     }
 
     #[track_caller]
@@ -126,6 +136,7 @@ impl<T: 'static> JoinSetExt<T> for JoinSet<T> {
     where
         F: Future<Output = T> + 'static,
     {
-        self.spawn_local(Task::new(Resource::spawned("local", Location::caller()), fut))
+        let task = Task::new(Resource::spawned("local", Location::caller()), fut);
+        self_tracked(|| self.spawn_local(task))
     }
 }
