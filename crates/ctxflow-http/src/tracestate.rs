@@ -1,0 +1,234 @@
+//! The `tracestate` header: vendor key/value pairs that travel with a `traceparent`.
+//!
+//! The list is kept as the normalized text it will be forwarded as (`k=v,k=v`, no OWS), so
+//! forwarding an unchanged tracestate is a copy and needs no re-validation. Validation is all
+//! or nothing: the W3C harness, and every vendor that reads what we send, expects a list with
+//! one bad member or more than 32 members to be discarded whole, not repaired or truncated.
+
+use std::fmt;
+
+use crate::list::{members, trim_ows};
+
+/// Most members a tracestate may have.
+pub const MAX_MEMBERS: usize = 32;
+/// Longest key: `[a-z0-9]` then up to 255 of `[a-z0-9_-*/@]` (the Level 2 grammar, which
+/// accepts every Level 1 key).
+pub const MAX_KEY_LEN: usize = 256;
+/// Longest value: 1 to 256 printable ASCII characters except `,` and `=`, not ending in a space.
+pub const MAX_VALUE_LEN: usize = 256;
+
+/// A validated tracestate list, in order, at most 32 members.
+///
+/// ```
+/// use ctxflow_http::TraceState;
+/// let mut ts: TraceState = "rojo=00f067aa0ba902b7, congo=t61rcWkgMzE".parse().unwrap();
+/// ts.insert("acme", "x").unwrap();
+/// assert_eq!(ts.to_string(), "acme=x,rojo=00f067aa0ba902b7,congo=t61rcWkgMzE");
+/// assert_eq!(ts.get("congo"), Some("t61rcWkgMzE"));
+/// assert!("FOO=1".parse::<TraceState>().is_err());
+/// ```
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct TraceState {
+    /// `k=v,k=v`, every member valid.
+    text: String,
+    len: usize,
+}
+
+/// Why a tracestate list was discarded (the whole list: see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TraceStateError {
+    /// A field holds bytes that are not visible ASCII.
+    NotAscii,
+    /// More than 32 members in the combined list.
+    TooManyMembers,
+    /// A member has no `=`.
+    MissingEquals {
+        /// Zero-based position of the member in the combined list.
+        member: usize,
+    },
+    /// A key is empty, too long, or uses characters outside `[a-z0-9_-*/@]` (or does not start
+    /// with `[a-z0-9]`).
+    InvalidKey {
+        /// Zero-based position of the member in the combined list.
+        member: usize,
+    },
+    /// A value is empty, too long, ends in a space, or uses `,`, `=` or non-printable characters.
+    InvalidValue {
+        /// Zero-based position of the member in the combined list.
+        member: usize,
+    },
+}
+
+impl fmt::Display for TraceStateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TraceStateError::NotAscii => f.write_str("tracestate is not visible ASCII"),
+            TraceStateError::TooManyMembers => write!(f, "tracestate has more than {MAX_MEMBERS} members"),
+            TraceStateError::MissingEquals { member } => write!(f, "tracestate member {member} has no '='"),
+            TraceStateError::InvalidKey { member } => write!(f, "tracestate member {member} has an invalid key"),
+            TraceStateError::InvalidValue { member } => write!(f, "tracestate member {member} has an invalid value"),
+        }
+    }
+}
+
+impl std::error::Error for TraceStateError {}
+
+impl TraceState {
+    /// The empty list.
+    pub const fn new() -> Self {
+        TraceState { text: String::new(), len: 0 }
+    }
+
+    /// Parses one field value (a comma-separated list; empty members and OWS are ignored).
+    pub fn parse(value: &str) -> Result<Self, TraceStateError> {
+        Self::from_members(value.split(',').map(trim_ows).filter(|m| !m.is_empty()).map(Ok))
+    }
+
+    /// Reads every `tracestate` field of a header map, combined in order.
+    ///
+    /// ```
+    /// use ctxflow_http::TraceState;
+    /// let mut headers = http::HeaderMap::new();
+    /// headers.append("tracestate", "foo=1,bar=2".parse().unwrap());
+    /// headers.append("tracestate", "".parse().unwrap());
+    /// headers.append("tracestate", "baz=3".parse().unwrap());
+    /// assert_eq!(TraceState::from_headers(&headers).unwrap().as_str(), "foo=1,bar=2,baz=3");
+    /// ```
+    pub fn from_headers(headers: &http::HeaderMap) -> Result<Self, TraceStateError> {
+        Self::from_members(members(headers.get_all(crate::header::TRACESTATE)))
+    }
+
+    fn from_members<'a>(list: impl Iterator<Item = Result<&'a str, ()>>) -> Result<Self, TraceStateError> {
+        let mut state = TraceState::new();
+        for (index, member) in list.enumerate() {
+            let member = member.map_err(|()| TraceStateError::NotAscii)?;
+            if index == MAX_MEMBERS {
+                return Err(TraceStateError::TooManyMembers);
+            }
+            let (key, value) = split_member(member, index)?;
+            state.push(key, value);
+        }
+        Ok(state)
+    }
+
+    fn push(&mut self, key: &str, value: &str) {
+        if !self.text.is_empty() {
+            self.text.push(',');
+        }
+        self.text.extend([key, "=", value]);
+        self.len += 1;
+    }
+
+    /// Adds or updates `key` as the left-most member, as the spec asks of a vendor that changes
+    /// its entry. Other entries for `key` are removed; if that makes 33 members, the right-most
+    /// is dropped.
+    ///
+    /// ```
+    /// let mut ts = ctxflow_http::TraceState::parse("a=1,b=2,a=3").unwrap();
+    /// ts.insert("a", "9").unwrap();
+    /// assert_eq!(ts.as_str(), "a=9,b=2");
+    /// assert!(ts.insert("b", "").is_err());
+    /// ```
+    pub fn insert(&mut self, key: &str, value: &str) -> Result<(), TraceStateError> {
+        split_member(&format!("{key}={value}"), 0)?;
+        let mut next = TraceState::new();
+        next.push(key, value);
+        for (k, v) in self.iter().filter(|(k, _)| *k != key).take(MAX_MEMBERS - 1) {
+            next.push(k, v);
+        }
+        *self = next;
+        Ok(())
+    }
+
+    /// Removes every member with this key.
+    ///
+    /// ```
+    /// let mut ts = ctxflow_http::TraceState::parse("a=1,b=2").unwrap();
+    /// ts.remove("a");
+    /// assert_eq!(ts.as_str(), "b=2");
+    /// ```
+    pub fn remove(&mut self, key: &str) {
+        let mut next = TraceState::new();
+        for (k, v) in self.iter().filter(|(k, _)| *k != key) {
+            next.push(k, v);
+        }
+        *self = next;
+    }
+
+    /// The value of the first member with this key.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// The members in order, as `(key, value)`.
+    ///
+    /// ```
+    /// let ts = ctxflow_http::TraceState::parse("a=1, b=2").unwrap();
+    /// assert_eq!(ts.iter().collect::<Vec<_>>(), [("a", "1"), ("b", "2")]);
+    /// ```
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.text.split(',').filter(|m| !m.is_empty()).filter_map(|m| m.split_once('='))
+    }
+
+    /// Number of members.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are no members (an empty tracestate is not sent).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The list as it is sent: `k=v,k=v`.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl std::str::FromStr for TraceState {
+    type Err = TraceStateError;
+
+    fn from_str(s: &str) -> Result<Self, TraceStateError> {
+        Self::parse(s)
+    }
+}
+
+impl fmt::Display for TraceState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl fmt::Debug for TraceState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TraceState({:?})", self.text)
+    }
+}
+
+/// Splits a trimmed member into a valid key and value.
+fn split_member(member: &str, index: usize) -> Result<(&str, &str), TraceStateError> {
+    let (key, value) = member.split_once('=').ok_or(TraceStateError::MissingEquals { member: index })?;
+    if !is_valid_key(key.as_bytes()) {
+        return Err(TraceStateError::InvalidKey { member: index });
+    }
+    if !is_valid_value(value.as_bytes()) {
+        return Err(TraceStateError::InvalidValue { member: index });
+    }
+    Ok((key, value))
+}
+
+fn is_valid_key(key: &[u8]) -> bool {
+    let Some((first, rest)) = key.split_first() else { return false };
+    key.len() <= MAX_KEY_LEN
+        && matches!(first, b'a'..=b'z' | b'0'..=b'9')
+        && rest.iter().all(|c| matches!(c, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'*' | b'/' | b'@'))
+}
+
+fn is_valid_value(value: &[u8]) -> bool {
+    !value.is_empty()
+        && value.len() <= MAX_VALUE_LEN
+        && value.last() != Some(&b' ')
+        && value.iter().all(|c| matches!(c, 0x20..=0x7e) && *c != b',' && *c != b'=')
+}
