@@ -37,12 +37,16 @@ impl Resource {
     #[inline]
     pub(crate) fn enter(&mut self) -> Running<'_> {
         let ids = (self.id, self.trigger);
-        let entered = Entered::new(&mut self.ctx, Some(ids));
-        let hooked = hooks::enabled();
-        if hooked {
-            hooks::before(ids.0);
-        }
-        Running { id: ids.0, hooked, _entered: entered }
+        Running::new(&mut self.ctx, ids, true)
+    }
+
+    /// Enters the resource's context and ids without `before`/`after`: for dropping a
+    /// cancelled task's future, which is not a run of its code (a task cancelled before its
+    /// first poll gets `init` and `destroy` only), but whose `Drop` code must still see the
+    /// task's context and ids.
+    pub(crate) fn enter_silently(&mut self) -> Running<'_> {
+        let ids = (self.id, self.trigger);
+        Running::new(&mut self.ctx, ids, false)
     }
 
     /// Runs `f` as this resource's code, then retires the resource.
@@ -69,12 +73,25 @@ impl Drop for Resource {
     }
 }
 
-/// A resource's code running on this thread.
+/// A resource's code running on this thread: its context and ids are entered, and, when
+/// announced, `before` has fired and `after` fires on drop (also on unwind).
 pub(crate) struct Running<'a> {
     id: AsyncId,
     hooked: bool,
     // Dropped after `after` fired, so `after` runs inside the resource's context.
     _entered: Entered<'a>,
+}
+
+impl<'a> Running<'a> {
+    #[inline]
+    fn new(slot: &'a mut Ctx, ids: (AsyncId, AsyncId), announce: bool) -> Running<'a> {
+        let entered = Entered::new(slot, Some(ids));
+        let hooked = announce && hooks::enabled();
+        if hooked {
+            hooks::before(ids.0);
+        }
+        Running { id: ids.0, hooked, _entered: entered }
+    }
 }
 
 impl Drop for Running<'_> {
@@ -89,9 +106,15 @@ impl Drop for Running<'_> {
 /// A handle for running callback-style, channel, thread-pool or FFI code in the context in
 /// which the handle was made. Node: `AsyncResource`.
 ///
-/// It captures the whole current context and gets its own [`AsyncId`] at creation.
-/// [`run_in_scope`](Self::run_in_scope) runs code inside that context with `before`/`after`
-/// hook events; dropping it (or [`emit_destroy`](Self::emit_destroy)) emits `destroy` once.
+/// It captures the whole current context and gets its own [`AsyncId`] at creation (S54: later
+/// changes in the creator are not seen). [`run_in_scope`](Self::run_in_scope) runs code inside
+/// that context with `before`/`after` hook events; dropping it (or
+/// [`emit_destroy`](Self::emit_destroy)) emits `destroy` exactly once.
+///
+/// The captured context is immutable: a `set` made inside one `run_in_scope` is gone in the
+/// next (Node's AsyncContextFrame and TC39 semantics). The handle is `Send + Sync`; runs on
+/// several threads at once give overlapping `before`/`after` pairs for one id, one per
+/// thread, and a run nested inside a run of the same resource nests its pair.
 ///
 /// ```
 /// use ctxflow::{AsyncResource, ContextVar};
@@ -109,13 +132,30 @@ pub struct AsyncResource {
 }
 
 impl AsyncResource {
-    /// Captures the current context; `kind` names the resource in hooks and diagnostics.
+    /// Captures the current context; `kind` names the resource in hooks and diagnostics. Its
+    /// trigger is the current execution id. An empty `kind` is refused.
+    ///
+    /// ```
+    /// use ctxflow::{AsyncResource, ResourceError};
+    /// let res = AsyncResource::new("queue-job").unwrap();
+    /// assert_eq!(res.trigger_id(), ctxflow::execution_id());
+    /// assert_eq!(AsyncResource::new("").unwrap_err(), ResourceError::EmptyKind);
+    /// ```
     #[track_caller]
     pub fn new(kind: impl Into<Cow<'static, str>>) -> Result<AsyncResource, ResourceError> {
         AsyncResource::with_trigger(kind, current::ids().0)
     }
 
-    /// Like [`new`](Self::new), with an explicit trigger id instead of the current execution id.
+    /// Like [`new`](Self::new), with an explicit trigger id instead of the current execution
+    /// id: for a pool that creates resources on behalf of the code that queued the work.
+    ///
+    /// ```
+    /// use ctxflow::{AsyncId, AsyncResource};
+    /// let parent = AsyncResource::new("connection").unwrap();
+    /// let query = AsyncResource::with_trigger("query", parent.id()).unwrap();
+    /// assert_eq!(query.trigger_id(), parent.id());
+    /// assert_eq!(query.run_in_scope(ctxflow::trigger_id), parent.id());
+    /// ```
     #[track_caller]
     pub fn with_trigger(kind: impl Into<Cow<'static, str>>, trigger: AsyncId) -> Result<AsyncResource, ResourceError> {
         let kind = kind.into();
@@ -126,48 +166,91 @@ impl AsyncResource {
         Ok(AsyncResource { id: res.id, res, kind })
     }
 
-    /// This resource's id.
+    /// This resource's id. Node: `asyncResource.asyncId()`.
+    ///
+    /// ```
+    /// let a = ctxflow::AsyncResource::new("a").unwrap();
+    /// let b = ctxflow::AsyncResource::new("b").unwrap();
+    /// assert_ne!(a.id(), b.id());
+    /// ```
     pub fn id(&self) -> AsyncId {
         self.id
     }
 
-    /// The execution id that created it (or the one given to `with_trigger`).
+    /// The execution id that created it (or the one given to `with_trigger`). Node:
+    /// `asyncResource.triggerAsyncId()`.
+    ///
+    /// ```
+    /// let res = ctxflow::AsyncResource::new("top").unwrap();
+    /// assert_eq!(res.trigger_id(), ctxflow::AsyncId::ROOT);
+    /// ```
     pub fn trigger_id(&self) -> AsyncId {
         self.res.trigger
     }
 
     /// The kind given at creation.
+    ///
+    /// ```
+    /// assert_eq!(ctxflow::AsyncResource::new("smtp").unwrap().kind(), "smtp");
+    /// ```
     pub fn kind(&self) -> &str {
         &self.kind
     }
 
-    /// Runs `f` inside the captured context, with this resource as execution id, between
-    /// `before` and `after` events. Writes made by `f` (`set`) stay inside this call. The
-    /// caller's context is back afterwards, also when `f` panics.
+    /// Runs `f` inside the captured context, with this resource as execution id (and its
+    /// trigger as trigger id), between `before` and `after` events. Writes made by `f` (`set`)
+    /// stay inside this call. The caller's context and ids are back afterwards, also when `f`
+    /// panics (`after` fires then too). Node: `asyncResource.runInAsyncScope(fn)`.
+    ///
+    /// ```
+    /// static N: ctxflow::ContextVar<u32> = ctxflow::ContextVar::new("n");
+    /// let res = N.sync_scope(1, || ctxflow::AsyncResource::new("cb")).unwrap();
+    /// res.run_in_scope(|| N.set(2).unwrap());
+    /// assert_eq!(res.run_in_scope(|| N.get()), Some(1), "the write did not persist");
+    /// assert_eq!(ctxflow::execution_id(), ctxflow::AsyncId::ROOT);
+    /// ```
     pub fn run_in_scope<R>(&self, f: impl FnOnce() -> R) -> R {
         let mut ctx = self.res.ctx.clone();
-        let ids = (self.id, self.res.trigger);
-        let _entered = Entered::new(&mut ctx, Some(ids));
-        let hooked = hooks::enabled();
-        if hooked {
-            hooks::before(ids.0);
-        }
-        let _after = AfterOnDrop(hooked.then_some(ids.0));
+        // After `emit_destroy` the code still runs with this resource's context and ids, but
+        // without `before`/`after`: `destroy` stays the last event.
+        let _running = Running::new(&mut ctx, (self.id, self.res.trigger), self.res.id != AsyncId::NONE);
         f()
     }
 
     /// `f`, bound to this resource: each call runs it through [`run_in_scope`](Self::run_in_scope).
+    /// The resource is destroyed when the returned closure is dropped. Node:
+    /// `asyncResource.bind(fn)`.
+    ///
+    /// ```
+    /// static N: ctxflow::ContextVar<u32> = ctxflow::ContextVar::new("n");
+    /// let double = N.sync_scope(21, || ctxflow::AsyncResource::new("cb")).unwrap()
+    ///     .bind(|x: u32| x * N.get().unwrap_or(0));
+    /// assert_eq!(double(2), 42);
+    /// ```
     pub fn bind<A, R>(self, f: impl Fn(A) -> R) -> impl Fn(A) -> R {
         move |a| self.run_in_scope(|| f(a))
     }
 
     /// Emits `destroy` now instead of at drop. Calling it again (or dropping later) does
-    /// nothing: `destroy` fires exactly once.
+    /// nothing: `destroy` fires exactly once (Node v20 fires it once per call; this is a
+    /// deliberate difference). Node: `asyncResource.emitDestroy()`.
+    ///
+    /// ```
+    /// let mut res = ctxflow::AsyncResource::new("socket").unwrap();
+    /// res.emit_destroy();
+    /// res.emit_destroy(); // no second `destroy`
+    /// ```
     pub fn emit_destroy(&mut self) {
         self.res.retire();
     }
 
     /// The captured context.
+    ///
+    /// ```
+    /// static N: ctxflow::ContextVar<u32> = ctxflow::ContextVar::new("n");
+    /// let res = N.sync_scope(5, || ctxflow::AsyncResource::new("cb")).unwrap();
+    /// assert_eq!(res.snapshot().get(&N), Some(5));
+    /// ```
     pub fn snapshot(&self) -> crate::Snapshot {
         crate::Snapshot::from_ctx(self.res.ctx.clone())
     }
@@ -180,15 +263,5 @@ impl std::fmt::Debug for AsyncResource {
             .field("id", &self.id)
             .field("trigger", &self.res.trigger)
             .finish()
-    }
-}
-
-struct AfterOnDrop(Option<AsyncId>);
-
-impl Drop for AfterOnDrop {
-    fn drop(&mut self) {
-        if let Some(id) = self.0 {
-            hooks::after(id);
-        }
     }
 }

@@ -26,7 +26,9 @@ pin_project! {
         fn drop(this: Pin<&mut Self>) {
             let mut this = this.project();
             if this.inner.is_some() {
-                let _running = this.res.enter();
+                // Cancelled: dropping the future is not a run (no before/after), but its Drop
+                // code sees the task's context and ids.
+                let _running = this.res.enter_silently();
                 this.inner.set(None);
             }
         }

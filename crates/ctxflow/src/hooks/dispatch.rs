@@ -1,9 +1,11 @@
 //! Delivering events to registered hooks.
 //!
 //! The registry is a mutex-guarded list, but no event takes that lock: each thread keeps its
-//! own copy of the enabled hooks and refreshes it only when a global version number moved.
-//! So with hooks on, an event costs one atomic load plus the callbacks; with none on, one
-//! relaxed load of [`ENABLED`].
+//! own copy of the enabled hooks and refreshes it only when a global version number moved, and
+//! only at the start of an outermost dispatch. That one rule gives all the re-entrancy
+//! guarantees: a callback that registers, enables or disables hooks changes the list, but the
+//! dispatch in progress (and every event its callbacks raise) keeps using the copy it started
+//! with. With no hook enabled, an event costs one relaxed load of [`ENABLED`].
 
 use std::cell::{Cell, RefCell};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -18,99 +20,169 @@ static VERSION: AtomicU64 = AtomicU64::new(1);
 static REGISTRY: Mutex<Vec<Registered>> = Mutex::new(Vec::new());
 static NEXT_HOOK: AtomicU64 = AtomicU64::new(1);
 
-struct Registered {
+/// A registered hook, shared by the registry and the per-thread copies.
+struct Entry {
     id: u64,
-    hook: Arc<dyn Hook>,
+    hook: Box<dyn Hook>,
+    /// Set when a callback panicked: every thread skips the hook from then on, without
+    /// waiting for its copy of the list to be refreshed.
+    panicked: AtomicBool,
+}
+
+struct Registered {
+    entry: Arc<Entry>,
     enabled: bool,
 }
 
 #[derive(Default)]
 struct Cache {
     version: u64,
-    hooks: Vec<(u64, Arc<dyn Hook>)>,
+    hooks: Vec<Arc<Entry>>,
 }
 
 thread_local! {
     static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
     /// Nesting depth of dispatches on this thread.
     static DEPTH: Cell<u32> = const { Cell::new(0) };
-    /// Hooks whose callback is running on this thread (they are skipped by nested events).
+    /// Hooks whose callback is running on this thread (nested events skip them).
     static RUNNING: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
 }
 
 fn registry() -> MutexGuard<'static, Vec<Registered>> {
     // A panic while holding this lock cannot leave the list inconsistent (every critical
-    // section is a single push, retain or flag write), so a poisoned lock is still usable.
+    // section is a single push, retain or flag write, and runs no hook code), so a poisoned
+    // lock is still usable.
     REGISTRY.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn publish(list: &[Registered]) {
-    ENABLED.store(list.iter().any(|r| r.enabled), Ordering::Relaxed);
-    VERSION.fetch_add(1, Ordering::Release);
+/// Changes the registry; entries removed by `f` are dropped after the lock is released, so a
+/// hook whose `Drop` raises events (or registers hooks) cannot deadlock.
+fn update(f: impl FnOnce(&mut Vec<Registered>) -> Vec<Registered>) {
+    let removed = {
+        let mut list = registry();
+        let removed = f(&mut list);
+        ENABLED.store(list.iter().any(|r| r.enabled), Ordering::Relaxed);
+        VERSION.fetch_add(1, Ordering::Release);
+        removed
+    };
+    drop(removed);
 }
 
 /// Registers `hook`, enabled. It receives events until the returned handle is dropped or
 /// [`unregister`](HookHandle::unregister)ed (use [`forget`](HookHandle::forget) to keep it
 /// for the life of the process).
+///
+/// Called from inside a hook callback, the new hook starts receiving events on this thread
+/// once the outermost event being dispatched here is over.
+///
+/// ```
+/// struct Quiet;
+/// impl ctxflow::hooks::Hook for Quiet {}
+/// let handle = ctxflow::hooks::register(Quiet);
+/// assert!(handle.is_enabled());
+/// ```
 #[must_use = "dropping the handle unregisters the hook"]
 pub fn register(hook: impl Hook) -> HookHandle {
     let id = NEXT_HOOK.fetch_add(1, Ordering::Relaxed);
-    let mut list = registry();
-    list.push(Registered { id, hook: Arc::new(hook), enabled: true });
-    publish(&list);
+    let entry = Arc::new(Entry { id, hook: Box::new(hook), panicked: AtomicBool::new(false) });
+    update(|list| {
+        list.push(Registered { entry, enabled: true });
+        Vec::new()
+    });
     HookHandle { id }
 }
 
-fn update(f: impl FnOnce(&mut Vec<Registered>)) {
-    let mut list = registry();
-    f(&mut list);
-    publish(&list);
-}
-
-/// A registered hook. Dropping it unregisters the hook.
+/// A registered hook. Dropping it unregisters the hook. Node: the `AsyncHook` returned by
+/// `createHook`.
 #[derive(Debug)]
 pub struct HookHandle {
     id: u64,
 }
 
 impl HookHandle {
-    /// Resumes delivering events to the hook.
+    /// Resumes delivering events to the hook, also to a hook that was disabled because it
+    /// panicked. Node: `asyncHook.enable()`.
+    ///
+    /// ```
+    /// struct Quiet;
+    /// impl ctxflow::hooks::Hook for Quiet {}
+    /// let handle = ctxflow::hooks::register(Quiet);
+    /// handle.disable();
+    /// handle.enable();
+    /// assert!(handle.is_enabled());
+    /// ```
     pub fn enable(&self) {
-        set_enabled(self.id, true);
+        self.set_enabled(true);
     }
 
-    /// Stops delivering events to the hook (until [`enable`](Self::enable)).
+    /// Stops delivering events to the hook (until [`enable`](Self::enable)). Node:
+    /// `asyncHook.disable()`.
+    ///
+    /// ```
+    /// struct Quiet;
+    /// impl ctxflow::hooks::Hook for Quiet {}
+    /// let handle = ctxflow::hooks::register(Quiet);
+    /// handle.disable();
+    /// assert!(!handle.is_enabled());
+    /// ```
     pub fn disable(&self) {
-        set_enabled(self.id, false);
+        self.set_enabled(false);
     }
 
-    /// Whether the hook currently receives events (false after it panicked).
+    /// Whether the hook currently receives events (false once it panicked).
+    ///
+    /// ```
+    /// struct Quiet;
+    /// impl ctxflow::hooks::Hook for Quiet {}
+    /// assert!(ctxflow::hooks::register(Quiet).is_enabled());
+    /// ```
     pub fn is_enabled(&self) -> bool {
-        registry().iter().any(|r| r.id == self.id && r.enabled)
+        registry().iter().any(|r| r.entry.id == self.id && r.enabled && !r.entry.panicked.load(Ordering::Relaxed))
     }
 
-    /// Removes the hook.
+    /// Removes the hook (the same as dropping the handle).
+    ///
+    /// ```
+    /// struct Quiet;
+    /// impl ctxflow::hooks::Hook for Quiet {}
+    /// ctxflow::hooks::register(Quiet).unregister();
+    /// ```
     pub fn unregister(self) {}
 
     /// Keeps the hook registered for the rest of the process.
+    ///
+    /// ```
+    /// struct Quiet;
+    /// impl ctxflow::hooks::Hook for Quiet {}
+    /// ctxflow::hooks::register(Quiet).forget();
+    /// ```
     pub fn forget(self) {
         std::mem::forget(self);
+    }
+
+    fn set_enabled(&self, on: bool) {
+        let id = self.id;
+        update(|list| {
+            for r in list.iter_mut().filter(|r| r.entry.id == id) {
+                r.enabled = on;
+                if on {
+                    r.entry.panicked.store(false, Ordering::Relaxed);
+                }
+            }
+            Vec::new()
+        });
     }
 }
 
 impl Drop for HookHandle {
     fn drop(&mut self) {
         let id = self.id;
-        update(|list| list.retain(|r| r.id != id));
+        update(|list| {
+            let (removed, kept) = std::mem::take(list).into_iter().partition(|r| r.entry.id == id);
+            *list = kept;
+            removed
+        });
     }
-}
-
-fn set_enabled(id: u64, on: bool) {
-    update(|list| {
-        for r in list.iter_mut().filter(|r| r.id == id) {
-            r.enabled = on;
-        }
-    });
 }
 
 /// Whether any hook is enabled: one relaxed load.
@@ -126,18 +198,16 @@ pub(crate) fn init(id: AsyncId, kind: &str, trigger: AsyncId) {
     }
 }
 
-#[inline]
+/// `before`, for a caller that has just checked [`enabled`] (so that entering a resource
+/// costs one load, not two).
 pub(crate) fn before(id: AsyncId) {
-    if enabled() {
-        dispatch("before", |h| h.before(id));
-    }
+    dispatch("before", |h| h.before(id));
 }
 
-#[inline]
+/// `after`, for a caller whose `before` was dispatched: delivered even if the last hook was
+/// disabled in between (to whichever hooks this thread's list then holds).
 pub(crate) fn after(id: AsyncId) {
-    if enabled() {
-        dispatch("after", |h| h.after(id));
-    }
+    dispatch("after", |h| h.after(id));
 }
 
 #[inline]
@@ -154,6 +224,7 @@ pub(crate) fn destroy(id: AsyncId) {
     }
 }
 
+/// One more dispatch in progress on this thread, until dropped (also on unwind).
 struct Depth;
 
 impl Depth {
@@ -165,8 +236,24 @@ impl Depth {
 
 impl Drop for Depth {
     fn drop(&mut self) {
-        DEPTH.with(|d| d.set(d.get() - 1));
+        let _ = DEPTH.try_with(|d| d.set(d.get() - 1));
     }
+}
+
+/// Brings this thread's copy of the hook list up to date. Hooks that drop out are released
+/// after the copy is rebuilt, outside every lock and borrow.
+fn refresh(cache: &RefCell<Cache>) {
+    let version = VERSION.load(Ordering::Acquire);
+    if cache.borrow().version == version {
+        return;
+    }
+    let fresh: Vec<Arc<Entry>> = registry().iter().filter(|r| r.enabled).map(|r| r.entry.clone()).collect();
+    let stale = {
+        let mut c = cache.borrow_mut();
+        c.version = version;
+        std::mem::replace(&mut c.hooks, fresh)
+    };
+    drop(stale);
 }
 
 #[cold]
@@ -174,31 +261,38 @@ fn dispatch(event: &str, call: impl Fn(&dyn Hook)) {
     let Ok(outermost) = DEPTH.try_with(|d| d.get() == 0) else { return };
     let _ = CACHE.try_with(|cache| {
         if outermost {
-            let version = VERSION.load(Ordering::Acquire);
-            if cache.borrow().version != version {
-                let list = registry();
-                let mut c = cache.borrow_mut();
-                c.version = version;
-                c.hooks = list.iter().filter(|r| r.enabled).map(|r| (r.id, r.hook.clone())).collect();
-            }
+            refresh(cache);
         }
         let _depth = Depth::enter();
-        // Shared borrow: nested dispatches borrow it too; it is refreshed only when no
-        // dispatch is in progress on this thread.
-        let cache = cache.borrow();
-        let started = crate::stats::hook_timer();
-        for (id, hook) in &cache.hooks {
-            if RUNNING.with(|r| r.borrow().contains(id)) {
-                continue;
-            }
-            RUNNING.with(|r| r.borrow_mut().push(*id));
-            let result = catch_unwind(AssertUnwindSafe(|| call(&**hook)));
-            RUNNING.with(|r| r.borrow_mut().retain(|x| x != id));
-            if result.is_err() {
-                eprintln!("ctxflow: a hook panicked in `{event}`; it has been disabled");
-                set_enabled(*id, false);
-            }
+        let timer = crate::stats::hook_timer(outermost);
+        // Shared borrow: nested dispatches borrow it too; it is only replaced by `refresh`,
+        // which runs when no dispatch is in progress on this thread.
+        let hooks = cache.borrow();
+        for entry in &hooks.hooks {
+            call_one(entry, event, &call);
         }
-        crate::stats::hook_time(started);
+        crate::stats::hook_time(timer);
     });
+}
+
+fn call_one(entry: &Entry, event: &str, call: &impl Fn(&dyn Hook)) {
+    let id = entry.id;
+    // During thread teardown `RUNNING` may be gone: then the hook is skipped.
+    let busy = RUNNING.try_with(|r| r.borrow().contains(&id)).unwrap_or(true);
+    if busy || entry.panicked.load(Ordering::Relaxed) {
+        return;
+    }
+    let _ = RUNNING.try_with(|r| r.borrow_mut().push(id));
+    let result = catch_unwind(AssertUnwindSafe(|| call(&*entry.hook)));
+    let _ = RUNNING.try_with(|r| r.borrow_mut().retain(|x| *x != id));
+    if result.is_err() {
+        entry.panicked.store(true, Ordering::Relaxed);
+        eprintln!("ctxflow: a hook panicked in `{event}`; it has been disabled");
+        update(|list| {
+            for r in list.iter_mut().filter(|r| r.entry.id == id) {
+                r.enabled = false;
+            }
+            Vec::new()
+        });
+    }
 }

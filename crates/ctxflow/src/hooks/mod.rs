@@ -8,14 +8,20 @@
 //! completes, and `destroy` exactly once when it is gone (completed, cancelled, aborted or
 //! dropped; a resource that never ran gets `init` and `destroy` only).
 //!
-//! Rules (see docs/semantics.md, "Hooks"):
+//! Rules (docs/hooks.md has the reasoning and the Node mapping):
 //! - Registering, enabling and disabling take effect on a thread after the outermost event
-//!   dispatch in progress there, never in the middle of one.
+//!   dispatch in progress there, never in the middle of one (Node's rule for `enable` and
+//!   `disable` inside a callback). Other threads see the change at their next event.
 //! - A hook is never called re-entrantly: events raised while one of its callbacks runs on the
 //!   same thread (a hook that spawns, say) go to the other hooks only. So a hook that creates
-//!   resources terminates.
-//! - A hook that panics is disabled and reported on stderr; the event's other hooks still run,
-//!   the context is left as it was, and the program goes on.
+//!   resources terminates. It may later see `before`/`after`/`destroy` of such a resource
+//!   without its `init`, as a hook registered mid-run does: hooks ignore ids they do not know.
+//! - A hook that panics is disabled (on every thread, at once) and reported on stderr; the
+//!   event's other hooks still run, the context and ids are left as they were, and the program
+//!   goes on. (Node exits the process instead.) [`HookHandle::enable`] turns it back on.
+//! - Hooks run on whichever thread the event happens on, possibly on many threads at once;
+//!   the events of one resource never overlap, except an `AsyncResource` that the user runs on
+//!   several threads at once.
 //! - With no hook enabled, an event costs one relaxed atomic load.
 //!
 //! ```
