@@ -52,7 +52,7 @@ impl Frame {
         self.entries.len()
     }
 
-    #[cfg(test)]
+    #[cfg(any(test, feature = "diagnostics"))]
     pub(crate) fn keys(&self) -> impl Iterator<Item = u64> + '_ {
         self.entries.iter().map(|e| e.key)
     }

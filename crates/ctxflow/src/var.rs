@@ -127,7 +127,11 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
     fn assign_key(&self) -> u64 {
         let fresh = (NEXT_KEY.fetch_add(1, Ordering::Relaxed) << 1) | self.flags;
         match self.key.compare_exchange(0, fresh, Ordering::Relaxed, Ordering::Relaxed) {
-            Ok(_) => fresh,
+            Ok(_) => {
+                #[cfg(feature = "diagnostics")]
+                crate::diagnostics::names::record(fresh, self.name.clone());
+                fresh
+            }
             Err(winner) => winner,
         }
     }
