@@ -1,0 +1,71 @@
+//! The client half: a tower layer that writes the current context into outgoing requests.
+//!
+//! It is a thin wrapper over [`inject`](crate::inject) so that any tower-based client (hyper's
+//! legacy client, a `tower::ServiceBuilder` stack) propagates context without the call sites
+//! doing anything; clients that are not tower services call `inject` themselves.
+
+use std::task::{Context, Poll};
+
+use http::Request;
+use tower_layer::Layer;
+use tower_service::Service;
+
+/// Injects `traceparent` (new parent-id per call), `tracestate`, `baggage` (with declared
+/// variables) and `x-request-id` into every outgoing request, never replacing a header the
+/// caller set.
+///
+/// ```
+/// use ctxflow_http::{ClientLayer, TRACE, TraceContext};
+/// use tower::{Layer, ServiceExt, service_fn};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let client = ClientLayer::new().layer(service_fn(|req: http::Request<()>| async move {
+///     Ok::<_, std::convert::Infallible>(req.headers().contains_key("traceparent"))
+/// }));
+/// let sent = TRACE.scope(TraceContext::new_root(true), client.oneshot(http::Request::new(()))).await;
+/// assert!(sent.unwrap());
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClientLayer {
+    _private: (),
+}
+
+impl ClientLayer {
+    /// The layer.
+    pub fn new() -> Self {
+        ClientLayer::default()
+    }
+}
+
+impl<S> Layer<S> for ClientLayer {
+    type Service = ClientService<S>;
+
+    fn layer(&self, inner: S) -> ClientService<S> {
+        ClientService { inner }
+    }
+}
+
+/// The service made by [`ClientLayer`].
+#[derive(Debug, Clone)]
+pub struct ClientService<S> {
+    inner: S,
+}
+
+impl<S, B> Service<Request<B>> for ClientService<S>
+where
+    S: Service<Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<B>) -> S::Future {
+        crate::inject::inject(req.headers_mut());
+        self.inner.call(req)
+    }
+}

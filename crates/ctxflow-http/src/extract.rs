@@ -1,0 +1,98 @@
+//! From incoming headers to the bindings of one request's context.
+//!
+//! Every header is read independently and a bad one only loses itself: an invalid
+//! `traceparent` restarts the trace (and, as the spec says, takes `tracestate` with it), a bad
+//! baggage member loses that member, a bad `x-request-id` is replaced. Each drop is reported
+//! through [`log`](crate::log) with its typed error; nothing here can fail a request.
+
+use ctxflow::Binding;
+use http::HeaderMap;
+
+use crate::baggage::Baggage;
+use crate::context::{BAGGAGE, REQUEST_ID, TRACE, TraceContext};
+use crate::export::bind_declared;
+use crate::header;
+use crate::log::dropped;
+use crate::request_id::RequestId;
+use crate::traceparent::TraceParent;
+use crate::tracestate::TraceState;
+
+/// How new traces and request ids are made when the request brings none (or a bad one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExtractOptions {
+    /// Whether a trace started here is marked sampled (default `true`).
+    pub sample_new_traces: bool,
+    /// Whether a valid incoming `x-request-id` is kept (default `true`); otherwise every
+    /// request gets a fresh id.
+    pub accept_request_id: bool,
+}
+
+impl Default for ExtractOptions {
+    fn default() -> Self {
+        ExtractOptions { sample_new_traces: true, accept_request_id: true }
+    }
+}
+
+/// The context a request brings: trace, baggage and request id, read from its headers.
+///
+/// ```
+/// use ctxflow_http::{Incoming, ExtractOptions, TRACE};
+/// let mut h = http::HeaderMap::new();
+/// h.insert("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".parse().unwrap());
+/// h.insert("baggage", "tenant=acme".parse().unwrap());
+/// let incoming = Incoming::from_headers(&h, ExtractOptions::default());
+/// assert_eq!(incoming.trace.trace_id.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+/// let seen = ctxflow::sync_scope(incoming.into_bindings(), || TRACE.with(|t| t.unwrap().trace_id));
+/// assert_eq!(seen.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+/// ```
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    /// The continued trace, or a new one.
+    pub trace: TraceContext,
+    /// The incoming baggage (possibly empty).
+    pub baggage: Baggage,
+    /// The request id, received or generated.
+    pub request_id: RequestId,
+}
+
+impl Incoming {
+    /// Reads the headers; malformed ones are dropped and reported at debug level.
+    pub fn from_headers(headers: &HeaderMap, options: ExtractOptions) -> Incoming {
+        let trace = match TraceParent::from_headers(headers) {
+            Ok(Some(parent)) => TraceContext::continued(parent, tracestate(headers)),
+            Ok(None) => TraceContext::new_root(options.sample_new_traces),
+            Err(e) => {
+                dropped(header::TRACEPARENT.as_str(), &e);
+                TraceContext::new_root(options.sample_new_traces)
+            }
+        };
+        let (baggage, errors) = Baggage::from_headers(headers);
+        for e in &errors {
+            dropped(header::BAGGAGE.as_str(), e);
+        }
+        let received = if options.accept_request_id { RequestId::from_headers(headers) } else { Ok(None) };
+        let request_id = received.unwrap_or_else(|e| {
+            dropped(header::REQUEST_ID.as_str(), &e);
+            None
+        });
+        Incoming { trace, baggage, request_id: request_id.unwrap_or_else(RequestId::generate) }
+    }
+
+    /// The bindings for the request's context: [`TRACE`], [`BAGGAGE`], [`REQUEST_ID`], and every
+    /// declared export whose key came in the baggage.
+    pub fn into_bindings(self) -> Vec<Binding> {
+        let mut bindings = Vec::with_capacity(4);
+        bind_declared(&self.baggage, &mut bindings);
+        bindings.push(TRACE.value(self.trace));
+        bindings.push(BAGGAGE.value(self.baggage));
+        bindings.push(REQUEST_ID.value(self.request_id));
+        bindings
+    }
+}
+
+fn tracestate(headers: &HeaderMap) -> TraceState {
+    TraceState::from_headers(headers).unwrap_or_else(|e| {
+        dropped(header::TRACESTATE.as_str(), &e);
+        TraceState::new()
+    })
+}

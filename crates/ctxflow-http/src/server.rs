@@ -1,0 +1,104 @@
+//! The server half: a tower layer that runs each request inside its own context.
+//!
+//! The context is built from the request's headers and bound in one frame, and both the
+//! inner service's `call` and the future it returns run inside it. Binding per request (not
+//! per connection) is what keeps keep-alive connections clean: the connection task itself
+//! never holds a request's values, so request N+1 on the same connection starts from nothing
+//! of request N. Anything the handler spawns through ctxflow inherits the context.
+
+use std::task::{Context, Poll};
+
+use ctxflow::{Scoped, Snapshot};
+use http::Request;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::extract::{ExtractOptions, Incoming};
+
+/// Runs every request inside a context holding its [`TRACE`](crate::TRACE),
+/// [`BAGGAGE`](crate::BAGGAGE), [`REQUEST_ID`](crate::REQUEST_ID) and declared exports.
+///
+/// Works with any `tower::Service<http::Request<B>>`: an axum `Router` (`.layer(ServerLayer::new())`)
+/// or a hyper service through `hyper_util::service::TowerToHyperService`. Malformed headers
+/// never fail the request (see [`Incoming::from_headers`]).
+///
+/// ```
+/// use ctxflow_http::{ServerLayer, REQUEST_ID};
+/// use tower::{Layer, Service, ServiceExt, service_fn};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let svc = ServerLayer::new().layer(service_fn(|_req: http::Request<()>| async {
+///     Ok::<_, std::convert::Infallible>(REQUEST_ID.get().unwrap().to_string())
+/// }));
+/// let req = http::Request::builder().header("x-request-id", "r-1").body(()).unwrap();
+/// assert_eq!(svc.oneshot(req).await.unwrap(), "r-1");
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServerLayer {
+    options: ExtractOptions,
+}
+
+impl ServerLayer {
+    /// A layer with the default options (new traces sampled, valid incoming request ids kept).
+    pub fn new() -> Self {
+        ServerLayer::default()
+    }
+
+    /// Whether traces started here (no valid `traceparent` came in) are marked sampled.
+    ///
+    /// ```
+    /// let layer = ctxflow_http::ServerLayer::new().sample_new_traces(false);
+    /// ```
+    pub fn sample_new_traces(mut self, sampled: bool) -> Self {
+        self.options.sample_new_traces = sampled;
+        self
+    }
+
+    /// Whether a valid incoming `x-request-id` is kept; with `false` every request gets a
+    /// fresh id (for services exposed to untrusted callers).
+    ///
+    /// ```
+    /// let layer = ctxflow_http::ServerLayer::new().accept_request_id(false);
+    /// ```
+    pub fn accept_request_id(mut self, accept: bool) -> Self {
+        self.options.accept_request_id = accept;
+        self
+    }
+}
+
+impl<S> Layer<S> for ServerLayer {
+    type Service = ServerService<S>;
+
+    fn layer(&self, inner: S) -> ServerService<S> {
+        ServerService { inner, options: self.options }
+    }
+}
+
+/// The service made by [`ServerLayer`].
+#[derive(Debug, Clone)]
+pub struct ServerService<S> {
+    inner: S,
+    options: ExtractOptions,
+}
+
+impl<S, B> Service<Request<B>> for ServerService<S>
+where
+    S: Service<Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Scoped<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let incoming = Incoming::from_headers(req.headers(), self.options);
+        let context = Snapshot::capture().with(incoming.into_bindings());
+        let inner = &mut self.inner;
+        let fut = context.run_sync(|| inner.call(req));
+        context.run(fut)
+    }
+}
