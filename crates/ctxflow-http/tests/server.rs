@@ -1,0 +1,227 @@
+//! The server layer behind axum and plain hyper, over loopback: malformed headers, keep-alive
+//! isolation, and 1000 concurrent requests with spawned children.
+
+mod common;
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::routing::get;
+use ctxflow::ContextVar;
+use ctxflow_http::{Baggage, ServerLayer};
+use http::Request;
+use http_body_util::Full;
+use hyper_util::rt::TokioIo;
+use tower::ServiceExt;
+
+static TENANT: ContextVar<String> = ContextVar::new("tenant");
+static SCRATCH: ContextVar<String> = ContextVar::new("scratch");
+
+fn declare() {
+    // Several tests share the process; the first declaration wins, the others see KeyTaken.
+    let _ = Baggage::export(&TENANT, "tenant");
+}
+
+/// Reports the context, writes SCRATCH with `set` (must never leak to another request), and
+/// checks that three spawned children see exactly the same context.
+async fn handler() -> String {
+    let mine = format!("{} tenant={:?} scratch={:?}", common::report(), TENANT.get(), SCRATCH.get());
+    SCRATCH.set("written by an earlier request".into()).unwrap();
+    let base = format!("{} tenant={:?}", common::report(), TENANT.get());
+    let mut children = Vec::new();
+    for _ in 0..3 {
+        children.push(ctxflow::spawn(async {
+            tokio::task::yield_now().await;
+            format!("{} tenant={:?}", common::report(), TENANT.get())
+        }));
+    }
+    for child in children {
+        let seen = child.await.unwrap();
+        if seen != base {
+            return format!("CHILD MISMATCH: {seen} != {base}");
+        }
+    }
+    mine
+}
+
+fn app() -> Router {
+    declare();
+    Router::new().route("/", get(handler)).layer(ServerLayer::new())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axum_handler_sees_the_incoming_context() {
+    let addr = common::serve(app()).await;
+    let req = Request::get(format!("http://{addr}/"))
+        .header("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        .header("baggage", "tenant=acme,other=1")
+        .header("x-request-id", "req-7")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let body = common::text(common::client().request(req).await.unwrap()).await;
+    let parts: Vec<&str> = body.split(' ').collect();
+    assert_eq!(parts[0], "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_ne!(parts[1], "00f067aa0ba902b7", "our own span id");
+    assert_eq!(&parts[2..], ["req-7", "tenant=acme,other=1", "tenant=Some(\"acme\")", "scratch=None"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_headers_never_reject_the_request() {
+    let addr = common::serve(app()).await;
+    let bad: &[(&str, &[u8])] = &[
+        ("traceparent", b"00-00000000000000000000000000000000-00f067aa0ba902b7-01"),
+        ("traceparent", b"\xff\xfe garbage"),
+        ("tracestate", b"BAD KEY=1"),
+        ("baggage", b"k=\"quoted\", =nokey, \xe9=1"),
+        ("baggage", &[b'a'; 9000]),
+        ("x-request-id", b"has space"),
+    ];
+    for (name, value) in bad {
+        let req = Request::get(format!("http://{addr}/"))
+            .header(*name, http::HeaderValue::from_bytes(value).unwrap())
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let res = common::client().request(req).await.unwrap();
+        assert_eq!(res.status(), 200, "{name}");
+        let body = common::text(res).await;
+        let parts: Vec<&str> = body.split(' ').collect();
+        assert_eq!(parts[0].len(), 32, "a new trace was started: {body}");
+        assert_ne!(parts[0], "00000000000000000000000000000000");
+        assert_eq!(parts[2].len(), 32, "a generated request id: {body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_alive_request_n_plus_one_sees_nothing_of_request_n() {
+    let addr = common::serve(app()).await;
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
+    tokio::spawn(conn);
+    let mut previous: Option<String> = None;
+    for i in 0..20 {
+        // Even requests bring a full context, odd ones bring nothing: all on one connection.
+        let mut req = Request::get("/").header("host", "127.0.0.1");
+        if i % 2 == 0 {
+            req = req
+                .header("traceparent", format!("00-{:032x}-00f067aa0ba902b7-01", i + 1))
+                .header("baggage", format!("tenant=t{i}"))
+                .header("x-request-id", format!("req-{i}"));
+        }
+        sender.ready().await.unwrap();
+        let body = common::text(sender.send_request(req.body(Full::new(Bytes::new())).unwrap()).await.unwrap()).await;
+        assert!(!body.starts_with("CHILD"), "{body}");
+        let parts: Vec<&str> = body.split(' ').collect();
+        if i % 2 == 0 {
+            assert_eq!(parts[0], format!("{:032x}", i + 1));
+            assert_eq!(
+                &parts[2..],
+                [&format!("req-{i}"), &format!("tenant=t{i}"), &format!("tenant=Some(\"t{i}\")"), "scratch=None"]
+            );
+        } else {
+            let prev = previous.as_deref().unwrap();
+            assert!(!prev.contains(parts[0]), "trace id of request {} reused: {body}", i - 1);
+            assert!(!prev.contains(parts[2]), "request id reused: {body}");
+            assert_eq!(&parts[3..], ["", "tenant=None", "scratch=None"], "{body}");
+        }
+        previous = Some(body);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_hyper_service_works_through_tower_to_hyper() {
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::service::TowerToHyperService;
+    let svc = ServerLayer::new().layer_fn(|req: Request<hyper::body::Incoming>| async move {
+        drop(req);
+        Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::from(common::report()))))
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let builder = Builder::new(hyper_util::rt::TokioExecutor::new());
+        builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc)).await.unwrap();
+    });
+    let req =
+        Request::get(format!("http://{addr}/")).header("x-request-id", "plain").body(Full::new(Bytes::new())).unwrap();
+    let body = common::text(common::client().request(req).await.unwrap()).await;
+    assert!(body.contains(" plain "), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_thousand_concurrent_requests_each_see_only_their_own_context() {
+    const N: usize = 1000;
+    let addr = common::serve(app()).await;
+    let client = common::client();
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..N {
+        let client = client.clone();
+        set.spawn(async move {
+            let trace = format!("{:032x}", 0xabc0000 + i);
+            let req = Request::get(format!("http://{addr}/"))
+                .header("traceparent", format!("00-{trace}-00f067aa0ba902b7-01"))
+                .header("baggage", format!("tenant=t{i},n={i}"))
+                .header("x-request-id", format!("r{i}"))
+                .body(Full::new(Bytes::new()))
+                .unwrap();
+            let body = common::text(client.request(req).await.unwrap()).await;
+            (i, trace, body)
+        });
+    }
+    let checked = tokio::time::timeout(Duration::from_secs(120), async {
+        let mut checked = 0;
+        while let Some(joined) = set.join_next().await {
+            let (i, trace, body) = joined.unwrap();
+            let parts: Vec<&str> = body.split(' ').collect();
+            assert_eq!(parts[0], trace, "{body}");
+            assert_eq!(
+                &parts[2..],
+                [&format!("r{i}"), &format!("tenant=t{i},n={i}"), &format!("tenant=Some(\"t{i}\")"), "scratch=None"],
+                "{body}"
+            );
+            checked += 1;
+        }
+        checked
+    })
+    .await
+    .expect("1000 loopback requests did not finish within the bound");
+    assert_eq!(checked, N);
+}
+
+trait LayerFn {
+    fn layer_fn<F, Fut, R>(self, f: F) -> ctxflow_http::ServerService<tower::util::ServiceFn<F>>
+    where
+        F: FnMut(R) -> Fut;
+}
+
+impl LayerFn for ServerLayer {
+    fn layer_fn<F, Fut, R>(self, f: F) -> ctxflow_http::ServerService<tower::util::ServiceFn<F>>
+    where
+        F: FnMut(R) -> Fut,
+    {
+        tower::Layer::layer(&self, tower::service_fn(f))
+    }
+}
+
+#[tokio::test]
+async fn call_itself_runs_inside_the_request_context() {
+    // A service that reads the context synchronously in `call` (before its future is polled).
+    #[derive(Clone)]
+    struct ReadsInCall;
+    impl tower::Service<Request<()>> for ReadsInCall {
+        type Response = Option<String>;
+        type Error = Infallible;
+        type Future = std::future::Ready<Result<Option<String>, Infallible>>;
+        fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Infallible>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+        fn call(&mut self, _: Request<()>) -> Self::Future {
+            std::future::ready(Ok(ctxflow_http::REQUEST_ID.get().map(|r| r.to_string())))
+        }
+    }
+    let svc = tower::Layer::layer(&ServerLayer::new(), ReadsInCall);
+    let req = Request::builder().header("x-request-id", "in-call").body(()).unwrap();
+    assert_eq!(svc.oneshot(req).await.unwrap().as_deref(), Some("in-call"));
+}
