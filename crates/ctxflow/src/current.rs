@@ -73,11 +73,13 @@ pub(crate) fn read<R>(f: impl FnOnce(Option<&Frame>) -> R) -> R {
 struct ReadEnd<'a>(&'a State);
 
 impl Drop for ReadEnd<'_> {
+    #[inline]
     fn drop(&mut self) {
         let s = self.0;
         let n = s.reading.get() - 1;
         s.reading.set(n);
-        if n == 0 {
+        // SAFETY: single-threaded access; the shared reference lives for this expression.
+        if n == 0 && unsafe { !(*s.retired.get()).is_empty() } {
             // SAFETY: no read is in progress on this thread, so no reference into a retired
             // frame exists. The vector is taken out first so that `Drop` code of the values
             // (which may call back into ctxflow) sees a consistent, empty `retired`.
@@ -90,11 +92,15 @@ impl Drop for ReadEnd<'_> {
 /// Exchanges the current frame with `slot`. Never drops a frame.
 #[inline]
 pub(crate) fn swap(slot: &mut Ctx) {
-    let _ = STATE.try_with(|s| {
-        // SAFETY: single-threaded access; the `&mut` lives for this statement only and no
-        // user code runs while it exists. No frame is dropped, so readers stay valid.
-        unsafe { std::mem::swap(&mut *s.frame.get(), slot) };
-    });
+    let _ = STATE.try_with(|s| swap_in(s, slot));
+}
+
+#[inline]
+fn swap_in(s: &State, slot: &mut Ctx) {
+    // SAFETY: `s.frame` is only accessed from this thread, and `slot` is a distinct, live
+    // `&mut` (it cannot alias the thread-local, which no code hands out). No user code runs
+    // during the swap, and no frame is dropped, so in-progress reads stay valid.
+    unsafe { std::ptr::swap(s.frame.get(), slot) };
 }
 
 /// Makes `new` the current frame and retires the old one (used by `set`).
@@ -150,9 +156,9 @@ impl<'a> Entered<'a> {
     /// Enters the frame in `slot`. With `ids`, they become the execution and trigger ids.
     #[inline]
     pub(crate) fn new(slot: &'a mut Ctx, ids: Option<(AsyncId, AsyncId)>) -> Self {
-        swap(slot);
         let prev_ids = STATE
             .try_with(|s| {
+                swap_in(s, slot);
                 s.depth.set(s.depth.get() + 1);
                 ids.map(|new| s.ids.replace(new))
             })
@@ -165,12 +171,12 @@ impl Drop for Entered<'_> {
     #[inline]
     fn drop(&mut self) {
         let _ = STATE.try_with(|s| {
+            swap_in(s, self.slot);
             s.depth.set(s.depth.get().saturating_sub(1));
             if let Some(prev) = self.prev_ids {
                 s.ids.set(prev);
             }
         });
-        swap(self.slot);
     }
 }
 

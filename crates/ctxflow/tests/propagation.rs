@@ -72,6 +72,7 @@ fn plain_tokio_spawn_does_not_inherit_without_the_runtime_feature() {
 }
 
 #[test]
+#[allow(clippy::async_yields_async)] // the tasks return join handles on purpose
 fn grandchildren_inherit_through_every_level() {
     rt().block_on(S.scope("req", async {
         let seen = ctxflow::spawn(async {
@@ -192,6 +193,7 @@ fn oneshot_receivers_see_the_awaiting_tasks_context() {
 }
 
 #[test]
+#[allow(clippy::async_yields_async)] // the scope returns the child's join handle on purpose
 fn exit_reaches_work_spawned_inside_it() {
     // S43
     rt().block_on(A.scope(1, async {

@@ -17,7 +17,7 @@ fn get_outside_any_scope_is_none_or_default() {
     assert!(!S.is_set());
     assert_eq!(WITH_DEFAULT.get(), Some("DEF"));
     assert!(!WITH_DEFAULT.is_set());
-    assert_eq!(S.with(|v| v.is_none()), true);
+    assert!(S.with(|v| v.is_none()));
 }
 
 #[test]

@@ -13,8 +13,11 @@ fn rt() -> tokio::runtime::Runtime {
 #[test]
 fn set_lasts_for_the_rest_of_the_innermost_scope_only() {
     // S36: a helper's write is seen by its caller, up to the enclosing scope.
+    fn helper() {
+        S.set("x").unwrap();
+    }
     let inside = S.sync_scope("o", || {
-        (|| S.set("x").unwrap())();
+        helper();
         S.get()
     });
     assert_eq!((inside, S.get()), (Some("x"), None));
