@@ -14,6 +14,11 @@ use tower_service::Service;
 /// variables) and `x-request-id` into every outgoing request, never replacing a header the
 /// caller set.
 ///
+/// The context is read when `call` runs (as `ctxflow::spawn` captures at the spawn call):
+/// `VAR.scope(v, client.call(req))` evaluates `call` before entering the scope, so write
+/// `VAR.scope(v, async move { client.call(req).await })`, or use `ServiceExt::oneshot`, whose
+/// `call` happens when the future is polled.
+///
 /// ```
 /// use ctxflow_http::{ClientLayer, TRACE, TraceContext};
 /// use tower::{Layer, ServiceExt, service_fn};
