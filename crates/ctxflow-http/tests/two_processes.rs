@@ -68,7 +68,7 @@ fn fields(line: &str) -> HashMap<String, String> {
 }
 
 fn trace_of(i: usize) -> String {
-    format!("{:032x}", 0x5ca1ab1e_0000_0000u64 + i as u64)
+    format!("{:032x}", 0x5ca1_ab1e_0000_0000_u64 + i as u64)
 }
 
 /// Checks one log line against request `i` (found through its request id).
