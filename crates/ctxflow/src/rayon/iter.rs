@@ -2,34 +2,70 @@
 //!
 //! Entering the context once around a whole parallel iterator would be wrong: while a worker
 //! waits for a stolen half it runs other jobs, which would then see this context. So the
-//! adaptor goes through rayon's plumbing instead. It wraps the consumer (and, when a later
-//! adaptor asks for a producer, the producer), and every wrapper enters the context only for
-//! the duration of one synchronous step: folding a batch of items, consuming one item,
-//! reducing two results, producing the next item. Each wrapper owns its own handle on the
-//! context (cloned when rayon splits the work), so entering it costs a pointer swap and no
-//! shared reference count is touched per item.
+//! adaptor goes through rayon's plumbing instead: it wraps the consumer, and every wrapper
+//! (consumer, folder, reducer) enters the context only for one synchronous step: one item,
+//! one reduction, making one folder. Each wrapper owns its own handles on the context (cloned
+//! when rayon splits the work), so an item costs two pointer swaps and no shared reference
+//! count is touched. A `set` in one item is dropped before the next (see [`Held`]).
+//!
+//! The adaptor is deliberately not an `IndexedParallelIterator`: indexed adaptors that come
+//! after it (`zip`, `enumerate`, `chunks`, ...) would pull items through a producer and run
+//! the later closures in folders this adaptor never sees. Being unindexed, those adaptors must
+//! come before it, and every closure after it is covered. `collect` still sizes its output in
+//! advance, since the length is passed on.
 
-use rayon::iter::plumbing::{Consumer, Folder, Producer, ProducerCallback, Reducer, UnindexedConsumer};
-use rayon::iter::{IndexedParallelIterator, ParallelIterator};
+use rayon::iter::ParallelIterator;
+use rayon::iter::plumbing::{Consumer, Folder, Reducer, UnindexedConsumer};
 
 use crate::current::{self, Entered};
 use crate::frame::{self, Ctx};
 
-/// Runs `f` inside `ctx` (as a scope of its own: a `set` in `f` ends with it).
-#[inline]
-fn within<R>(ctx: &mut Ctx, f: impl FnOnce() -> R) -> R {
-    let _entered = Entered::new(ctx, None);
-    f()
+/// The captured context, as one wrapper holds it: `original` is never entered; `working` is
+/// what is swapped in for a step, and is reset from `original` if the step wrote to it.
+struct Held {
+    original: Ctx,
+    working: Ctx,
+}
+
+impl Held {
+    fn new(ctx: Ctx) -> Held {
+        Held { working: ctx.clone(), original: ctx }
+    }
+
+    /// Runs `f` inside the context; a `set` made by `f` ends with it.
+    #[inline]
+    fn within<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        let out = {
+            let _entered = Entered::new(&mut self.working, None);
+            f()
+        };
+        let unchanged = match (&self.working, &self.original) {
+            (Some(w), Some(o)) => std::sync::Arc::ptr_eq(w, o),
+            (None, None) => true,
+            _ => false,
+        };
+        if !unchanged {
+            self.working = self.original.clone();
+        }
+        out
+    }
+}
+
+impl Clone for Held {
+    fn clone(&self) -> Held {
+        Held::new(self.original.clone())
+    }
 }
 
 /// Adds [`in_current_context`](Self::in_current_context) to every parallel iterator.
 pub trait ParallelIteratorExt: ParallelIterator {
     /// Captures the inheritable part of the current context now; the closures of the adaptors
     /// that follow (`map`, `filter`, `for_each`, `fold`, `reduce`, ...) run inside it on
-    /// whichever thread rayon runs them. Place it right after the source, since closures of
-    /// adaptors before it are not covered: `v.par_iter().in_current_context().map(..)`.
+    /// whichever thread rayon runs them. Closures of adaptors before it are not covered, and
+    /// indexed adaptors (`zip`, `enumerate`, `chunks`, `rev`, ...) cannot follow it, so put
+    /// it after those and before the closures: `v.par_iter().enumerate().in_current_context()`.
     ///
-    /// A `set` inside a closure lasts for that call only. The execution id is not changed.
+    /// A `set` inside a closure lasts for that item only. The execution id is not changed.
     ///
     /// ```
     /// use ctxflow::rayon::ParallelIteratorExt;
@@ -70,7 +106,7 @@ impl<I: ParallelIterator> ParallelIterator for InCurrentContext<I> {
     where
         C: UnindexedConsumer<Self::Item>,
     {
-        self.base.drive_unindexed(InContext { base: consumer, ctx: self.ctx })
+        self.base.drive_unindexed(InContext { base: consumer, held: Held::new(self.ctx) })
     }
 
     fn opt_len(&self) -> Option<usize> {
@@ -78,31 +114,10 @@ impl<I: ParallelIterator> ParallelIterator for InCurrentContext<I> {
     }
 }
 
-impl<I: IndexedParallelIterator> IndexedParallelIterator for InCurrentContext<I> {
-    fn drive<C: Consumer<Self::Item>>(self, consumer: C) -> C::Result {
-        self.base.drive(InContext { base: consumer, ctx: self.ctx })
-    }
-
-    fn len(&self) -> usize {
-        self.base.len()
-    }
-
-    fn with_producer<CB: ProducerCallback<Self::Item>>(self, callback: CB) -> CB::Output {
-        self.base.with_producer(InContext { base: callback, ctx: self.ctx })
-    }
-}
-
-/// A piece of rayon's plumbing (consumer, folder, reducer, producer, producer callback or
-/// sequential iterator) whose steps run inside `ctx`.
+/// A consumer, folder or reducer whose steps run inside the held context.
 struct InContext<T> {
     base: T,
-    ctx: Ctx,
-}
-
-impl<T> InContext<T> {
-    fn split(ctx: Ctx, (a, b): (T, T)) -> (Self, Self) {
-        (InContext { base: a, ctx: ctx.clone() }, InContext { base: b, ctx })
-    }
+    held: Held,
 }
 
 impl<T, C: Consumer<T>> Consumer<T> for InContext<C> {
@@ -112,13 +127,17 @@ impl<T, C: Consumer<T>> Consumer<T> for InContext<C> {
 
     fn split_at(self, index: usize) -> (Self, Self, Self::Reducer) {
         let (a, b, r) = self.base.split_at(index);
-        let (a, b) = InContext::split(self.ctx.clone(), (a, b));
-        (a, b, InContext { base: r, ctx: self.ctx })
+        let held = self.held;
+        (
+            InContext { base: a, held: held.clone() },
+            InContext { base: b, held: held.clone() },
+            InContext { base: r, held },
+        )
     }
 
     fn into_folder(mut self) -> Self::Folder {
-        let base = within(&mut self.ctx, || self.base.into_folder());
-        InContext { base, ctx: self.ctx }
+        let base = self.held.within(|| self.base.into_folder());
+        InContext { base, held: self.held }
     }
 
     fn full(&self) -> bool {
@@ -128,11 +147,11 @@ impl<T, C: Consumer<T>> Consumer<T> for InContext<C> {
 
 impl<T, C: UnindexedConsumer<T>> UnindexedConsumer<T> for InContext<C> {
     fn split_off_left(&self) -> Self {
-        InContext { base: self.base.split_off_left(), ctx: self.ctx.clone() }
+        InContext { base: self.base.split_off_left(), held: self.held.clone() }
     }
 
     fn to_reducer(&self) -> Self::Reducer {
-        InContext { base: self.base.to_reducer(), ctx: self.ctx.clone() }
+        InContext { base: self.base.to_reducer(), held: self.held.clone() }
     }
 }
 
@@ -140,17 +159,23 @@ impl<T, F: Folder<T>> Folder<T> for InContext<F> {
     type Result = F::Result;
 
     fn consume(mut self, item: T) -> Self {
-        let base = within(&mut self.ctx, || self.base.consume(item));
-        InContext { base, ctx: self.ctx }
+        let base = self.held.within(|| self.base.consume(item));
+        InContext { base, held: self.held }
     }
 
     fn consume_iter<It: IntoIterator<Item = T>>(mut self, iter: It) -> Self {
-        let base = within(&mut self.ctx, || self.base.consume_iter(iter));
-        InContext { base, ctx: self.ctx }
+        // Item by item (not the base's batch `consume_iter`), so each item gets a fresh context.
+        for item in iter {
+            self = self.consume(item);
+            if self.full() {
+                break;
+            }
+        }
+        self
     }
 
     fn complete(mut self) -> F::Result {
-        within(&mut self.ctx, || self.base.complete())
+        self.held.within(|| self.base.complete())
     }
 
     fn full(&self) -> bool {
@@ -160,63 +185,6 @@ impl<T, F: Folder<T>> Folder<T> for InContext<F> {
 
 impl<R, Red: Reducer<R>> Reducer<R> for InContext<Red> {
     fn reduce(mut self, left: R, right: R) -> R {
-        within(&mut self.ctx, || self.base.reduce(left, right))
-    }
-}
-
-impl<T, CB: ProducerCallback<T>> ProducerCallback<T> for InContext<CB> {
-    type Output = CB::Output;
-
-    fn callback<P: Producer<Item = T>>(self, producer: P) -> CB::Output {
-        self.base.callback(InContext { base: producer, ctx: self.ctx })
-    }
-}
-
-impl<P: Producer> Producer for InContext<P> {
-    type Item = P::Item;
-    type IntoIter = InContext<P::IntoIter>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        InContext { base: self.base.into_iter(), ctx: self.ctx }
-    }
-
-    fn min_len(&self) -> usize {
-        self.base.min_len()
-    }
-
-    fn max_len(&self) -> usize {
-        self.base.max_len()
-    }
-
-    fn split_at(self, index: usize) -> (Self, Self) {
-        InContext::split(self.ctx, self.base.split_at(index))
-    }
-
-    fn fold_with<F: Folder<Self::Item>>(mut self, folder: F) -> F {
-        within(&mut self.ctx, || self.base.fold_with(folder))
-    }
-}
-
-impl<It: Iterator> Iterator for InContext<It> {
-    type Item = It::Item;
-
-    fn next(&mut self) -> Option<It::Item> {
-        within(&mut self.ctx, || self.base.next())
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.base.size_hint()
-    }
-}
-
-impl<It: DoubleEndedIterator> DoubleEndedIterator for InContext<It> {
-    fn next_back(&mut self) -> Option<It::Item> {
-        within(&mut self.ctx, || self.base.next_back())
-    }
-}
-
-impl<It: ExactSizeIterator> ExactSizeIterator for InContext<It> {
-    fn len(&self) -> usize {
-        self.base.len()
+        self.held.within(|| self.base.reduce(left, right))
     }
 }

@@ -39,7 +39,11 @@ mod builder;
 #[cfg(tokio_unstable)]
 mod self_tracked;
 #[cfg(tokio_unstable)]
+mod shards;
+#[cfg(tokio_unstable)]
 mod table;
+#[cfg(tokio_unstable)]
+mod task_hash;
 
 #[cfg(tokio_unstable)]
 pub use builder::BuilderExt;

@@ -1,8 +1,9 @@
 //! The side table of an opted-in runtime: task id -> the task's context, ids and poll token.
 //!
 //! tokio's hooks hand over nothing but a task id, so the context lives here between polls.
-//! The table is a sharded map (no lock shared by all workers on the poll path; a single
-//! mutex-guarded map cost 15-30% in a prototype), keyed by tokio's task id with a cheap hash.
+//! The table is sharded (no lock shared by all workers on the poll path; a single
+//! mutex-guarded map cost 15-30% in a prototype), keyed by tokio's task id with a hash that
+//! keeps it in spawn order (see `shards.rs` and `task_hash.rs`).
 //!
 //! The poll token: tokio can run a task again on another worker before the worker that polled
 //! it last has run the after-poll hook (the task woke itself during the poll and was stolen in
@@ -19,26 +20,24 @@ use std::panic::Location;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use dashmap::DashMap;
-use dashmap::mapref::entry::Entry;
-use rustc_hash::FxBuildHasher;
 use tokio::task::Id;
 
 use super::SelfTracked;
+use super::shards::{Backoff, Shards};
 use crate::resource::Resource;
 use crate::{AsyncId, current, hooks};
 
 /// One opted-in runtime's tracked tasks.
 pub(crate) struct TaskTable {
-    tasks: DashMap<Id, Tracked, FxBuildHasher>,
+    tasks: Shards<Tracked>,
 }
 
 struct Tracked {
     /// The task's context and ids. While a poll holds the entry, `res.ctx` holds the polling
     /// thread's previous context instead (they were swapped).
     res: Resource,
-    /// The poll token: the ids the current poll interrupted on its thread, while one runs.
-    polling: Option<(AsyncId, AsyncId)>,
+    /// The poll token: a poll of the task is running (its thread holds the rest in `POLLING`).
+    polling: bool,
     /// tokio terminated the task during a poll; the end of that poll removes the entry.
     terminated: bool,
 }
@@ -48,14 +47,27 @@ static TABLES: Mutex<Vec<Weak<TaskTable>>> = Mutex::new(Vec::new());
 static WAITED: AtomicU64 = AtomicU64::new(0);
 
 thread_local! {
-    /// The polls running on this thread, innermost last: the task's id, or `NONE` for a task
-    /// this table does not track (spawned through ctxflow, or already gone).
-    static POLLING: RefCell<Vec<AsyncId>> = const { RefCell::new(Vec::new()) };
+    /// The polls running on this thread, innermost last.
+    static POLLING: RefCell<Vec<Polled>> = const { RefCell::new(Vec::new()) };
     /// The last id whose termination this thread saw without having seen its spawn. At
     /// shutdown tokio terminates a task being spawned *before* running the spawn hook, on the
     /// spawning thread, with nothing in between; that hook must then not track it.
     static ENDED_UNANNOUNCED: Cell<Option<Id>> = const { Cell::new(None) };
 }
+
+/// A poll in progress on this thread.
+#[derive(Clone, Copy)]
+struct Polled {
+    /// The task's id, or `NONE` for a task this table does not track (spawned through
+    /// ctxflow, or already gone).
+    id: AsyncId,
+    /// Whether `before` was dispatched, so `after` must be.
+    hooked: bool,
+    /// The ids of the code the poll interrupted on this thread.
+    prev_ids: (AsyncId, AsyncId),
+}
+
+const UNTRACKED: Polled = Polled { id: AsyncId::NONE, hooked: false, prev_ids: (AsyncId::NONE, AsyncId::NONE) };
 
 fn tables() -> MutexGuard<'static, Vec<Weak<TaskTable>>> {
     // Every critical section is a push, a retain or a read: a poisoned list is still valid.
@@ -64,7 +76,7 @@ fn tables() -> MutexGuard<'static, Vec<Weak<TaskTable>>> {
 
 impl TaskTable {
     pub(crate) fn new() -> Arc<TaskTable> {
-        let table = Arc::new(TaskTable { tasks: DashMap::with_hasher(FxBuildHasher) });
+        let table = Arc::new(TaskTable { tasks: Shards::new() });
         let mut all = tables();
         all.retain(|t| t.strong_count() > 0);
         all.push(Arc::downgrade(&table));
@@ -81,93 +93,91 @@ impl TaskTable {
         if ended_already {
             return;
         }
-        let tracked = Tracked { res: Resource::spawned("task", at), polling: None, terminated: false };
-        let replaced = self.tasks.insert(task, tracked);
+        let tracked = Tracked { res: Resource::spawned("task", at), polling: false, terminated: false };
+        let replaced = self.tasks.with(task, |m| m.insert(task, tracked));
         drop(replaced); // ids are never reused while tracked; dropped outside the lock anyway
     }
 
     /// `on_before_task_poll`: enters the task's context and ids, then fires `before`.
     pub(crate) fn before_poll(&self, task: Id) {
-        let id = POLLING
+        let polled = POLLING
             .try_with(|p| {
-                let id = self.acquire(task);
-                p.borrow_mut().push(id);
-                id
+                let polled = self.acquire(task);
+                p.borrow_mut().push(polled);
+                polled
             })
-            .unwrap_or(AsyncId::NONE);
-        if id != AsyncId::NONE {
-            hooks::before(id);
+            .unwrap_or(UNTRACKED);
+        if polled.hooked {
+            hooks::before(polled.id);
         }
     }
 
-    /// Takes the task's poll token and enters its context; `NONE` when the task is not tracked.
-    fn acquire(&self, task: Id) -> AsyncId {
-        let mut spins = 0u32;
+    /// Takes the task's poll token and enters its context.
+    fn acquire(&self, task: Id) -> Polled {
+        let mut backoff = None;
         loop {
-            let Some(mut t) = self.tasks.get_mut(&task) else { return AsyncId::NONE };
-            if t.polling.is_none() {
-                if t.terminated {
-                    return AsyncId::NONE;
+            let taken = self.tasks.with(task, |m| {
+                let Some(t) = m.get_mut(&task) else { return Some(UNTRACKED) };
+                if t.polling {
+                    return None;
                 }
-                let t = &mut *t;
+                if t.terminated {
+                    return Some(UNTRACKED);
+                }
                 let ids = (t.res.id, t.res.trigger);
-                t.polling = Some(current::enter_detached(&mut t.res.ctx, ids));
-                return ids.0;
+                t.polling = true;
+                let prev_ids = current::enter_detached(&mut t.res.ctx, ids);
+                Some(Polled { id: ids.0, hooked: hooks::enabled(), prev_ids })
+            });
+            if let Some(polled) = taken {
+                return polled;
             }
             // The previous poll's after-poll has not run yet (see the module docs).
-            drop(t);
-            if spins == 0 {
-                WAITED.fetch_add(1, Ordering::Relaxed);
-            }
-            if spins < 64 {
-                std::hint::spin_loop();
-            } else {
-                std::thread::yield_now();
-            }
-            spins += 1;
+            backoff
+                .get_or_insert_with(|| {
+                    WAITED.fetch_add(1, Ordering::Relaxed);
+                    Backoff::default()
+                })
+                .snooze();
         }
     }
 
     /// `on_after_task_poll`: fires `after` inside the task's context, saves the context (with
     /// any `set` made in the poll) back into the table and restores the thread's own.
     pub(crate) fn after_poll(&self, task: Id) {
-        let id = POLLING.try_with(|p| p.borrow_mut().pop()).ok().flatten().unwrap_or(AsyncId::NONE);
-        if id == AsyncId::NONE {
+        let polled = POLLING.try_with(|p| p.borrow_mut().pop()).ok().flatten().unwrap_or(UNTRACKED);
+        if polled.id == AsyncId::NONE {
             return;
         }
-        hooks::after(id);
-        let ended = match self.tasks.entry(task) {
-            Entry::Occupied(mut e) => {
-                let t = e.get_mut();
-                if let Some(prev) = t.polling.take() {
-                    current::leave_detached(&mut t.res.ctx, prev);
-                }
-                if t.terminated { Some(e.remove()) } else { None }
+        if polled.hooked {
+            hooks::after(polled.id);
+        }
+        let ended = self.tasks.with(task, |m| {
+            let t = m.get_mut(&task)?;
+            if std::mem::take(&mut t.polling) {
+                current::leave_detached(&mut t.res.ctx, polled.prev_ids);
             }
-            Entry::Vacant(_) => None,
-        };
+            if t.terminated { m.remove(&task) } else { None }
+        });
         drop(ended); // `destroy`, after `after`, outside the lock
     }
 
     /// `on_task_terminate`: the task is gone (completed, cancelled, or shut down). Also called
     /// for ids never announced (worker threads, blocking tasks), which are not in the table.
     pub(crate) fn terminated(&self, task: Id) {
-        let ended = match self.tasks.entry(task) {
-            Entry::Occupied(mut e) => {
-                if e.get().polling.is_some() {
-                    // Inside a poll (tokio terminates a task before its last after-poll): the
-                    // end of that poll removes it, so `destroy` comes after `after`.
-                    e.get_mut().terminated = true;
-                    None
-                } else {
-                    Some(e.remove())
-                }
+        let ended = self.tasks.with(task, |m| match m.get_mut(&task) {
+            // Inside a poll (tokio terminates a task before its last after-poll): the end of
+            // that poll removes it, so `destroy` comes after `after`.
+            Some(t) if t.polling => {
+                t.terminated = true;
+                None
             }
-            Entry::Vacant(_) => {
+            Some(_) => m.remove(&task),
+            None => {
                 let _ = ENDED_UNANNOUNCED.try_with(|e| e.set(Some(task)));
                 None
             }
-        };
+        });
         drop(ended); // `destroy`, outside the lock
     }
 }

@@ -1,0 +1,103 @@
+//! The side table's hash: it keeps the table in spawn order.
+//!
+//! tokio's task ids count up in spawn order, and tokio's own task memory is laid out in that
+//! order too, so a run queue is walked roughly in address order. A scattering hash (SipHash,
+//! Fx) puts consecutive tasks on unrelated cache lines, and every poll then paid a cache miss in
+//! the table (measured: most of the hooks' cost on a spawn-and-yield benchmark). This hash
+//! keeps runs of [`RUN`] consecutive ids next to each other in one shard's table, spreads the
+//! runs over the shards (so workers running different tasks rarely share a lock), and fills
+//! the 7 tag bits hashbrown compares first with mixed bits, so probing stays short.
+//!
+//! Bit layout: hashbrown takes the bucket from the low bits and the tag from the top 7 bits,
+//! [`shard_of`] takes the bits in between: `[tag: 7][shard: SHARD_BITS][position: the rest]`.
+
+use std::hash::{BuildHasher, Hasher};
+
+/// Shards in a table: enough that workers seldom meet on one lock.
+pub(crate) const SHARDS: usize = 1 << SHARD_BITS;
+const SHARD_BITS: u32 = 6;
+/// Consecutive ids kept together (one shard, adjacent buckets).
+const RUN_BITS: u32 = 5;
+#[cfg(test)]
+const RUN: u64 = 1 << RUN_BITS;
+const POSITION_BITS: u32 = 64 - 7 - SHARD_BITS;
+
+/// The shard of a hash made by [`TaskIdHasher`].
+#[inline]
+pub(crate) fn shard_of(hash: u64) -> usize {
+    ((hash >> POSITION_BITS) & (SHARDS as u64 - 1)) as usize
+}
+
+/// Builds [`TaskIdHasher`]s.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct TaskIdHash;
+
+impl BuildHasher for TaskIdHash {
+    type Hasher = TaskIdHasher;
+    fn build_hasher(&self) -> TaskIdHasher {
+        TaskIdHasher(0)
+    }
+}
+
+/// Hashes the one `u64` inside a `tokio::task::Id`.
+pub(crate) struct TaskIdHasher(u64);
+
+impl TaskIdHasher {
+    fn spread(id: u64) -> u64 {
+        let run = id >> RUN_BITS;
+        let shard = run & (SHARDS as u64 - 1);
+        let position = ((run >> SHARD_BITS) << RUN_BITS | (id & ((1 << RUN_BITS) - 1))) & ((1 << POSITION_BITS) - 1);
+        let tag = id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 57;
+        tag << 57 | shard << POSITION_BITS | position
+    }
+}
+
+impl Hasher for TaskIdHasher {
+    fn write_u64(&mut self, id: u64) {
+        self.0 = TaskIdHasher::spread(self.0 ^ id);
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Not used by `task::Id` (it writes one u64); any other input still hashes correctly.
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    fn hash(id: u64) -> u64 {
+        let mut h = TaskIdHash.build_hasher();
+        h.write_u64(id);
+        h.finish()
+    }
+
+    #[test]
+    fn runs_of_ids_share_a_shard_and_neighbouring_buckets() {
+        let shard = shard_of;
+        let base = 7 * RUN;
+        for id in base..base + RUN {
+            assert_eq!(shard(hash(id)), shard(hash(base)));
+            assert_eq!(hash(id) & 0xFFFF, (hash(base) & 0xFFFF) + (id - base));
+        }
+        assert_ne!(shard(hash(base)), shard(hash(base + RUN)));
+    }
+
+    #[test]
+    fn distinct_ids_hash_apart_and_every_shard_is_used() {
+        let hashes: HashSet<u64> = (1..100_000).map(hash).collect();
+        assert_eq!(hashes.len(), 99_999);
+        let shards: HashSet<usize> = (1..100_000).map(|id| shard_of(hash(id))).collect();
+        assert_eq!(shards.len(), SHARDS);
+    }
+}

@@ -1,0 +1,193 @@
+//! rayon work sees the context of the code that handed it over, and nothing else.
+#![cfg(feature = "rayon")]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use ctxflow::ContextVar;
+use ctxflow::rayon::{ParallelIteratorExt, ThreadPoolExt};
+use rayon::prelude::*;
+
+static TENANT: ContextVar<u64> = ContextVar::new("tenant");
+static SCRATCH: ContextVar<u64> = ContextVar::new("scratch");
+static TXN: ContextVar<u64> = ContextVar::new("txn").not_inherited();
+
+fn pool(threads: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap()
+}
+
+#[test]
+fn every_item_of_a_100_000_item_parallel_iterator_sees_the_callers_value() {
+    let pool = pool(4);
+    let wrong = pool.install(|| {
+        TENANT.sync_scope(7, || {
+            (0..100_000u64).into_par_iter().in_current_context().filter(|_| TENANT.get() != Some(7)).count()
+        })
+    });
+    assert_eq!(wrong, 0);
+}
+
+#[test]
+fn concurrent_callers_each_see_their_own_value() {
+    let pool = pool(3);
+    let callers: Vec<_> = (0..4u64)
+        .map(|caller| {
+            let pool = &pool;
+            move || {
+                TENANT.sync_scope(caller, || {
+                    pool.install_in_context(|| {
+                        let seen: Vec<_> =
+                            (0..20_000u64).into_par_iter().in_current_context().map(|_| TENANT.get()).collect();
+                        seen.iter().filter(|t| **t != Some(caller)).count()
+                    })
+                })
+            }
+        })
+        .collect();
+    let wrong: usize = std::thread::scope(|s| {
+        let handles: Vec<_> = callers.into_iter().map(|c| s.spawn(c)).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    assert_eq!(wrong, 0);
+}
+
+#[test]
+fn upstream_and_downstream_closures_of_many_adaptors_see_the_value() {
+    TENANT.sync_scope(3, || {
+        let v: Vec<u64> = (0..10_000).collect();
+        let check = |_: &u64| assert_eq!(TENANT.get(), Some(3));
+        // Consumer path: map, filter, fold with identity, reduce.
+        let sum = v
+            .par_iter()
+            .in_current_context()
+            .inspect(|x| check(x))
+            .map(|x| x + TENANT.get().unwrap())
+            .fold(
+                || {
+                    assert_eq!(TENANT.get(), Some(3));
+                    0
+                },
+                |a, x| a + x,
+            )
+            .reduce(
+                || 0,
+                |a, b| {
+                    assert_eq!(TENANT.get(), Some(3));
+                    a + b
+                },
+            );
+        assert_eq!(sum, v.iter().sum::<u64>() + 3 * 10_000);
+        // Indexed adaptors come before it; every closure after it is covered.
+        let zipped: Vec<_> =
+            v.par_iter().zip(v.par_iter()).enumerate().in_current_context().map(|_| TENANT.get()).collect();
+        assert_eq!(zipped.len(), v.len());
+        assert!(zipped.iter().all(|t| *t == Some(3)));
+        let chunks: Vec<_> = v.par_iter().chunks(7).in_current_context().map(|_| TENANT.get()).collect();
+        assert!(chunks.iter().all(|t| *t == Some(3)));
+        // Order and length survive the adaptor.
+        let same: Vec<u64> = v.par_iter().rev().in_current_context().map(|x| *x).collect();
+        assert!(same.iter().rev().eq(v.iter()));
+    });
+}
+
+#[test]
+fn a_set_in_one_item_stays_in_that_item_and_nothing_stays_on_the_workers() {
+    let pool = pool(2);
+    pool.install(|| {
+        SCRATCH.sync_scope(0, || {
+            let leaked = AtomicUsize::new(0);
+            (0..10_000u64).into_par_iter().in_current_context().for_each(|i| {
+                if SCRATCH.get() != Some(0) {
+                    leaked.fetch_add(1, Ordering::Relaxed);
+                }
+                SCRATCH.set(i + 1).unwrap();
+            });
+            assert_eq!(leaked.load(Ordering::Relaxed), 0);
+            assert_eq!(SCRATCH.get(), Some(0));
+        })
+    });
+    let on_workers = pool.broadcast(|_| (TENANT.get(), SCRATCH.get()));
+    assert!(on_workers.iter().all(|v| *v == (None, None)), "{on_workers:?}");
+}
+
+#[test]
+fn nested_parallel_iterators_with_different_values_do_not_mix() {
+    let pool = pool(4);
+    let wrong = pool.install(|| {
+        TENANT.sync_scope(1, || {
+            (0..64u64)
+                .into_par_iter()
+                .in_current_context()
+                .map(|outer| {
+                    assert_eq!(TENANT.get(), Some(1));
+                    TENANT.sync_scope(100 + outer, || {
+                        // While this worker waits for the inner items it may steal other outer
+                        // items; each must still see its own value.
+                        let inner_wrong = (0..500u64)
+                            .into_par_iter()
+                            .in_current_context()
+                            .filter(|_| TENANT.get() != Some(100 + outer))
+                            .count();
+                        inner_wrong + usize::from(TENANT.get() != Some(100 + outer))
+                    })
+                })
+                .sum::<usize>()
+        })
+    });
+    assert_eq!(wrong, 0);
+}
+
+#[test]
+fn join_scope_spawn_and_install_inherit() {
+    let pool = pool(2);
+    TENANT.sync_scope(9, || {
+        assert_eq!(ctxflow::rayon::join(|| TENANT.get(), || TENANT.get()), (Some(9), Some(9)));
+        let mut seen = [None; 3];
+        ctxflow::rayon::scope(|s| {
+            let (a, rest) = seen.split_at_mut(1);
+            let (b, c) = rest.split_at_mut(1);
+            s.spawn(|s| {
+                a[0] = TENANT.get();
+                s.spawn(|_| b[0] = TENANT.get());
+            });
+            TENANT.sync_scope(10, || s.spawn(|_| c[0] = TENANT.get()));
+        });
+        assert_eq!(seen, [Some(9), Some(9), Some(10)]);
+        let (tx, rx) = std::sync::mpsc::channel();
+        ctxflow::rayon::spawn(move || tx.send(TENANT.get()).unwrap());
+        assert_eq!(rx.recv().unwrap(), Some(9));
+        assert_eq!(pool.install_in_context(|| TENANT.get()), Some(9));
+        let (tx, rx) = std::sync::mpsc::channel();
+        pool.spawn_in_context(move || tx.send(TENANT.get()).unwrap());
+        assert_eq!(rx.recv().unwrap(), Some(9));
+    });
+    // Plain rayon, for contrast: nothing is passed on.
+    assert_eq!(TENANT.sync_scope(9, || pool.install(|| rayon::join(|| 0, || TENANT.get()).1)), None);
+}
+
+#[test]
+fn join_halves_are_resources_of_their_own_and_writes_stay_inside() {
+    TENANT.sync_scope(4, || {
+        let caller = ctxflow::execution_id();
+        let ((ta, ia), (tb, ib)) = ctxflow::rayon::join(
+            || {
+                TENANT.set(40).unwrap();
+                (ctxflow::trigger_id(), ctxflow::execution_id())
+            },
+            || (ctxflow::trigger_id(), ctxflow::execution_id()),
+        );
+        assert_eq!((ta, tb), (caller, caller));
+        assert_ne!(ia, ib);
+        assert_eq!(TENANT.get(), Some(4), "a write in a join half stays there");
+    });
+}
+
+#[test]
+fn not_inherited_variables_are_left_out() {
+    ctxflow::sync_scope((TXN.value(1), TENANT.value(5)), || {
+        let from_join = ctxflow::rayon::join(|| (TXN.get(), TENANT.get()), || ()).0;
+        assert_eq!(from_join, (None, Some(5)));
+        let from_iter: Vec<_> =
+            (0..100).into_par_iter().in_current_context().map(|_| (TXN.get(), TENANT.get())).collect();
+        assert!(from_iter.iter().all(|p| *p == (None, Some(5))));
+    });
+}
