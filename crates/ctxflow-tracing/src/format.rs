@@ -1,0 +1,129 @@
+//! `ContextFormat`: tracing-subscriber's own event formats, with the context fields added.
+//!
+//! Why a `FormatEvent` wrapper and not a `Layer` or a `FormatFields`: a `Layer` cannot add
+//! fields to an event that the fmt layer formats (the fmt layer only prints the event's own
+//! fields and its spans' fields, and creating spans is what the user must not have to do).
+//! A `FormatFields` is used by the text formats for event fields, but the JSON format
+//! serializes event fields itself, never through `FormatFields`, and `FormatFields` is also
+//! called for span fields, so it cannot tell where to add the fields once. Wrapping the event
+//! format is the one place that sees every event exactly once in every output, so the fields
+//! land at the end of the text line and as real keys of the JSON object.
+//!
+//! The wrapper keeps the inner format's output untouched: it lets the inner format write the
+//! event into a buffer and inserts the fields before the event's end (see `splice.rs`).
+
+use std::fmt;
+
+use tracing_core::{Event, Subscriber};
+use tracing_subscriber::fmt::format::{self, Format, Writer};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::fields::ContextFields;
+use crate::render::{self, Style};
+use crate::splice::{self, Tail};
+
+/// An event format of tracing-subscriber (`Full`, `Compact`, `Pretty`, `Json`) that
+/// [`ContextFields::wrap`] knows where to add fields to. Sealed.
+pub trait Layout: sealed::Sealed {}
+
+mod sealed {
+    pub trait Sealed {
+        fn style() -> crate::render::Style;
+    }
+}
+
+macro_rules! layouts {
+    ($($(#[$cfg:meta])* $layout:ty => $style:expr),* $(,)?) => {$(
+        $(#[$cfg])*
+        impl sealed::Sealed for $layout {
+            fn style() -> Style {
+                $style
+            }
+        }
+        $(#[$cfg])*
+        impl Layout for $layout {}
+    )*};
+}
+
+layouts! {
+    format::Full => Style::Line,
+    format::Compact => Style::Line,
+    format::Pretty => Style::Block,
+    #[cfg(feature = "json")]
+    format::Json => Style::Json,
+}
+
+/// A tracing-subscriber event format that adds the [`ContextFields`] to every event.
+/// Made by [`ContextFields::wrap`].
+///
+/// ANSI colours follow the fmt layer's setting (`with_ansi` on the builder or the layer);
+/// a `with_ansi` set on the format itself is superseded by it.
+#[derive(Clone, Debug)]
+pub struct ContextFormat<L = format::Full, T = tracing_subscriber::fmt::time::SystemTime> {
+    plain: Format<L, T>,
+    colored: Format<L, T>,
+    fields: ContextFields,
+}
+
+impl ContextFields {
+    /// Wraps one of tracing-subscriber's event formats so that each event it formats carries
+    /// these fields: ` name=value` at the end of the line in text formats, a line
+    /// `    with name=value` in the pretty format, `"name":"value"` keys of the event's object
+    /// in JSON.
+    ///
+    /// ```
+    /// use ctxflow::ContextVar;
+    /// use ctxflow_tracing::ContextFields;
+    /// use tracing_subscriber::fmt;
+    ///
+    /// static REQUEST_ID: ContextVar<u64> = ContextVar::new("request_id");
+    ///
+    /// let fields = ContextFields::new().field("request_id", &REQUEST_ID);
+    /// // With `fmt().json()` (feature `json`), the same gives `{..., "request_id":"7"}`.
+    /// let subscriber = fmt()
+    ///     .map_event_format(|format| fields.wrap(format))
+    ///     .with_writer(std::io::sink)
+    ///     .finish();
+    /// tracing::subscriber::with_default(subscriber, || {
+    ///     REQUEST_ID.sync_scope(7, || tracing::info!("handled")); // ... INFO ...: handled request_id=7
+    /// });
+    /// ```
+    pub fn wrap<L: Layout + Clone, T: Clone>(&self, format: Format<L, T>) -> ContextFormat<L, T> {
+        ContextFormat { plain: format.clone().with_ansi(false), colored: format.with_ansi(true), fields: self.clone() }
+    }
+}
+
+impl<L, T> ContextFormat<L, T> {
+    /// The fields this format adds.
+    pub fn fields(&self) -> &ContextFields {
+        &self.fields
+    }
+}
+
+impl<S, N, L, T> FormatEvent<S, N> for ContextFormat<L, T>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+    Format<L, T>: FormatEvent<S, N>,
+    L: Layout,
+{
+    fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+        let ansi = writer.has_ansi_escapes();
+        let inner = if ansi { &self.colored } else { &self.plain };
+        if self.fields.is_empty() {
+            return inner.format_event(ctx, writer, event);
+        }
+        let style = L::style();
+        let tail = if style == Style::Json { Tail::Object } else { Tail::Newlines };
+        splice::with_buffer(|buf| {
+            inner.format_event(ctx, Writer::new(buf), event)?;
+            let Some((body, end)) = splice::split_end(buf, tail) else {
+                return writer.write_str(buf);
+            };
+            writer.write_str(body)?;
+            render::write_fields(&self.fields, style, ansi, body.ends_with('{'), &mut writer)?;
+            writer.write_str(end)
+        })
+    }
+}

@@ -1,0 +1,116 @@
+//! How the context fields are written into each kind of output.
+//!
+//! Text values come from the context, and a context value often comes from a request
+//! header: control characters are escaped so that a value can neither forge a second log
+//! line nor smuggle terminal escape codes. JSON values are always JSON strings, escaped by
+//! `serde_json` while they stream out (no intermediate `String`).
+
+use std::fmt::{self, Write};
+use std::io;
+
+use nu_ansi_term::Style as Ansi;
+use serde::Serializer as _;
+
+use crate::fields::ContextFields;
+
+/// The shape of the fields in one kind of output (public only to the sealed [`Layout`](crate::Layout)).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Style {
+    /// ` key=value key=value` at the end of the event's line (Full, Compact).
+    Line,
+    /// A line of its own, `    with key=value key=value` (Pretty).
+    Block,
+    /// `"key":"value"` entries of the event's JSON object (Json).
+    Json,
+}
+
+/// Writes the fields that have a value in the current context. `object_was_empty`: JSON,
+/// the object has no entry before the fields (so no leading comma).
+pub(crate) fn write_fields(
+    fields: &ContextFields,
+    style: Style,
+    ansi: bool,
+    object_was_empty: bool,
+    out: &mut dyn Write,
+) -> fmt::Result {
+    let mut first = true;
+    fields.try_for_each_current(|field, value| {
+        let separator = match (style, first) {
+            (Style::Line, true) => " ",
+            (Style::Block, true) => "\n    with ",
+            (Style::Json, true) if object_was_empty => "",
+            (Style::Json, _) => ",",
+            (_, false) => " ",
+        };
+        first = false;
+        out.write_str(separator)?;
+        if style == Style::Json {
+            out.write_str(field.json_key())?;
+            return write_json_string(out, value);
+        }
+        if ansi {
+            write!(out, "{}{}", Ansi::new().italic().paint(field.name()), Ansi::new().dimmed().paint("="))?;
+        } else {
+            out.write_str(field.name())?;
+            out.write_char('=')?;
+        }
+        write!(EscapeControl(out), "{value}")
+    })
+}
+
+/// Writes `value` as a JSON string.
+fn write_json_string(out: &mut dyn Write, value: &dyn fmt::Display) -> fmt::Result {
+    let mut json = serde_json::Serializer::new(IoToFmt(out));
+    json.collect_str(value).map_err(|_| fmt::Error)
+}
+
+/// `io::Write` onto a `fmt::Write`, for serde_json (which writes UTF-8 only).
+struct IoToFmt<'a>(&'a mut dyn Write);
+
+impl io::Write for IoToFmt<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let s = std::str::from_utf8(buf).map_err(io::Error::other)?;
+        self.0.write_str(s).map_err(io::Error::other)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Forwards text, writing control characters as escapes (`\n`, `\u{1b}`).
+pub(crate) struct EscapeControl<'a>(pub(crate) &'a mut dyn Write);
+
+impl Write for EscapeControl<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let mut rest = s;
+        while let Some(at) = rest.find(char::is_control) {
+            self.0.write_str(&rest[..at])?;
+            let c = rest[at..].chars().next().unwrap_or_default();
+            write!(self.0, "{}", c.escape_debug())?;
+            rest = &rest[at + c.len_utf8()..];
+        }
+        self.0.write_str(rest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        let mut out = String::new();
+        write!(EscapeControl(&mut out), "a\nb\u{1b}[31mc\td€").unwrap();
+        assert_eq!(out, "a\\nb\\u{1b}[31mc\\td€");
+    }
+
+    #[test]
+    fn json_strings_are_escaped() {
+        let mut out = String::new();
+        write_json_string(&mut out, &"q\"\\\n€").unwrap();
+        assert_eq!(out, r#""q\"\\\n€""#);
+        assert_eq!(serde_json::from_str::<String>(&out).unwrap(), "q\"\\\n€");
+    }
+}
