@@ -38,8 +38,8 @@ fn emit(dispatch: &Dispatch, iters: u64) -> Duration {
 
 /// Best time per event of each subscriber over alternating batches.
 fn interleaved(without: &Dispatch, with: &Dispatch) -> (Duration, Duration) {
-    const ROUNDS: usize = 30;
-    const BATCH: u64 = 10_000;
+    const ROUNDS: usize = 200;
+    const BATCH: u64 = 2_000;
     let (mut best_without, mut best_with) = (Duration::MAX, Duration::MAX);
     for _ in 0..ROUNDS {
         best_without = best_without.min(emit(without, BATCH) / BATCH as u32);
