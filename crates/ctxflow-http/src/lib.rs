@@ -22,14 +22,14 @@
 //! let svc = ServerLayer::new().layer(service_fn(|_req: http::Request<()>| async {
 //!     // Anywhere in the handling of this request, or in tasks it spawns:
 //!     let trace = TRACE.with(|t| t.unwrap().trace_id.to_string());
-//!     Ok::<_, std::convert::Infallible>((trace, TENANT.get()))
+//!     Ok::<_, std::convert::Infallible>(http::Response::new((trace, TENANT.get())))
 //! }));
 //! let req = http::Request::builder()
 //!     .header("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
 //!     .header("baggage", "tenant=acme,other=kept-but-not-bound")
 //!     .body(())
 //!     .unwrap();
-//! let (trace, tenant) = svc.oneshot(req).await.unwrap();
+//! let (trace, tenant) = svc.oneshot(req).await.unwrap().into_body().into_inner();
 //! assert_eq!(trace, "4bf92f3577b34da6a3ce929d0e0e4736");
 //! assert_eq!(tenant.as_deref(), Some("acme"));
 //! # }
@@ -41,6 +41,7 @@
 #![warn(missing_docs)]
 
 mod baggage;
+mod body;
 mod client;
 mod context;
 mod export;
@@ -59,6 +60,7 @@ mod traceparent;
 mod tracestate;
 
 pub use baggage::{Baggage, BaggageError};
+pub use body::ScopedBody;
 pub use client::{ClientLayer, ClientService};
 pub use context::{BAGGAGE, REQUEST_ID, TRACE, TraceContext};
 pub use export::{BaggageCodec, DisplayFromStr, ExportError};
@@ -67,7 +69,7 @@ pub use ids::{IdError, SpanId, TraceFlags, TraceId};
 pub use inject::inject;
 pub use member::{Member, Property};
 pub use request_id::{RequestId, RequestIdError};
-pub use server::{ServerLayer, ServerService};
+pub use server::{ResponseFuture, ServerLayer, ServerService};
 pub use traceparent::{TraceParent, TraceParentError};
 pub use tracestate::{TraceState, TraceStateError};
 

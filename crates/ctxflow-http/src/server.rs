@@ -6,21 +6,27 @@
 //! never holds a request's values, so request N+1 on the same connection starts from nothing
 //! of request N. Anything the handler spawns through ctxflow inherits the context.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use ctxflow::{Scoped, Snapshot};
-use http::Request;
+use http::{Request, Response};
+use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::body::ScopedBody;
 use crate::extract::{ExtractOptions, Incoming};
 
 /// Runs every request inside a context holding its [`TRACE`](crate::TRACE),
 /// [`BAGGAGE`](crate::BAGGAGE), [`REQUEST_ID`](crate::REQUEST_ID) and declared exports.
 ///
-/// Works with any `tower::Service<http::Request<B>>`: an axum `Router` (`.layer(ServerLayer::new())`)
-/// or a hyper service through `hyper_util::service::TowerToHyperService`. Malformed headers
-/// never fail the request (see [`Incoming::from_headers`]).
+/// Works with any `tower::Service<http::Request<B>>` answering `http::Response<_>`: an axum
+/// `Router` (`.layer(ServerLayer::new())`) or a hyper service through
+/// `hyper_util::service::TowerToHyperService`. The response body is wrapped in a
+/// [`ScopedBody`] so that a streaming body is polled inside the request's context too.
+/// Malformed headers never fail the request (see [`Incoming::from_headers`]).
 ///
 /// ```
 /// use ctxflow_http::{ServerLayer, REQUEST_ID};
@@ -28,10 +34,10 @@ use crate::extract::{ExtractOptions, Incoming};
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// let svc = ServerLayer::new().layer(service_fn(|_req: http::Request<()>| async {
-///     Ok::<_, std::convert::Infallible>(REQUEST_ID.get().unwrap().to_string())
+///     Ok::<_, std::convert::Infallible>(http::Response::new(REQUEST_ID.get().unwrap().to_string()))
 /// }));
 /// let req = http::Request::builder().header("x-request-id", "r-1").body(()).unwrap();
-/// assert_eq!(svc.oneshot(req).await.unwrap(), "r-1");
+/// assert_eq!(svc.oneshot(req).await.unwrap().into_body().into_inner(), "r-1");
 /// # }
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
@@ -82,13 +88,13 @@ pub struct ServerService<S> {
     options: ExtractOptions,
 }
 
-impl<S, B> Service<Request<B>> for ServerService<S>
+impl<S, B, ResBody> Service<Request<B>> for ServerService<S>
 where
-    S: Service<Request<B>>,
+    S: Service<Request<B>, Response = Response<ResBody>>,
 {
-    type Response = S::Response;
+    type Response = Response<ScopedBody<ResBody>>;
     type Error = S::Error;
-    type Future = Scoped<S::Future>;
+    type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
@@ -99,6 +105,31 @@ where
         let context = Snapshot::capture().with(incoming.into_bindings());
         let inner = &mut self.inner;
         let fut = context.run_sync(|| inner.call(req));
-        context.run(fut)
+        ResponseFuture { inner: context.run(fut), context: Some(context) }
+    }
+}
+
+pin_project! {
+    /// The future of [`ServerService`]: the inner service's future, run inside the request's
+    /// context, whose response body is then wrapped in a [`ScopedBody`].
+    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: Scoped<F>,
+        context: Option<Snapshot>,
+    }
+}
+
+impl<F, ResBody, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<ResBody>, E>>,
+{
+    type Output = Result<Response<ScopedBody<ResBody>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let res = std::task::ready!(this.inner.poll(cx))?;
+        let context = this.context.take().unwrap_or_else(Snapshot::empty);
+        Poll::Ready(Ok(res.map(|body| ScopedBody::new(body, context))))
     }
 }

@@ -19,10 +19,10 @@ async fn through_server<T: Clone + Send + Sync + 'static>(
         let client = ClientLayer::new()
             .layer(service_fn(|req: Request<()>| async move { Ok::<_, Infallible>(req.headers().clone()) }));
         let sent = client.oneshot(Request::new(())).await.unwrap();
-        Ok::<_, Infallible>((seen, sent))
+        Ok::<_, Infallible>(http::Response::new((seen, sent)))
     }));
     let req = Request::builder().header("baggage", baggage).body(()).unwrap();
-    svc.oneshot(req).await.unwrap()
+    svc.oneshot(req).await.unwrap().into_body().into_inner()
 }
 
 fn baggage_of(headers: &HeaderMap) -> String {

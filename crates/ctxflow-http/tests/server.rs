@@ -211,17 +211,68 @@ async fn call_itself_runs_inside_the_request_context() {
     #[derive(Clone)]
     struct ReadsInCall;
     impl tower::Service<Request<()>> for ReadsInCall {
-        type Response = Option<String>;
+        type Response = http::Response<Option<String>>;
         type Error = Infallible;
-        type Future = std::future::Ready<Result<Option<String>, Infallible>>;
+        type Future = std::future::Ready<Result<http::Response<Option<String>>, Infallible>>;
         fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Infallible>> {
             std::task::Poll::Ready(Ok(()))
         }
         fn call(&mut self, _: Request<()>) -> Self::Future {
-            std::future::ready(Ok(ctxflow_http::REQUEST_ID.get().map(|r| r.to_string())))
+            std::future::ready(Ok(http::Response::new(ctxflow_http::REQUEST_ID.get().map(|r| r.to_string()))))
         }
     }
     let svc = tower::Layer::layer(&ServerLayer::new(), ReadsInCall);
     let req = Request::builder().header("x-request-id", "in-call").body(()).unwrap();
-    assert_eq!(svc.oneshot(req).await.unwrap().as_deref(), Some("in-call"));
+    assert_eq!(svc.oneshot(req).await.unwrap().into_body().into_inner().as_deref(), Some("in-call"));
+}
+
+/// A body that reports the request id it sees each time hyper polls it.
+struct ReportsRequestId {
+    frames_left: u8,
+}
+
+impl http_body::Body for ReportsRequestId {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        if self.frames_left == 0 {
+            return std::task::Poll::Ready(None);
+        }
+        self.frames_left -= 1;
+        let seen = ctxflow_http::REQUEST_ID.get().map_or("none".to_owned(), |r| r.to_string());
+        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from(seen + ";")))))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streaming_response_body_is_polled_inside_the_request_context() {
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::service::TowerToHyperService;
+    let svc = ServerLayer::new().layer_fn(|_req: Request<hyper::body::Incoming>| async move {
+        Ok::<_, Infallible>(http::Response::new(ReportsRequestId { frames_left: 3 }))
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let svc = TowerToHyperService::new(svc.clone());
+            tokio::spawn(async move {
+                let builder = Builder::new(hyper_util::rt::TokioExecutor::new());
+                let _ = builder.serve_connection(TokioIo::new(stream), svc).await;
+            });
+        }
+    });
+    for i in 0..10 {
+        let req = Request::get(format!("http://{addr}/"))
+            .header("x-request-id", format!("stream-{i}"))
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let body = common::text(common::client().request(req).await.unwrap()).await;
+        assert_eq!(body, format!("stream-{i};stream-{i};stream-{i};"));
+    }
 }
