@@ -13,8 +13,16 @@ use crate::list::{members, trim_ows};
 use crate::member::Member;
 
 /// Members a baggage list keeps at most (the spec's propagation minimum).
+///
+/// ```
+/// assert_eq!(ctxflow_http::limits::BAGGAGE_MAX_MEMBERS, 64);
+/// ```
 pub const MAX_MEMBERS: usize = 64;
 /// Bytes a baggage list keeps at most, commas included (the spec's propagation minimum).
+///
+/// ```
+/// assert_eq!(ctxflow_http::limits::BAGGAGE_MAX_BYTES, 8192);
+/// ```
 pub const MAX_BYTES: usize = 8192;
 
 /// A baggage list: members in order, within 64 members and 8192 bytes.
@@ -34,6 +42,12 @@ pub struct Baggage {
 }
 
 /// Why a baggage member (or, for [`Baggage::parse`], the whole list) was dropped.
+///
+/// ```
+/// use ctxflow_http::{Baggage, BaggageError};
+/// assert_eq!(Baggage::parse("k"), Err(BaggageError::MissingEquals { member: 0 }));
+/// assert!(BaggageError::NotAscii.to_string().contains("ASCII"));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum BaggageError {
@@ -89,6 +103,10 @@ impl std::error::Error for BaggageError {}
 
 impl Baggage {
     /// The empty list.
+    ///
+    /// ```
+    /// assert!(ctxflow_http::Baggage::new().is_empty());
+    /// ```
     pub const fn new() -> Self {
         Baggage { members: Vec::new(), bytes: 0 }
     }
@@ -209,31 +227,59 @@ impl Baggage {
     }
 
     /// The decoded value of the first member with this key.
+    ///
+    /// ```
+    /// let b: ctxflow_http::Baggage = "k=a%20b,k=2".parse().unwrap();
+    /// assert_eq!(b.get("k").unwrap(), "a b");
+    /// assert!(b.get("K").is_none());
+    /// ```
     pub fn get(&self, key: &str) -> Option<Cow<'_, str>> {
         self.member(key).map(Member::value)
     }
 
     /// The first member with this key.
+    ///
+    /// ```
+    /// let b: ctxflow_http::Baggage = "k=v;p".parse().unwrap();
+    /// assert_eq!(b.member("k").unwrap().as_str(), "k=v;p");
+    /// ```
     pub fn member(&self, key: &str) -> Option<&Member> {
         self.members.iter().find(|m| m.key() == key)
     }
 
     /// The members in order.
+    ///
+    /// ```
+    /// let b: ctxflow_http::Baggage = "a=1,b=2".parse().unwrap();
+    /// assert_eq!(b.iter().map(|m| m.key()).collect::<Vec<_>>(), ["a", "b"]);
+    /// ```
     pub fn iter(&self) -> impl Iterator<Item = &Member> {
         self.members.iter()
     }
 
     /// Number of members.
+    ///
+    /// ```
+    /// assert_eq!("a=1,b=2".parse::<ctxflow_http::Baggage>().unwrap().len(), 2);
+    /// ```
     pub fn len(&self) -> usize {
         self.members.len()
     }
 
     /// Whether the list is empty (an empty baggage is not sent).
+    ///
+    /// ```
+    /// assert!("".parse::<ctxflow_http::Baggage>().unwrap().is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.members.is_empty()
     }
 
     /// Size on the wire in bytes (members and commas).
+    ///
+    /// ```
+    /// assert_eq!("a=1, b=2".parse::<ctxflow_http::Baggage>().unwrap().wire_len(), "a=1,b=2".len());
+    /// ```
     pub fn wire_len(&self) -> usize {
         self.bytes
     }

@@ -38,11 +38,21 @@ pin_project! {
 
 impl<B> ScopedBody<B> {
     /// `inner`, polled inside `context`.
+    ///
+    /// ```
+    /// let body = ctxflow_http::ScopedBody::new((), ctxflow::Snapshot::capture());
+    /// assert_eq!(body.into_inner(), ());
+    /// ```
     pub fn new(inner: B, context: Snapshot) -> Self {
         ScopedBody { inner, context }
     }
 
     /// The wrapped body.
+    ///
+    /// ```
+    /// let body = ctxflow_http::ScopedBody::new("text", ctxflow::Snapshot::empty());
+    /// assert_eq!(body.into_inner(), "text");
+    /// ```
     pub fn into_inner(self) -> B {
         self.inner
     }

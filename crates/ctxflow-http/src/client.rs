@@ -38,6 +38,14 @@ pub struct ClientLayer {
 
 impl ClientLayer {
     /// The layer.
+    ///
+    /// ```
+    /// use tower::Layer;
+    /// let client = ctxflow_http::ClientLayer::new().layer(tower::service_fn(|_: http::Request<()>| async {
+    ///     Ok::<_, std::convert::Infallible>(())
+    /// }));
+    /// # let _ = client;
+    /// ```
     pub fn new() -> Self {
         ClientLayer::default()
     }
@@ -52,6 +60,15 @@ impl<S> Layer<S> for ClientLayer {
 }
 
 /// The service made by [`ClientLayer`].
+///
+/// ```
+/// use tower::{Layer, ServiceExt};
+/// let svc: ctxflow_http::ClientService<_> = ctxflow_http::ClientLayer::new()
+///     .layer(tower::service_fn(|r: http::Request<()>| async move { Ok::<_, ()>(r.headers().len()) }));
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// assert_eq!(svc.oneshot(http::Request::new(())).await, Ok(0), "nothing to inject outside a request");
+/// # });
+/// ```
 #[derive(Debug, Clone)]
 pub struct ClientService<S> {
     inner: S,

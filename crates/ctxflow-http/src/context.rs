@@ -45,6 +45,12 @@ pub static REQUEST_ID: ContextVar<RequestId> = ContextVar::new("ctxflow_http::re
 ///
 /// `span_id` identifies this service's handling of the request (useful in logs); every
 /// outgoing call gets a further new span id as its `parent-id` (see [`TraceContext::child`]).
+///
+/// ```
+/// use ctxflow_http::TraceContext;
+/// let root = TraceContext::new_root(true);
+/// assert_eq!(root.traceparent().trace_id, root.trace_id);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceContext {
     /// The trace, continued from the caller or started here.
@@ -109,6 +115,11 @@ impl TraceContext {
     }
 
     /// The `traceparent` that names this service's span as the parent.
+    ///
+    /// ```
+    /// let t = ctxflow_http::TraceContext::new_root(true);
+    /// assert_eq!(t.traceparent().parent_id, t.span_id);
+    /// ```
     pub fn traceparent(&self) -> TraceParent {
         TraceParent::new(self.trace_id, self.span_id, self.flags.known())
     }

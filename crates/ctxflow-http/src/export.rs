@@ -55,6 +55,12 @@ impl<T: Display + FromStr> BaggageCodec<T> for DisplayFromStr {
 }
 
 /// Why a declaration was refused.
+///
+/// ```
+/// use ctxflow_http::{Baggage, ExportError};
+/// static V: ctxflow::ContextVar<u8> = ctxflow::ContextVar::new("v");
+/// assert_eq!(Baggage::export(&V, "no spaces"), Err(ExportError::InvalidKey));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ExportError {

@@ -18,6 +18,11 @@ use crate::traceparent::TraceParent;
 use crate::tracestate::TraceState;
 
 /// How new traces and request ids are made when the request brings none (or a bad one).
+///
+/// ```
+/// let o = ctxflow_http::ExtractOptions::default();
+/// assert!(o.sample_new_traces && o.accept_request_id);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExtractOptions {
     /// Whether a trace started here is marked sampled (default `true`).
@@ -57,6 +62,14 @@ pub struct Incoming {
 
 impl Incoming {
     /// Reads the headers; malformed ones are dropped and reported at debug level.
+    ///
+    /// ```
+    /// use ctxflow_http::{ExtractOptions, Incoming};
+    /// let mut h = http::HeaderMap::new();
+    /// h.insert("traceparent", "garbage".parse().unwrap());
+    /// let incoming = Incoming::from_headers(&h, ExtractOptions::default());
+    /// assert!(incoming.trace.parent_id.is_none(), "a new trace instead of a rejected request");
+    /// ```
     pub fn from_headers(headers: &HeaderMap, options: ExtractOptions) -> Incoming {
         let trace = match TraceParent::from_headers(headers) {
             Ok(Some(parent)) => TraceContext::continued(parent, tracestate(headers)),
@@ -80,6 +93,13 @@ impl Incoming {
 
     /// The bindings for the request's context: [`TRACE`], [`BAGGAGE`], [`REQUEST_ID`], and every
     /// declared export whose key came in the baggage.
+    ///
+    /// ```
+    /// use ctxflow_http::{ExtractOptions, Incoming, REQUEST_ID};
+    /// let incoming = Incoming::from_headers(&http::HeaderMap::new(), ExtractOptions::default());
+    /// let id = incoming.request_id.clone();
+    /// assert_eq!(ctxflow::sync_scope(incoming.into_bindings(), || REQUEST_ID.get()), Some(id));
+    /// ```
     pub fn into_bindings(self) -> Vec<Binding> {
         let mut bindings = Vec::with_capacity(4);
         bind_declared(&self.baggage, &mut bindings);

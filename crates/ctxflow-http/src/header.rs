@@ -13,9 +13,21 @@ use http::HeaderName;
 /// ```
 pub const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 /// `tracestate` (W3C Trace Context).
+///
+/// ```
+/// assert_eq!(ctxflow_http::header::TRACESTATE, "tracestate");
+/// ```
 pub const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
 /// `baggage` (W3C Baggage).
+///
+/// ```
+/// assert_eq!(ctxflow_http::header::BAGGAGE, "baggage");
+/// ```
 pub const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
 /// `x-request-id`: the request id, kept by the server layer when valid and forwarded by the
 /// client layer.
+///
+/// ```
+/// assert_eq!(ctxflow_http::header::REQUEST_ID, "x-request-id");
+/// ```
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

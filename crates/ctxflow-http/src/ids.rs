@@ -32,6 +32,12 @@ pub struct TraceId([u8; 16]);
 pub struct SpanId([u8; 8]);
 
 /// Why a trace id or span id could not be read from text.
+///
+/// ```
+/// use ctxflow_http::{IdError, SpanId};
+/// assert_eq!("000000000000000A".parse::<SpanId>(), Err(IdError::NotLowercaseHex));
+/// assert_eq!("0000000000000000".parse::<SpanId>(), Err(IdError::AllZeros));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum IdError {
@@ -56,16 +62,31 @@ macro_rules! id_type {
     ($name:ident, $len:literal) => {
         impl $name {
             /// The id with these bytes; `None` when they are all zeros.
+            ///
+            /// ```
+            /// let id = ctxflow_http::TraceId::from_bytes([1; 16]).unwrap();
+            /// assert_eq!(id.to_bytes(), [1; 16]);
+            /// ```
             pub fn from_bytes(bytes: [u8; $len]) -> Option<Self> {
                 (bytes != [0; $len]).then_some($name(bytes))
             }
 
             /// The id's bytes, most significant first (the order of its hex form).
+            ///
+            /// ```
+            /// let id = ctxflow_http::SpanId::from_bytes([0, 0, 0, 0, 0, 0, 0, 7]).unwrap();
+            /// assert_eq!(id.to_string(), "0000000000000007");
+            /// ```
             pub fn to_bytes(self) -> [u8; $len] {
                 self.0
             }
 
             /// A fresh random id from a thread-local CSPRNG (never all zeros).
+            ///
+            /// ```
+            /// use ctxflow_http::TraceId;
+            /// assert_ne!(TraceId::random(), TraceId::random());
+            /// ```
             pub fn random() -> Self {
                 let mut bytes: [u8; $len] = rand::random();
                 if bytes == [0; $len] {
@@ -124,28 +145,56 @@ pub struct TraceFlags(u8);
 
 impl TraceFlags {
     /// Bit 0: the caller may have recorded this trace.
+    ///
+    /// ```
+    /// assert!(ctxflow_http::TraceFlags::SAMPLED.is_sampled());
+    /// ```
     pub const SAMPLED: TraceFlags = TraceFlags(0x01);
     /// Bit 1 (Level 2): the right-most 7 bytes of the trace id are random.
+    ///
+    /// ```
+    /// assert!(ctxflow_http::TraceFlags::RANDOM.is_random());
+    /// ```
     pub const RANDOM: TraceFlags = TraceFlags(0x02);
     /// Every bit the spec defines.
+    ///
+    /// ```
+    /// assert_eq!(ctxflow_http::TraceFlags::KNOWN.bits(), 0x03);
+    /// ```
     pub const KNOWN: TraceFlags = TraceFlags(0x03);
 
     /// Flags with exactly these bits.
+    ///
+    /// ```
+    /// assert_eq!(ctxflow_http::TraceFlags::from_bits(0x01), ctxflow_http::TraceFlags::SAMPLED);
+    /// ```
     pub const fn from_bits(bits: u8) -> Self {
         TraceFlags(bits)
     }
 
     /// The raw byte.
+    ///
+    /// ```
+    /// assert_eq!(ctxflow_http::TraceFlags::from_bits(0x81).bits(), 0x81);
+    /// ```
     pub const fn bits(self) -> u8 {
         self.0
     }
 
     /// Whether the sampled bit is set.
+    ///
+    /// ```
+    /// assert!(!ctxflow_http::TraceFlags::from_bits(0x02).is_sampled());
+    /// ```
     pub const fn is_sampled(self) -> bool {
         self.0 & Self::SAMPLED.0 != 0
     }
 
     /// Whether the random-trace-id bit is set.
+    ///
+    /// ```
+    /// assert!(ctxflow_http::TraceFlags::from_bits(0x03).is_random());
+    /// ```
     pub const fn is_random(self) -> bool {
         self.0 & Self::RANDOM.0 != 0
     }
@@ -160,6 +209,10 @@ impl TraceFlags {
     }
 
     /// Only the bits this version of the spec defines: what goes out on the wire.
+    ///
+    /// ```
+    /// assert_eq!(ctxflow_http::TraceFlags::from_bits(0x81).known().bits(), 0x01);
+    /// ```
     pub const fn known(self) -> Self {
         TraceFlags(self.0 & Self::KNOWN.0)
     }

@@ -39,6 +39,13 @@ pub struct Member {
 
 /// A property of a baggage member: `;key` or `;key=value`. Properties have no meaning in the
 /// spec; they are kept and forwarded.
+///
+/// ```
+/// let m: ctxflow_http::Baggage = "k=v;flag;ttl=6%30".parse().unwrap();
+/// let props: Vec<_> = m.member("k").unwrap().properties().collect();
+/// assert_eq!((props[0].key, props[0].value.is_none()), ("flag", true));
+/// assert_eq!(props[1].value.as_deref(), Some("60"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Property<'a> {
     /// The property's key (a token, never decoded).
@@ -98,6 +105,10 @@ impl Member {
     }
 
     /// The key, as sent (keys are case-sensitive and never percent-decoded).
+    ///
+    /// ```
+    /// assert_eq!(ctxflow_http::Member::new("Key", "v").unwrap().key(), "Key");
+    /// ```
     pub fn key(&self) -> &str {
         &self.wire[self.key.clone()]
     }
@@ -113,11 +124,20 @@ impl Member {
     }
 
     /// The value exactly as sent (still percent-encoded).
+    ///
+    /// ```
+    /// assert_eq!(ctxflow_http::Member::new("k", "a b").unwrap().raw_value(), "a%20b");
+    /// ```
     pub fn raw_value(&self) -> &str {
         &self.wire[self.value.clone()]
     }
 
     /// The properties, in order (same-name properties are all kept).
+    ///
+    /// ```
+    /// let m = ctxflow_http::Member::new("k", "v").unwrap().with_property("p", Some("1")).unwrap();
+    /// assert_eq!(m.properties().count(), 1);
+    /// ```
     pub fn properties(&self) -> impl Iterator<Item = Property<'_>> {
         property_spans(&self.wire, self.properties).map(|span| {
             let text = &self.wire[span.clone()];
@@ -129,6 +149,10 @@ impl Member {
     }
 
     /// The member as it goes on the wire.
+    ///
+    /// ```
+    /// assert_eq!(ctxflow_http::Member::new("k", "v").unwrap().as_str(), "k=v");
+    /// ```
     pub fn as_str(&self) -> &str {
         &self.wire
     }

@@ -9,6 +9,10 @@ use std::fmt;
 use std::sync::Arc;
 
 /// Longest accepted request id.
+///
+/// ```
+/// assert!("x".repeat(ctxflow_http::limits::REQUEST_ID_MAX_LEN + 1).parse::<ctxflow_http::RequestId>().is_err());
+/// ```
 pub const MAX_LEN: usize = 128;
 
 /// A request id: cheap to clone (shared), printable, at most 128 visible ASCII characters.
@@ -24,6 +28,11 @@ pub const MAX_LEN: usize = 128;
 pub struct RequestId(Arc<str>);
 
 /// Why a request id was not accepted.
+///
+/// ```
+/// use ctxflow_http::{RequestId, RequestIdError};
+/// assert_eq!("a\tb".parse::<RequestId>(), Err(RequestIdError::Invalid));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RequestIdError {
@@ -46,11 +55,20 @@ impl std::error::Error for RequestIdError {}
 
 impl RequestId {
     /// A fresh random id (32 lowercase hex digits).
+    ///
+    /// ```
+    /// use ctxflow_http::RequestId;
+    /// assert_ne!(RequestId::generate(), RequestId::generate());
+    /// ```
     pub fn generate() -> Self {
         RequestId(format!("{:032x}", rand::random::<u128>()).into())
     }
 
     /// The id as text.
+    ///
+    /// ```
+    /// assert_eq!("abc".parse::<ctxflow_http::RequestId>().unwrap().as_str(), "abc");
+    /// ```
     pub fn as_str(&self) -> &str {
         &self.0
     }

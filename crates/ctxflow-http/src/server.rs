@@ -47,6 +47,14 @@ pub struct ServerLayer {
 
 impl ServerLayer {
     /// A layer with the default options (new traces sampled, valid incoming request ids kept).
+    ///
+    /// ```
+    /// use tower::Layer;
+    /// let svc = ctxflow_http::ServerLayer::new().layer(tower::service_fn(|_: http::Request<()>| async {
+    ///     Ok::<_, std::convert::Infallible>(http::Response::new(()))
+    /// }));
+    /// # let _ = svc;
+    /// ```
     pub fn new() -> Self {
         ServerLayer::default()
     }
@@ -82,6 +90,16 @@ impl<S> Layer<S> for ServerLayer {
 }
 
 /// The service made by [`ServerLayer`].
+///
+/// ```
+/// use tower::{Layer, ServiceExt};
+/// let svc: ctxflow_http::ServerService<_> = ctxflow_http::ServerLayer::new().layer(tower::service_fn(|_: http::Request<()>| async {
+///     Ok::<_, ()>(http::Response::new(ctxflow_http::TRACE.is_set()))
+/// }));
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// assert!(svc.oneshot(http::Request::new(())).await.unwrap().into_body().into_inner());
+/// # });
+/// ```
 #[derive(Debug, Clone)]
 pub struct ServerService<S> {
     inner: S,
@@ -112,6 +130,17 @@ where
 pin_project! {
     /// The future of [`ServerService`]: the inner service's future, run inside the request's
     /// context, whose response body is then wrapped in a [`ScopedBody`].
+    ///
+    /// ```
+    /// use tower::{Layer, Service};
+    /// let mut svc = ctxflow_http::ServerLayer::new().layer(tower::service_fn(|_: http::Request<()>| async {
+    ///     Ok::<_, ()>(http::Response::new(ctxflow_http::REQUEST_ID.get()))
+    /// }));
+    /// let fut: ctxflow_http::ResponseFuture<_> = svc.call(http::Request::new(()));
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// assert!(fut.await.unwrap().into_body().into_inner().is_some());
+    /// # });
+    /// ```
     #[must_use = "futures do nothing unless you `.await` or poll them"]
     pub struct ResponseFuture<F> {
         #[pin]

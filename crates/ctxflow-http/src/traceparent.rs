@@ -42,6 +42,12 @@ pub struct TraceParent {
 
 /// Why a `traceparent` value was rejected. A rejected header means: start a new trace, and
 /// ignore `tracestate`.
+///
+/// ```
+/// use ctxflow_http::{TraceParent, TraceParentError};
+/// let ff = "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+/// assert_eq!(TraceParent::parse(ff), Err(TraceParentError::ForbiddenVersion));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TraceParentError {
@@ -97,6 +103,12 @@ impl std::error::Error for TraceParentError {}
 
 impl TraceParent {
     /// A `traceparent` for this trace with the given caller span and flags.
+    ///
+    /// ```
+    /// use ctxflow_http::{SpanId, TraceFlags, TraceId, TraceParent};
+    /// let tp = TraceParent::new(TraceId::random(), SpanId::random(), TraceFlags::SAMPLED);
+    /// assert_eq!(TraceParent::parse(&tp.to_string()), Ok(tp));
+    /// ```
     pub fn new(trace_id: TraceId, parent_id: SpanId, flags: TraceFlags) -> Self {
         TraceParent { trace_id, parent_id, flags }
     }

@@ -10,11 +10,23 @@ use std::fmt;
 use crate::list::{members, trim_ows};
 
 /// Most members a tracestate may have.
+///
+/// ```
+/// assert_eq!(ctxflow_http::limits::TRACESTATE_MAX_MEMBERS, 32);
+/// ```
 pub const MAX_MEMBERS: usize = 32;
 /// Longest key: `[a-z0-9]` then up to 255 of `[a-z0-9_-*/@]` (the Level 2 grammar, which
 /// accepts every Level 1 key).
+///
+/// ```
+/// assert_eq!(ctxflow_http::limits::TRACESTATE_MAX_KEY_LEN, 256);
+/// ```
 pub const MAX_KEY_LEN: usize = 256;
 /// Longest value: 1 to 256 printable ASCII characters except `,` and `=`, not ending in a space.
+///
+/// ```
+/// assert_eq!(ctxflow_http::limits::TRACESTATE_MAX_VALUE_LEN, 256);
+/// ```
 pub const MAX_VALUE_LEN: usize = 256;
 
 /// A validated tracestate list, in order, at most 32 members.
@@ -35,6 +47,11 @@ pub struct TraceState {
 }
 
 /// Why a tracestate list was discarded (the whole list: see the module docs).
+///
+/// ```
+/// use ctxflow_http::{TraceState, TraceStateError};
+/// assert_eq!(TraceState::parse("a=1,b=x=y"), Err(TraceStateError::InvalidValue { member: 1 }));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TraceStateError {
@@ -76,11 +93,20 @@ impl std::error::Error for TraceStateError {}
 
 impl TraceState {
     /// The empty list.
+    ///
+    /// ```
+    /// assert!(ctxflow_http::TraceState::new().is_empty());
+    /// ```
     pub const fn new() -> Self {
         TraceState { text: String::new(), len: 0 }
     }
 
     /// Parses one field value (a comma-separated list; empty members and OWS are ignored).
+    ///
+    /// ```
+    /// let ts = ctxflow_http::TraceState::parse(" a=1 ,, b=2 ").unwrap();
+    /// assert_eq!(ts.as_str(), "a=1,b=2");
+    /// ```
     pub fn parse(value: &str) -> Result<Self, TraceStateError> {
         Self::from_members(value.split(',').map(trim_ows).filter(|m| !m.is_empty()).map(Ok))
     }
@@ -157,6 +183,10 @@ impl TraceState {
     }
 
     /// The value of the first member with this key.
+    ///
+    /// ```
+    /// assert_eq!(ctxflow_http::TraceState::parse("a=1").unwrap().get("a"), Some("1"));
+    /// ```
     pub fn get(&self, key: &str) -> Option<&str> {
         self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
@@ -172,16 +202,28 @@ impl TraceState {
     }
 
     /// Number of members.
+    ///
+    /// ```
+    /// assert_eq!(ctxflow_http::TraceState::parse("a=1,b=2").unwrap().len(), 2);
+    /// ```
     pub fn len(&self) -> usize {
         self.len
     }
 
     /// Whether there are no members (an empty tracestate is not sent).
+    ///
+    /// ```
+    /// assert!(ctxflow_http::TraceState::parse("").unwrap().is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// The list as it is sent: `k=v,k=v`.
+    ///
+    /// ```
+    /// assert_eq!(ctxflow_http::TraceState::parse("a=1").unwrap().as_str(), "a=1");
+    /// ```
     pub fn as_str(&self) -> &str {
         &self.text
     }
