@@ -66,36 +66,59 @@ impl Run {
     }
 }
 
+/// Runs a leaf operation (the same in async and threaded programs); `false` for the others.
+fn leaf(op: &Op, model: &mut Model, run: &mut Run) -> bool {
+    match op {
+        Op::Read(v) => {
+            assert_eq!(VARS[*v].get(), model.get(v).copied());
+            run.reads += 1;
+        }
+        Op::Set(v, x) => {
+            VARS[*v].set(*x).unwrap();
+            model.insert(*v, *x);
+        }
+        Op::Clear(v) => {
+            VARS[*v].clear().unwrap();
+            model.remove(v);
+        }
+        Op::Capture(s) => run.slots[*s] = (Snapshot::capture(), model.clone()),
+        _ => return false,
+    }
+    true
+}
+
+/// The model of the context inside a `Scope` (`Some(x)`) or `Exit` (`None`) of `v`.
+fn inner(model: &Model, v: usize, value: Option<u32>) -> Model {
+    let mut inner = model.clone();
+    match value {
+        Some(x) => inner.insert(v, x),
+        None => inner.remove(&v),
+    };
+    inner
+}
+
 /// Runs `ops` as async code; `model` is what the current context must hold.
-fn run_async<'a>(ops: &'a [Op], model: &'a mut Model, run: &'a mut Run) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+fn run_async<'a>(
+    ops: &'a [Op],
+    model: &'a mut Model,
+    run: &'a mut Run,
+) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
     Box::pin(async move {
         let mut children = Vec::new();
         for op in ops {
             assert_eq!(read_all(), *model, "before {op:?}");
+            if leaf(op, model, run) {
+                continue;
+            }
             match op {
-                Op::Read(v) => {
-                    assert_eq!(VARS[*v].get(), model.get(v).copied());
-                    run.reads += 1;
-                }
-                Op::Set(v, x) => {
-                    VARS[*v].set(*x).unwrap();
-                    model.insert(*v, *x);
-                }
-                Op::Clear(v) => {
-                    VARS[*v].clear().unwrap();
-                    model.remove(v);
-                }
                 Op::Scope(v, x, body) => {
-                    let mut inner = model.clone();
-                    inner.insert(*v, *x);
+                    let mut inner = inner(model, *v, Some(*x));
                     VARS[*v].scope(*x, run_async(body, &mut inner, run)).await;
                 }
                 Op::Exit(v, body) => {
-                    let mut inner = model.clone();
-                    inner.remove(v);
+                    let mut inner = inner(model, *v, None);
                     VARS[*v].exit(run_async(body, &mut inner, run)).await;
                 }
-                Op::Capture(s) => run.slots[*s] = (Snapshot::capture(), model.clone()),
                 Op::RunSnapshot(s, body) => {
                     let (snap, mut inner) = run.slots[*s].clone();
                     snap.run(run_async(body, &mut inner, run)).await;
@@ -111,6 +134,7 @@ fn run_async<'a>(ops: &'a [Op], model: &'a mut Model, run: &'a mut Run) -> Pin<B
                     children.push((child, panics));
                 }
                 Op::Yield => tokio::task::yield_now().await,
+                Op::Read(_) | Op::Set(..) | Op::Clear(_) | Op::Capture(_) => unreachable!("leaf"),
             }
         }
         assert_eq!(read_all(), *model, "at the end of the block");
@@ -129,30 +153,18 @@ fn run_sync(ops: &[Op], model: &mut Model, run: &mut Run) {
     let mut children = Vec::new();
     for op in ops {
         assert_eq!(read_all(), *model, "before {op:?}");
+        if leaf(op, model, run) {
+            continue;
+        }
         match op {
-            Op::Read(v) => {
-                assert_eq!(VARS[*v].get(), model.get(v).copied());
-                run.reads += 1;
-            }
-            Op::Set(v, x) => {
-                VARS[*v].set(*x).unwrap();
-                model.insert(*v, *x);
-            }
-            Op::Clear(v) => {
-                VARS[*v].clear().unwrap();
-                model.remove(v);
-            }
             Op::Scope(v, x, body) => {
-                let mut inner = model.clone();
-                inner.insert(*v, *x);
+                let mut inner = inner(model, *v, Some(*x));
                 VARS[*v].sync_scope(*x, || run_sync(body, &mut inner, run));
             }
             Op::Exit(v, body) => {
-                let mut inner = model.clone();
-                inner.remove(v);
+                let mut inner = inner(model, *v, None);
                 VARS[*v].sync_exit(|| run_sync(body, &mut inner, run));
             }
-            Op::Capture(s) => run.slots[*s] = (Snapshot::capture(), model.clone()),
             Op::RunSnapshot(s, body) => {
                 let (snap, mut inner) = run.slots[*s].clone();
                 snap.run_sync(|| run_sync(body, &mut inner, run));
@@ -168,6 +180,7 @@ fn run_sync(ops: &[Op], model: &mut Model, run: &mut Run) {
                 children.push((child, panics));
             }
             Op::Yield => std::thread::yield_now(),
+            Op::Read(_) | Op::Set(..) | Op::Clear(_) | Op::Capture(_) => unreachable!("leaf"),
         }
     }
     for (child, panics) in children {
