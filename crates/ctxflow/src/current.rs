@@ -17,6 +17,8 @@ use std::sync::Arc;
 
 use crate::frame::{Ctx, Frame};
 use crate::ids::AsyncId;
+// One thread-local per thread, also per thread of a loom model (`tests/loom_*.rs`).
+use crate::sync::thread_local;
 
 struct State {
     /// The current frame. Only this module reaches inside it.

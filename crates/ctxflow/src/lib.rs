@@ -37,6 +37,7 @@ mod resource;
 mod scope;
 mod snapshot;
 mod stats;
+mod sync;
 #[cfg(feature = "tokio")]
 mod task;
 mod var;

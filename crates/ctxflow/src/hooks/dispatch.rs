@@ -9,16 +9,20 @@
 
 use std::cell::{Cell, RefCell};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use super::Hook;
 use crate::AsyncId;
+use crate::sync::{AtomicBool, AtomicU64, Mutex, MutexGuard, statics, thread_local};
 
-static ENABLED: AtomicBool = AtomicBool::new(false);
-static VERSION: AtomicU64 = AtomicU64::new(1);
-static REGISTRY: Mutex<Vec<Registered>> = Mutex::new(Vec::new());
-static NEXT_HOOK: AtomicU64 = AtomicU64::new(1);
+// Model-checked under loom (`tests/loom_hooks.rs`): hence `crate::sync`.
+statics! {
+    static ENABLED: AtomicBool = AtomicBool::new(false);
+    static VERSION: AtomicU64 = AtomicU64::new(1);
+    static REGISTRY: Mutex<Vec<Registered>> = Mutex::new(Vec::new());
+    static NEXT_HOOK: AtomicU64 = AtomicU64::new(1);
+}
 
 /// A registered hook, shared by the registry and the per-thread copies.
 struct Entry {

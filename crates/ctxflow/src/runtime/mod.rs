@@ -27,6 +27,9 @@
 //! assert_eq!(seen, Some(7));
 //! ```
 
+// A loom build compiles only the poll token (see below); the rest is unused there.
+#![cfg_attr(loom, allow(dead_code))]
+
 #[cfg(not(tokio_unstable))]
 compile_error!(
     "ctxflow's `runtime` feature needs tokio's unstable task hooks: build with `--cfg tokio_unstable`, \
@@ -34,20 +37,29 @@ compile_error!(
      (see docs/automatic-propagation.md)"
 );
 
-#[cfg(tokio_unstable)]
+// tokio has no task hooks in a `--cfg loom` build: only the poll token is built then, for
+// `tests/loom_poll_token.rs`.
+#[cfg(all(tokio_unstable, not(loom)))]
 mod builder;
+#[cfg(tokio_unstable)]
+mod poll_token;
 #[cfg(tokio_unstable)]
 mod self_tracked;
 #[cfg(tokio_unstable)]
 mod shards;
-#[cfg(tokio_unstable)]
+#[cfg(all(tokio_unstable, not(loom)))]
 mod table;
 #[cfg(tokio_unstable)]
 mod task_hash;
 
-#[cfg(tokio_unstable)]
+#[cfg(all(tokio_unstable, not(loom)))]
 pub use builder::BuilderExt;
+#[cfg(all(tokio_unstable, loom))]
+#[doc(hidden)]
+pub use poll_token::model as poll_token_model;
+#[cfg(tokio_unstable)]
+pub use poll_token::waited_polls;
 #[cfg(tokio_unstable)]
 pub(crate) use self_tracked::SelfTracked;
-#[cfg(tokio_unstable)]
-pub use table::{tracked_tasks, waited_polls};
+#[cfg(all(tokio_unstable, not(loom)))]
+pub use table::tracked_tasks;

@@ -68,9 +68,9 @@ pub(crate) struct Backoff {
 impl Backoff {
     pub(crate) fn snooze(&mut self) {
         if self.spins < 64 {
-            std::hint::spin_loop();
+            crate::sync::spin_loop();
         } else {
-            std::thread::yield_now();
+            crate::sync::yield_now();
         }
         self.spins = self.spins.saturating_add(1);
     }

@@ -1,0 +1,81 @@
+//! The synchronisation primitives of the code that is model-checked with loom.
+//!
+//! The hook registry's publication (`hooks/dispatch.rs`), the runtime's poll token
+//! (`runtime/poll_token.rs`) and the thread's current context (`current.rs`) take their atomics,
+//! locks, thread-locals and spin hints from here. A normal build gets std's, so this module costs
+//! nothing; a `--cfg loom` build gets loom's models, so `tests/loom_*.rs` run the real code under
+//! every interleaving loom explores (`scripts/loom.sh`, `docs/reliability.md`). Code that is not
+//! model-checked keeps using std directly.
+
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::AtomicBool;
+#[cfg(loom)]
+pub(crate) use loom::sync::{Mutex, MutexGuard};
+#[cfg(not(loom))]
+pub(crate) use std::sync::atomic::AtomicBool;
+#[cfg(not(loom))]
+pub(crate) use std::sync::{Mutex, MutexGuard};
+#[cfg(not(loom))]
+pub(crate) use std::thread_local;
+
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::AtomicU64;
+#[cfg(not(loom))]
+pub(crate) use std::sync::atomic::AtomicU64;
+
+/// `std::thread_local!` for a loom build: one value per loom thread. loom's own macro (edition
+/// 2018) does not take `const { .. }` initialisers, which only matter for std's, so they are
+/// unwrapped here.
+#[cfg(loom)]
+macro_rules! loom_thread_local {
+    () => {};
+    ($(#[$attr:meta])* $vis:vis static $name:ident: $t:ty = const { $init:expr }; $($rest:tt)*) => {
+        loom::thread_local!($(#[$attr])* $vis static $name: $t = $init;);
+        $crate::sync::loom_thread_local!($($rest)*);
+    };
+    ($(#[$attr:meta])* $vis:vis static $name:ident: $t:ty = $init:expr; $($rest:tt)*) => {
+        loom::thread_local!($(#[$attr])* $vis static $name: $t = $init;);
+        $crate::sync::loom_thread_local!($($rest)*);
+    };
+}
+#[cfg(loom)]
+pub(crate) use loom_thread_local;
+#[cfg(loom)]
+pub(crate) use loom_thread_local as thread_local;
+
+/// Declares process-wide statics. loom's atomics cannot be built in a `const` and must be
+/// fresh in every explored execution, so a loom build makes them `loom::lazy_static!`s (used
+/// the same way, through `Deref`).
+macro_rules! statics {
+    ($($(#[$attr:meta])* static $name:ident: $t:ty = $init:expr;)*) => {
+        $(
+            #[cfg(not(loom))]
+            $(#[$attr])*
+            static $name: $t = $init;
+        )*
+        #[cfg(loom)]
+        loom::lazy_static! {
+            $($(#[$attr])* static ref $name: $t = $init;)*
+        }
+    };
+}
+pub(crate) use statics;
+
+/// One step of a busy wait for another thread. Under loom, a point where the model checker
+/// switches threads (a spin loop without one never ends in the model).
+#[inline]
+pub(crate) fn spin_loop() {
+    #[cfg(loom)]
+    loom::thread::yield_now();
+    #[cfg(not(loom))]
+    std::hint::spin_loop();
+}
+
+/// Gives up the rest of the time slice to another thread.
+#[inline]
+pub(crate) fn yield_now() {
+    #[cfg(loom)]
+    loom::thread::yield_now();
+    #[cfg(not(loom))]
+    std::thread::yield_now();
+}
