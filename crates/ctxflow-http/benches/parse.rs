@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use ctxflow_http::{Baggage, TraceParent, TraceState};
+use ctxflow_http::{Baggage, ExtractOptions, Incoming, TraceParent, TraceState};
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::TraceContextExt;
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
@@ -54,6 +54,30 @@ fn parse(c: &mut Criterion) {
     g.bench_function("opentelemetry BaggagePropagator", |b| {
         b.iter(|| black_box(baggage.extract(black_box(&otel_map))))
     });
+    g.finish();
+
+    let mut g = c.benchmark_group("server_layer_work");
+    let empty = http::HeaderMap::new();
+    for (name, headers) in [("no headers", &empty), ("all headers", &map)] {
+        g.bench_function(format!("extract + bind + snapshot, {name}"), |b| {
+            b.iter(|| {
+                let incoming = Incoming::from_headers(black_box(headers), ExtractOptions::default());
+                black_box(ctxflow::Snapshot::capture().with(incoming.into_bindings()))
+            })
+        });
+    }
+    g.bench_function("parts: Incoming::from_headers, all headers", |b| {
+        b.iter(|| black_box(Incoming::from_headers(black_box(&map), ExtractOptions::default())))
+    });
+    g.bench_function("parts: into_bindings + Snapshot::with", |b| {
+        b.iter_batched(
+            || Incoming::from_headers(&map, ExtractOptions::default()),
+            |incoming| black_box(ctxflow::Snapshot::capture().with(incoming.into_bindings())),
+            criterion::BatchSize::SmallInput,
+        )
+    });
+    g.bench_function("parts: RequestId::generate", |b| b.iter(|| black_box(ctxflow_http::RequestId::generate())));
+    g.bench_function("parts: SpanId::random", |b| b.iter(|| black_box(ctxflow_http::SpanId::random())));
     g.finish();
 
     let mut g = c.benchmark_group("format");

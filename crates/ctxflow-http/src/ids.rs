@@ -252,7 +252,7 @@ fn lower_hex_digit(c: u8) -> Option<u8> {
 }
 
 /// Writes `bytes` as lowercase hex into `buf` (which must be twice as long) and returns it.
-fn encode_lower_hex<'a>(bytes: &[u8], buf: &'a mut [u8]) -> &'a str {
+pub(crate) fn encode_lower_hex<'a>(bytes: &[u8], buf: &'a mut [u8]) -> &'a str {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     for (pair, b) in buf.chunks_exact_mut(2).zip(bytes) {
         pair[0] = DIGITS[usize::from(b >> 4)];

@@ -61,7 +61,9 @@ impl RequestId {
     /// assert_ne!(RequestId::generate(), RequestId::generate());
     /// ```
     pub fn generate() -> Self {
-        RequestId(format!("{:032x}", rand::random::<u128>()).into())
+        let bytes: [u8; 16] = rand::random();
+        let mut hex = [0u8; 32];
+        RequestId(crate::ids::encode_lower_hex(&bytes, &mut hex).into())
     }
 
     /// The id as text.
