@@ -24,6 +24,7 @@ use crate::tracestate::TraceState;
 /// assert!(o.sample_new_traces && o.accept_request_id);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ExtractOptions {
     /// Whether a trace started here is marked sampled (default `true`).
     pub sample_new_traces: bool,
@@ -80,8 +81,10 @@ impl Incoming {
             }
         };
         let (baggage, errors) = Baggage::from_headers(headers);
-        for e in &errors {
-            dropped(header::BAGGAGE.as_str(), e);
+        if let Some(first) = errors.first() {
+            // One event per request, however many members a hostile header holds.
+            let summary = format_args!("{first} ({} member(s) dropped in all)", errors.len());
+            dropped(header::BAGGAGE.as_str(), &summary);
         }
         let received = if options.accept_request_id { RequestId::from_headers(headers) } else { Ok(None) };
         let request_id = received.unwrap_or_else(|e| {
