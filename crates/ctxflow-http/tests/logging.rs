@@ -8,9 +8,12 @@ use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
 
-/// Records `(level, target, header, error)` of every event.
+/// `(level, target, header, error)` of one event.
+type Recorded = (Level, String, String, String);
+
+/// Records every event.
 #[derive(Clone, Default)]
-struct Recorder(Arc<Mutex<Vec<(Level, String, String, String)>>>);
+struct Recorder(Arc<Mutex<Vec<Recorded>>>);
 
 #[derive(Default)]
 struct Fields {
@@ -53,7 +56,7 @@ impl Subscriber for Recorder {
     fn exit(&self, _: &Id) {}
 }
 
-fn events_for(headers: &[(&str, &str)]) -> Vec<(Level, String, String, String)> {
+fn events_for(headers: &[(&str, &str)]) -> Vec<Recorded> {
     let recorder = Recorder::default();
     let mut map = http::HeaderMap::new();
     for (k, v) in headers {
