@@ -20,6 +20,17 @@ use tower::{Layer, ServiceExt};
 
 const N: usize = 1000;
 
+/// HTTP/1 needs a connection per request in flight: A opens up to 1000 to B and B up to 2000 to
+/// C. Raise the soft open-files limit to the hard one (children inherit it); common defaults
+/// of 1024 would otherwise fail the test for a reason that has nothing to do with ctxflow.
+fn raise_open_files_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let _ = setrlimit(Resource::Nofile, rustix::process::Rlimit { current: limit.maximum, ..limit });
+    let now = getrlimit(Resource::Nofile).current;
+    assert!(now.is_none_or(|n| n >= 4 * N as u64), "needs at least {} open files (ulimit -n), have {now:?}", 4 * N);
+}
+
 /// A node process, killed (by its own id) when dropped.
 struct NodeProcess {
     child: Child,
@@ -86,6 +97,7 @@ fn check(line: &HashMap<String, String>, expected_who: &[&str], hops: &[&str]) -
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_request_context_arrives_in_b_and_c_without_crossing() {
+    raise_open_files_limit();
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("two_processes-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let c = NodeProcess::start("C", None, &dir);
