@@ -126,7 +126,11 @@ async fn main() {
 
     let serve = async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
+            let Ok((stream, _)) = listener.accept().await else {
+                // Out of file descriptors or similar: back off instead of spinning.
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            };
             let service = TowerToHyperService::new(service.clone());
             tokio::spawn(async move {
                 let _ = Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(stream), service).await;
