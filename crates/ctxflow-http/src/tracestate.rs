@@ -108,7 +108,7 @@ impl TraceState {
     /// assert_eq!(ts.as_str(), "a=1,b=2");
     /// ```
     pub fn parse(value: &str) -> Result<Self, TraceStateError> {
-        Self::from_members(value.split(',').map(trim_ows).filter(|m| !m.is_empty()).map(Ok))
+        Self::from_members(value.split(',').map(trim_ows).filter(|m| !m.is_empty()).map(Ok), value.len())
     }
 
     /// Reads every `tracestate` field of a header map, combined in order.
@@ -122,11 +122,14 @@ impl TraceState {
     /// assert_eq!(TraceState::from_headers(&headers).unwrap().as_str(), "foo=1,bar=2,baz=3");
     /// ```
     pub fn from_headers(headers: &http::HeaderMap) -> Result<Self, TraceStateError> {
-        Self::from_members(members(headers.get_all(crate::header::TRACESTATE)))
+        let fields = headers.get_all(crate::header::TRACESTATE);
+        let len = fields.iter().map(|f| f.len() + 1).sum();
+        Self::from_members(members(fields), len)
     }
 
-    fn from_members<'a>(list: impl Iterator<Item = Result<&'a str, ()>>) -> Result<Self, TraceStateError> {
-        let mut state = TraceState::new();
+    /// `len`: an upper bound of the normalized text's length (so it is allocated once).
+    fn from_members<'a>(list: impl Iterator<Item = Result<&'a str, ()>>, len: usize) -> Result<Self, TraceStateError> {
+        let mut state = TraceState { text: String::with_capacity(len), len: 0 };
         for (index, member) in list.enumerate() {
             let member = member.map_err(|()| TraceStateError::NotAscii)?;
             if index == MAX_MEMBERS {
