@@ -1,1 +1,20 @@
-//! Shared workloads for the benchmarks (see benches/).
+//! The workloads and contenders that every benchmark in this package shares.
+//!
+//! Each contender (plain tokio, ctxflow, `tokio::task_local!`, `tracing`, `opentelemetry`) is
+//! one implementation of [`Contender`], and every workload is written once, generically, so a
+//! ratio between two contenders measures the context library and nothing else: the same
+//! futures, the same awaits, the same spawns, the same runtime. `scripts/bench.sh` runs the
+//! criterion suite (`benches/context.rs`), the memory probe (`src/bin/mem.rs`), the Node
+//! scripts (`node/`) and the HTTP probe, then `src/bin/report.rs` writes docs/benchmarks.md.
+
+pub mod contenders;
+pub mod hook;
+pub mod polling;
+pub mod record;
+pub mod report;
+pub mod rounds;
+pub mod runtimes;
+pub mod sync_ops;
+pub mod workloads;
+
+pub use contenders::{Automatic, Contender, Ctxflow, Opentelemetry, Plain, TaskLocal, Tracing};

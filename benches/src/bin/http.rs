@@ -1,0 +1,122 @@
+//! HTTP probe: a minimal axum service with and without ctxflow-http's `ServerLayer`, under
+//! `wrk` on loopback, measuring the server's CPU time per request and requests per second.
+//!
+//! `http probe [seconds] [connections]` starts this same binary as `http serve <variant>` in a
+//! child process for each variant (in round order), loads it for `seconds` after a one-second
+//! warm-up, and reads the child's CPU time from `/proc/<pid>/task/*/schedstat` (nanoseconds on
+//! CPU, summed over its threads). Prints JSON [`Record`]s. Without `wrk` on the PATH it says
+//! so on stderr and prints nothing.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::routing::get;
+use ctxflow_benches::record::Record;
+use ctxflow_benches::rounds::{in_round_order, round};
+use ctxflow_http::ServerLayer;
+use tower::util::MapRequestLayer;
+
+/// The bare router, the same with a pass-through tower layer (what any layer costs in axum),
+/// and the same with ctxflow-http's `ServerLayer`.
+const VARIANTS: [&str; 3] = ["axum", "noop_layer", "ctxflow_layer"];
+
+fn serve(variant: &str) -> ExitCode {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("a runtime");
+    rt.block_on(async {
+        let app = Router::new().route("/", get(|| async { "hello" }));
+        let app = match variant {
+            "ctxflow_layer" => app.layer(ServerLayer::new()),
+            "noop_layer" => app.layer(MapRequestLayer::new(|req: Request| req)),
+            _ => app,
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+        println!("PORT {}", listener.local_addr().expect("an address").port());
+        axum::serve(listener, app).await.expect("the server runs");
+    });
+    ExitCode::SUCCESS
+}
+
+/// Nanoseconds the process `pid` has spent on a CPU, over all its live threads.
+fn cpu_ns(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return 0 };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// Runs wrk against `port`; returns the number of requests it completed.
+fn wrk(port: u16, seconds: u64, connections: u32) -> Option<u64> {
+    let out = Command::new("wrk")
+        .args(["-t1", &format!("-c{connections}"), &format!("-d{seconds}s"), &format!("http://127.0.0.1:{port}/")])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    // "  123456 requests in 4.00s, 12.34MB read"
+    text.lines().find_map(|l| l.trim().split_once(" requests in ")?.0.trim().parse().ok())
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(variant: &str) -> Option<(Server, u16)> {
+    let exe = std::env::current_exe().ok()?;
+    let mut child = Command::new(exe).args(["serve", variant]).stdout(Stdio::piped()).spawn().ok()?;
+    let stdout = child.stdout.take()?;
+    let server = Server(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).ok()?;
+    let port = line.trim().strip_prefix("PORT ")?.parse().ok()?;
+    Some((server, port))
+}
+
+fn probe(seconds: u64, connections: u32) -> ExitCode {
+    if Command::new("wrk").arg("--version").output().is_err() {
+        eprintln!("http probe: `wrk` is not installed (apt-get install wrk); HTTP figures skipped");
+        return ExitCode::SUCCESS;
+    }
+    for variant in in_round_order(VARIANTS.to_vec(), round()) {
+        let Some((server, port)) = start(variant) else {
+            eprintln!("http probe: the {variant} server did not start");
+            return ExitCode::FAILURE;
+        };
+        let pid = server.0.id();
+        let _ = wrk(port, 1, connections); // warm-up
+        std::thread::sleep(Duration::from_millis(200));
+        let before = cpu_ns(pid);
+        let requests = wrk(port, seconds, connections);
+        let cpu = cpu_ns(pid).saturating_sub(before);
+        drop(server);
+        match requests {
+            Some(n) if n > 0 => {
+                Record::new("http_cpu_per_request", variant, cpu as f64 / n as f64, "ns").print();
+                Record::new("http_rps", variant, n as f64 / seconds as f64, "req/s").print();
+            }
+            _ => eprintln!("http probe: wrk reported no requests for {variant}"),
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let num = |i: usize, default: u64| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
+    match args.first().map(String::as_str) {
+        Some("serve") => serve(args.get(1).map_or("axum", String::as_str)),
+        Some("probe") => probe(num(1, 4), num(2, 32) as u32),
+        _ => {
+            eprintln!("usage: http probe [seconds] [connections] | http serve <axum|noop_layer|ctxflow_layer>");
+            ExitCode::from(2)
+        }
+    }
+}

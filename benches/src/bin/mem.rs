@@ -1,0 +1,236 @@
+//! Memory probe: bytes and allocations that each contender adds, counted by a global
+//! allocator wrapper (`stats_alloc`), on one thread so the count is exact.
+//!
+//! - bytes per live task: 100 000 tasks spawned inside a request scope and parked at an
+//!   await, tokio's own cost (plain `tokio::spawn`) subtracted. tokio allocates each task in a
+//!   128-byte-aligned cell, so a few bytes more in the future either cost nothing or a whole
+//!   128 bytes; the probe therefore also sweeps 16 future sizes across one 128-byte period
+//!   and reports the mean, which is what a wrapper costs on average.
+//! - bytes left behind per task after tasks ended (plain runtime, ctxflow, automatic
+//!   propagation runtime).
+//! - bytes per live context frame, and allocations per operation (get, poll, scope set-up,
+//!   spawn, empty context).
+//!
+//! Prints one JSON [`Record`] per line.
+
+use std::alloc::System;
+use std::future::pending;
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use ctxflow::Snapshot;
+use ctxflow_benches::contenders::{OtelRequestId, REQUEST_ID};
+use ctxflow_benches::hook::register_noop;
+use ctxflow_benches::polling::{Forever, poll_once, run_ready};
+use ctxflow_benches::record::Record;
+use ctxflow_benches::runtimes::{current_thread, current_thread_builder, install_tracing_registry, propagating};
+use ctxflow_benches::{Automatic, Contender, Ctxflow, Opentelemetry, Plain, TaskLocal, Tracing};
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+use tokio::runtime::Runtime;
+use tokio::task::yield_now;
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+/// Live tasks in the headline measurement.
+const TASKS: usize = 100_000;
+/// Live tasks per size in the sweep.
+const SWEEP_TASKS: usize = 20_000;
+/// Operations per allocation count.
+const OPS: usize = 10_000;
+
+/// Bytes allocated and not freed since `region` began.
+fn live(region: &Region<'_, System>) -> f64 {
+    let s = region.change();
+    s.bytes_allocated as f64 - s.bytes_deallocated as f64 + s.bytes_reallocated as f64
+}
+
+/// A contender and the (current-thread) runtime it runs on.
+trait Probe: Contender {
+    fn runtime() -> Runtime {
+        current_thread()
+    }
+}
+
+impl Probe for Plain {}
+impl Probe for Ctxflow {}
+impl Probe for TaskLocal {}
+impl Probe for Tracing {}
+impl Probe for Opentelemetry {}
+impl Probe for Automatic {
+    fn runtime() -> Runtime {
+        propagating(current_thread_builder())
+    }
+}
+
+static STARTED: AtomicUsize = AtomicUsize::new(0);
+
+/// A task that holds `W` words across an await that never completes.
+async fn parked<C: Contender, const W: usize>() {
+    let words = [C::read(); W];
+    STARTED.fetch_add(1, Ordering::Relaxed);
+    pending::<()>().await;
+    black_box(words);
+}
+
+/// Mean bytes per live task of contender `C` (future of `W` words), with `n` tasks parked.
+fn task_bytes<C: Probe, const W: usize>(n: usize) -> f64 {
+    let rt = C::runtime();
+    let bytes = rt.block_on(C::scope(7, async move {
+        // Grow tokio's run queue first, so that its growth is not counted as per-task cost.
+        // (`ctxflow::spawn` tasks stay out of the automatic runtime's side table, whose growth
+        // *is* a per-task cost of that contender.)
+        let warm: Vec<_> = (0..n).map(|_| ctxflow::spawn(async {})).collect();
+        for handle in warm {
+            let _ = handle.await;
+        }
+        STARTED.store(0, Ordering::Relaxed);
+        let region = Region::new(GLOBAL);
+        for _ in 0..n {
+            drop(C::spawn(parked::<C, W>()));
+        }
+        while STARTED.load(Ordering::Relaxed) < n {
+            yield_now().await;
+        }
+        live(&region) / n as f64
+    }));
+    drop(rt);
+    bytes
+}
+
+macro_rules! sweep {
+    ($c:ty, $n:expr, $($w:literal)+) => {{
+        let sizes = [$(task_bytes::<$c, $w>($n)),+];
+        sizes.iter().sum::<f64>() / sizes.len() as f64
+    }};
+}
+
+fn sweep<C: Probe>() -> f64 {
+    sweep!(C, SWEEP_TASKS, 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15)
+}
+
+fn tasks() {
+    let plain = task_bytes::<Plain, 0>(TASKS);
+    let plain_sweep = sweep::<Plain>();
+    Record::new("mem_task", Plain::NAME, plain, "bytes").print();
+    Record::new("mem_task_sweep", Plain::NAME, plain_sweep, "bytes").print();
+    let each = |name: &str, one: f64, swept: f64| {
+        Record::new("mem_task", name, one, "bytes").print();
+        Record::new("mem_task_sweep", name, swept, "bytes").print();
+        Record::new("mem_task_added", name, one - plain, "bytes").print();
+        Record::new("mem_task_added_sweep", name, swept - plain_sweep, "bytes").print();
+    };
+    each(Ctxflow::NAME, task_bytes::<Ctxflow, 0>(TASKS), sweep::<Ctxflow>());
+    {
+        let _hook = register_noop();
+        each("ctxflow_noop_hook", task_bytes::<Ctxflow, 0>(TASKS), sweep::<Ctxflow>());
+    }
+    each(TaskLocal::NAME, task_bytes::<TaskLocal, 0>(TASKS), sweep::<TaskLocal>());
+    each(Tracing::NAME, task_bytes::<Tracing, 0>(TASKS), sweep::<Tracing>());
+    each(Opentelemetry::NAME, task_bytes::<Opentelemetry, 0>(TASKS), sweep::<Opentelemetry>());
+    each(Automatic::NAME, task_bytes::<Automatic, 0>(TASKS), sweep::<Automatic>());
+}
+
+/// Spawns [`TASKS`] tasks of contender `C` and joins them all.
+async fn batch<C: Contender>() {
+    let handles: Vec<_> = (0..TASKS).map(|_| C::spawn(async { black_box(C::read()) })).collect();
+    for handle in handles {
+        let _ = handle.await;
+    }
+}
+
+/// Live bytes left per task after a second batch of [`TASKS`] tasks ended (the first batch
+/// grows whatever capacity the runtime keeps): anything above zero grows with every task.
+fn bytes_left_per_ended_task<C: Probe>() -> f64 {
+    let rt = C::runtime();
+    let left = rt.block_on(C::scope(7, async {
+        batch::<C>().await;
+        let region = Region::new(GLOBAL);
+        batch::<C>().await;
+        live(&region) / TASKS as f64
+    }));
+    drop(rt);
+    left
+}
+
+fn after_end() {
+    Record::new("mem_after_end", Plain::NAME, bytes_left_per_ended_task::<Plain>(), "bytes").print();
+    Record::new("mem_after_end", Ctxflow::NAME, bytes_left_per_ended_task::<Ctxflow>(), "bytes").print();
+    Record::new("mem_after_end", Automatic::NAME, bytes_left_per_ended_task::<Automatic>(), "bytes").print();
+}
+
+/// Mean live bytes per item of `make(i)`, over `TASKS` items kept alive.
+fn per_item<T>(make: impl Fn(u64) -> T) -> f64 {
+    let mut keep = Vec::with_capacity(TASKS);
+    let region = Region::new(GLOBAL);
+    for i in 0..TASKS {
+        keep.push(make(i as u64));
+    }
+    let bytes = live(&region) / TASKS as f64;
+    drop(keep);
+    bytes
+}
+
+static TENANT: ctxflow::ContextVar<u64> = ctxflow::ContextVar::new("tenant");
+static USER: ctxflow::ContextVar<u64> = ctxflow::ContextVar::new("user");
+static ROUTE: ctxflow::ContextVar<u64> = ctxflow::ContextVar::new("route");
+
+fn frames() {
+    let one = per_item(|i| REQUEST_ID.sync_scope(i, Snapshot::capture));
+    Record::new("mem_frame", "ctxflow_1_var", one, "bytes").print();
+    let four = per_item(|i| {
+        ctxflow::sync_scope((REQUEST_ID.value(i), TENANT.value(i), USER.value(i), ROUTE.value(i)), Snapshot::capture)
+    });
+    Record::new("mem_frame", "ctxflow_4_vars", four, "bytes").print();
+    let otel = per_item(|i| opentelemetry::Context::new().with_value(OtelRequestId(i)));
+    Record::new("mem_frame", "opentelemetry_1_value", otel, "bytes").print();
+    let spans = per_item(|i| tracing::info_span!("request", id = i));
+    Record::new("mem_frame", "tracing_span", spans, "bytes").print();
+}
+
+/// Allocations per call of `op`, over [`OPS`] calls.
+fn allocs_per<R>(mut op: impl FnMut() -> R) -> f64 {
+    black_box(op()); // first use may assign keys, grow thread-local storage, ...
+    let region = Region::new(GLOBAL);
+    for _ in 0..OPS {
+        black_box(op());
+    }
+    region.change().allocations as f64 / OPS as f64
+}
+
+fn allocations() {
+    let each = |name: &str, n: f64| Record::new("allocs", name, n, "allocs").print();
+    REQUEST_ID.sync_scope(7, || {
+        each("ctxflow_get", allocs_per(|| REQUEST_ID.get()));
+        each("ctxflow_with", allocs_per(|| REQUEST_ID.with(|v| v.copied())));
+    });
+    let mut scoped = Box::pin(REQUEST_ID.scope(7, Forever));
+    each("ctxflow_poll_in_scope", allocs_per(|| poll_once(scoped.as_mut())));
+    each("ctxflow_scope_setup", allocs_per(|| run_ready(REQUEST_ID.scope(7, async { 1 }))));
+    each("ctxflow_sync_scope", allocs_per(|| REQUEST_ID.sync_scope(7, || 1)));
+    each("task_local_scope_setup", allocs_per(|| run_ready(TaskLocal::scope(7, async { 1 }))));
+    each("ctxflow_capture_empty", allocs_per(Snapshot::capture));
+    each("ctxflow_empty_run", allocs_per(|| run_ready(Snapshot::empty().run(async { 1 }))));
+    let rt = current_thread();
+    each("tokio_spawn_join", rt.block_on(spawn_allocs::<Plain>()));
+    each("ctxflow_spawn_join", rt.block_on(Ctxflow::scope(7, spawn_allocs::<Ctxflow>())));
+    each("ctxflow_spawn_join_empty_context", rt.block_on(spawn_allocs::<Ctxflow>()));
+}
+
+/// Allocations per spawn + join of contender `C`, in the context the caller set up.
+async fn spawn_allocs<C: Contender>() -> f64 {
+    let _ = C::spawn(async {}).await;
+    let region = Region::new(GLOBAL);
+    for _ in 0..OPS {
+        let _ = C::spawn(async { black_box(C::read()) }).await;
+    }
+    region.change().allocations as f64 / OPS as f64
+}
+
+fn main() {
+    install_tracing_registry();
+    tasks();
+    after_end();
+    frames();
+    allocations();
+}

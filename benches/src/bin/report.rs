@@ -1,0 +1,46 @@
+//! Writes docs/benchmarks.md and docs/benchmarks.svg from a results directory and prints
+//! each target of the issues with its measured figure and PASS/MISS.
+//!
+//! `report <results dir> <markdown out> <svg out>`; the environment gives what the
+//! script knows: `CTXFLOW_BENCH_ROUNDS`, `CTXFLOW_BENCH_DATE`, and the commands it ran in
+//! `<results dir>/commands.txt`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use ctxflow_benches::report::{load, machine, markdown, stats::Results, svg, targets};
+
+fn main() -> ExitCode {
+    let args: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
+    let [results, md_out, svg_out] = args.as_slice() else {
+        eprintln!("usage: report <results dir> <markdown out> <svg out>");
+        return ExitCode::from(2);
+    };
+    let records = load::load(results);
+    if records.is_empty() {
+        eprintln!("report: no results under {}", results.display());
+        return ExitCode::FAILURE;
+    }
+    let r = Results::new(&records);
+    let checked = targets::check(&r);
+    let rounds = std::env::var("CTXFLOW_BENCH_ROUNDS").ok().and_then(|n| n.parse().ok()).unwrap_or(1);
+    let date = std::env::var("CTXFLOW_BENCH_DATE").unwrap_or_else(|_| "an unrecorded date".into());
+    let commands = std::fs::read_to_string(results.join("commands.txt")).unwrap_or_default();
+    let machine = machine::describe();
+    let cx = markdown::Context { machine: &machine, commands: &commands, rounds, date: &date };
+    let subtitle = format!(
+        "median of {rounds} interleaved rounds, whiskers: min-max; {} ({} CPUs), {}, Node {}",
+        machine.cpu, machine.cpus, machine.rustc, machine.node
+    );
+    let written = std::fs::write(md_out, markdown::render(&r, &checked, &cx))
+        .and_then(|()| std::fs::write(svg_out, svg::render(&r, &subtitle)));
+    if let Err(e) = written {
+        eprintln!("report: cannot write the report: {e}");
+        return ExitCode::FAILURE;
+    }
+    println!("Targets (issue, target, measured, verdict):");
+    for t in &checked {
+        println!("  {:4}  #{}  {}: {}", t.verdict(), t.issue, t.what, t.measured);
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,245 @@
+//! docs/benchmarks.md, written from one run's results.
+
+use std::fmt::Write as _;
+
+use super::groups::{Group, HTTP, INSTR, NODE, TIME, shows_difference};
+use super::machine::Machine;
+use super::stats::{Results, Summary};
+use super::targets::Target;
+
+/// What the report needs besides the results.
+pub struct Context<'a> {
+    /// The machine.
+    pub machine: &'a Machine,
+    /// The commands the script ran, one per line.
+    pub commands: &'a str,
+    /// Rounds run.
+    pub rounds: u32,
+    /// When (UTC, as the script gives it).
+    pub date: &'a str,
+}
+
+/// A figure in its unit, scaled for reading.
+///
+/// ```
+/// use ctxflow_benches::report::markdown::figure;
+/// assert_eq!(figure(1.234, "ns"), "1.23 ns");
+/// assert_eq!(figure(2345.0, "ns"), "2.35 µs");
+/// assert_eq!(figure(72.0, "bytes"), "72.0 bytes");
+/// ```
+pub fn figure(v: f64, unit: &str) -> String {
+    if unit != "ns" {
+        return format!("{v:.1} {unit}");
+    }
+    let (v, unit) = match v {
+        v if v >= 1e6 => (v / 1e6, "ms"),
+        v if v >= 1e3 => (v / 1e3, "µs"),
+        v => (v, "ns"),
+    };
+    let digits = if v >= 100.0 {
+        0
+    } else if v >= 10.0 {
+        1
+    } else {
+        2
+    };
+    format!("{v:.digits$} {unit}")
+}
+
+fn signed(v: f64, unit: &str) -> String {
+    if v < 0.0 { format!("-{}", figure(-v, unit)) } else { format!("+{}", figure(v, unit)) }
+}
+
+fn ratio(s: Option<Summary>) -> String {
+    match s {
+        Some(s) if s.count > 1 => format!("{:.3}x ({:.3}-{:.3})", s.median, s.min, s.max),
+        Some(s) => format!("{:.3}x", s.median),
+        None => "-".into(),
+    }
+}
+
+fn short_ratio(s: Option<Summary>) -> String {
+    s.map_or("-".into(), |s| format!("{:.2}x", s.median))
+}
+
+fn group_table(out: &mut String, r: &Results, g: &Group) {
+    let names = r.names(g.id);
+    if names.is_empty() {
+        return;
+    }
+    let unit = r.unit(g.id);
+    let diff = shows_difference(g.id);
+    let _ = writeln!(out, "\n### `{}`: {}\n", g.id, g.title);
+    let extra = if diff { format!(" difference to `{}` |", g.base) } else { String::new() };
+    let _ = writeln!(
+        out,
+        "| contender | median | min-max over rounds | ratio to `{}` (per-round, median and range) |{extra}",
+        g.base
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|{}", if diff { "---:|" } else { "" });
+    for name in names {
+        let Some(s) = r.summary(g.id, name) else { continue };
+        let extra = match r.difference(g.id, name, g.base) {
+            Some(d) if diff => format!(" {} |", signed(d.median, unit)),
+            _ if diff => " - |".into(),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {} - {} | {} |{extra}",
+            figure(s.median, unit),
+            figure(s.min, unit),
+            figure(s.max, unit),
+            ratio(r.ratio(g.id, name, g.base))
+        );
+    }
+}
+
+fn node_table(out: &mut String, r: &Results) {
+    let _ = writeln!(out, "\n## Node.js beside ctxflow\n");
+    let _ = writeln!(
+        out,
+        "Ratios to each side's own baseline (Node without ALS; tokio without any context), measured in the same run.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| workload | Node ALS | Node no-op createHook | ctxflow | ctxflow + no-op hook | task_local | tracing | opentelemetry |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (node, rust) in NODE {
+        let rs = |name| short_ratio(r.ratio(rust, name, "tokio"));
+        let _ = writeln!(
+            out,
+            "| {} (Rust: `{rust}`) | {} | {} | {} | {} | {} | {} | {} |",
+            node.short,
+            short_ratio(r.ratio(node.id, "als", "plain")),
+            short_ratio(r.ratio(node.id, "hook", "plain")),
+            rs("ctxflow"),
+            rs("ctxflow_noop_hook"),
+            rs("task_local"),
+            rs("tracing"),
+            rs("opentelemetry"),
+        );
+    }
+    for (node, _) in NODE {
+        group_table(out, r, node);
+    }
+}
+
+fn memory(out: &mut String, r: &Results) {
+    let _ = writeln!(out, "\n## Memory\n");
+    let _ = writeln!(
+        out,
+        "Counted by a global allocator wrapper on one thread (`cargo run --release -p ctxflow-benches --bin mem`). \
+         Tasks are parked at an await inside a request scope. tokio allocates each task in a 128-byte-aligned cell, so \
+         a wrapper's few bytes cost either nothing or 128 bytes depending on the future's size: the \"mean over 16 sizes\" \
+         column sweeps the future across one 128-byte period and is the wrapper's real average cost.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| contender | bytes per live task (empty future) | added vs tokio | mean over 16 sizes | added vs tokio (mean) |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|");
+    for name in r.names("mem_task") {
+        let get = |g: &str| r.summary(g, name).map_or("-".into(), |s| format!("{:.1}", s.median));
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {} | {} | {} |",
+            get("mem_task"),
+            get("mem_task_added"),
+            get("mem_task_sweep"),
+            get("mem_task_added_sweep")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nNode, heap per pending item (an async function parked at an await; `--expose-gc`, 100 000 items):\n"
+    );
+    let _ = writeln!(out, "| Node variant | heap bytes per pending item | added vs plain |");
+    let _ = writeln!(out, "|---|---:|---:|");
+    for name in r.names("node_mem_pending") {
+        let s = r.summary("node_mem_pending", name).map_or(f64::NAN, |s| s.median);
+        let d = r.difference("node_mem_pending", name, "plain").map_or(f64::NAN, |s| s.median);
+        let _ = writeln!(out, "| {name} | {s:.1} | {d:.1} |");
+    }
+    let _ = writeln!(out, "\nContext frames (100 000 live snapshots, each of its own scope) and equivalents:\n");
+    let _ = writeln!(out, "| what | bytes each |\n|---|---:|");
+    for name in r.names("mem_frame") {
+        let s = r.summary("mem_frame", name).map_or(f64::NAN, |s| s.median);
+        let _ = writeln!(out, "| {name} | {s:.1} |");
+    }
+    let _ = writeln!(out, "\nAllocations per operation (10 000 operations):\n");
+    let _ = writeln!(out, "| operation | allocations |\n|---|---:|");
+    for name in r.names("allocs") {
+        let s = r.summary("allocs", name).map_or(f64::NAN, |s| s.median);
+        let _ = writeln!(out, "| {name} | {s:.2} |");
+    }
+    for name in r.names("mem_after_end") {
+        let s = r.summary("mem_after_end", name).map_or(f64::NAN, |s| s.median);
+        let _ = writeln!(out, "\nLive bytes left per task after 100 000 tasks ended, {name}: {s:.2}");
+    }
+}
+
+fn targets_table(out: &mut String, targets: &[Target]) {
+    let _ = writeln!(out, "\n## Targets from the issues\n");
+    let _ = writeln!(out, "| issue | target | measured | verdict |\n|---|---|---|---|");
+    for t in targets {
+        let _ = writeln!(out, "| #{} | {} | {} | **{}** |", t.issue, t.what, t.measured, t.verdict());
+    }
+}
+
+/// The whole document.
+pub fn render(r: &Results, targets: &[Target], cx: &Context<'_>) -> String {
+    let m = cx.machine;
+    let mut out = String::new();
+    let _ = writeln!(out, "# Benchmarks\n");
+    let _ = writeln!(
+        out,
+        "Written by `scripts/bench.sh` on {} (do not edit by hand; run the script again). Every ratio pairs two figures \
+         of the same round, then takes the median across {} rounds; the order of the contenders is reversed every other \
+         round. The machine is shared and noisy, so read ratios, not absolute times.\n",
+        cx.date, cx.rounds
+    );
+    let _ = writeln!(out, "## Machine\n");
+    let _ = writeln!(out, "- CPU: {} ({} logical CPUs, `nproc`)", m.cpu, m.cpus);
+    let _ = writeln!(out, "- {}; {}", m.kernel, m.rustc);
+    let _ = writeln!(out, "- Node.js {}", m.node);
+    let _ = writeln!(out, "\n## Commands\n\n```sh\n{}\n```", cx.commands.trim_end());
+    targets_table(&mut out, targets);
+    let _ = writeln!(out, "\n## Chart\n\n![Ratios to each workload's baseline](benchmarks.svg)\n");
+    let _ = writeln!(out, "## Time per operation\n");
+    let _ = writeln!(
+        out,
+        "Contenders: `tokio` carries no context (the baseline); `ctxflow` is `VAR.scope` + `ctxflow::spawn` + `VAR.get()`; \
+         `ctxflow_noop_hook` the same with a hook implementing every callback as a no-op registered; `ctxflow_runtime` plain \
+         `tokio::spawn` on the automatic-propagation runtime; `task_local` is `tokio::task_local!` re-scoped by hand at each \
+         spawn; `tracing` is a span per request with `Instrument`/`in_current_span` and `Span::current()` (a \
+         `tracing_subscriber::Registry` is installed); `opentelemetry` is `with_context`/`with_current_context` and \
+         `Context::current().get()`."
+    );
+    for g in TIME {
+        group_table(&mut out, r, g);
+    }
+    if INSTR.iter().any(|g| !r.names(g.id).is_empty()) {
+        let _ = writeln!(out, "\n## Instructions per operation\n");
+        let _ = writeln!(
+            out,
+            "The synchronous operations again, counted in instructions by valgrind (`cargo run --release -p ctxflow-benches \
+             --bin instr -- probe`): exact and independent of the machine's load, so they settle what the nanosecond \
+             figures above cannot on a busy machine. Instructions are not time (a cache miss or an atomic costs more than \
+             an add), but a gap of tens of instructions is real."
+        );
+        for g in INSTR {
+            group_table(&mut out, r, g);
+        }
+    }
+    node_table(&mut out, r);
+    memory(&mut out, r);
+    if HTTP.iter().any(|g| !r.names(g.id).is_empty()) {
+        let _ = writeln!(out, "\n## HTTP");
+        for g in HTTP {
+            group_table(&mut out, r, g);
+        }
+    }
+    out
+}

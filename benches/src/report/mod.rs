@@ -1,0 +1,10 @@
+//! The report: docs/benchmarks.md and docs/benchmarks.svg from a results directory, and the
+//! list of the issues' targets with PASS/MISS.
+
+pub mod groups;
+pub mod load;
+pub mod machine;
+pub mod markdown;
+pub mod stats;
+pub mod svg;
+pub mod targets;

@@ -1,0 +1,249 @@
+//! The cost targets set by the issues, checked against the figures of one run.
+//!
+//! Every check compares figures of the same run (ratios within a round, or allocation and
+//! byte counts, which do not depend on load), never an absolute time.
+
+use super::stats::{Results, Summary};
+
+/// One target and what this run measured for it.
+pub struct Target {
+    /// The issue that sets it.
+    pub issue: u32,
+    /// The target, in words.
+    pub what: &'static str,
+    /// The figure measured, in words ("not measured: ..." when absent).
+    pub measured: String,
+    /// Whether it holds; `None` when not measured or only reported.
+    pub holds: Option<bool>,
+}
+
+impl Target {
+    /// `PASS`, `MISS`, or `N/A`.
+    pub fn verdict(&self) -> &'static str {
+        match self.holds {
+            Some(true) => "PASS",
+            Some(false) => "MISS",
+            None => "N/A",
+        }
+    }
+}
+
+fn range(s: Summary, unit: &str) -> String {
+    if s.count > 1 {
+        format!("{:.3}{unit} (rounds: {:.3}-{:.3})", s.median, s.min, s.max)
+    } else {
+        format!("{:.3}{unit}", s.median)
+    }
+}
+
+/// A ratio target: `group`'s `name / base` at most `limit`.
+fn ratio_at_most(
+    r: &Results,
+    issue: u32,
+    what: &'static str,
+    group: &str,
+    name: &str,
+    base: &str,
+    limit: f64,
+) -> Target {
+    match r.ratio(group, name, base) {
+        Some(s) => Target { issue, what, measured: range(s, "x"), holds: Some(s.median <= limit) },
+        None => missing(issue, what, &format!("{group}: {name} or {base}")),
+    }
+}
+
+fn missing(issue: u32, what: &'static str, which: &str) -> Target {
+    Target { issue, what, measured: format!("not measured ({which} absent from this run)"), holds: None }
+}
+
+/// A count target: figure `group`/`name` at most `limit`.
+fn count_at_most(r: &Results, issue: u32, what: &'static str, group: &str, name: &str, limit: f64) -> Target {
+    match r.summary(group, name) {
+        Some(s) => Target {
+            issue,
+            what,
+            measured: format!("{:.1} {}", s.median, r.unit(group)),
+            holds: Some(s.median <= limit),
+        },
+        None => missing(issue, what, &format!("{group}: {name}")),
+    }
+}
+
+fn all_zero(r: &Results, issue: u32, what: &'static str, names: &[&str]) -> Target {
+    let figures: Option<Vec<(String, f64)>> =
+        names.iter().map(|n| Some((n.to_string(), r.summary("allocs", n)?.median))).collect();
+    match figures {
+        Some(f) => Target {
+            issue,
+            what,
+            measured: f.iter().map(|(n, v)| format!("{n}: {v}")).collect::<Vec<_>>().join(", "),
+            holds: Some(f.iter().all(|(_, v)| *v == 0.0)),
+        },
+        None => missing(issue, what, "allocation counts"),
+    }
+}
+
+/// ctxflow's per-poll enter/exit (over a bare poll) against task_local's, in `group`.
+fn poll_overhead(r: &Results, group: &str, unit: &str) -> Target {
+    let what = if unit == "ns" {
+        "a scope's per-poll enter/exit costs no more than task_local!'s"
+    } else {
+        "the same, in instructions (valgrind)"
+    };
+    match (r.difference(group, "ctxflow", "tokio"), r.difference(group, "task_local", "tokio")) {
+        (Some(ours), Some(theirs)) => Target {
+            issue: 2,
+            what,
+            measured: format!("ctxflow +{:.2} {unit}, task_local +{:.2} {unit} per poll", ours.median, theirs.median),
+            holds: Some(ours.median <= theirs.median),
+        },
+        _ => missing(2, what, group),
+    }
+}
+
+/// ctxflow's scope set-up against task_local's plus one allocation+free, in `setup` and
+/// `read` groups measured in `unit`.
+fn setup_cost(r: &Results, setup: &str, read: &str, unit: &str) -> Target {
+    let what = if unit == "ns" {
+        "setting up a scope costs no more than task_local!'s plus one allocation"
+    } else {
+        "the same, in instructions (valgrind)"
+    };
+    let extra = r.difference(setup, "ctxflow", "task_local");
+    let alloc = r.summary(read, "box_alloc_free");
+    match (extra, alloc) {
+        (Some(extra), Some(alloc)) => Target {
+            issue: 2,
+            what,
+            measured: format!(
+                "ctxflow is {:+.1} {unit} over task_local; one allocation+free is {:.1} {unit}",
+                extra.median, alloc.median
+            ),
+            holds: Some(extra.median <= alloc.median),
+        },
+        _ => missing(2, what, setup),
+    }
+}
+
+/// `get`/`with` against a plain `thread_local!` read.
+fn read_cost(r: &Results, name: &str, what: &'static str) -> Target {
+    ratio_at_most(r, 2, what, "read", name, "thread_local", 2.0)
+}
+
+/// Every target of issues 2-5, with this run's figures.
+pub fn check(r: &Results) -> Vec<Target> {
+    let mut t = vec![
+        read_cost(r, "ctxflow", "get on a set variable within 2x of a thread_local! read"),
+        read_cost(r, "ctxflow_with", "with on a set variable within 2x of a thread_local! read"),
+        ratio_at_most(
+            r,
+            2,
+            "the same for get, in instructions (valgrind)",
+            "instr_read",
+            "ctxflow",
+            "thread_local",
+            2.0,
+        ),
+        all_zero(r, 2, "get/with allocate nothing", &["ctxflow_get", "ctxflow_with"]),
+        poll_overhead(r, "poll", "ns"),
+        poll_overhead(r, "instr_poll", "instructions"),
+        setup_cost(r, "scope_setup", "read", "ns"),
+        setup_cost(r, "instr_scope_setup", "instr_read", "instructions"),
+        count_at_most(r, 2, "setting up a scope makes at most one allocation", "allocs", "ctxflow_scope_setup", 1.0),
+        all_zero(r, 2, "an empty context allocates nothing", &["ctxflow_capture_empty", "ctxflow_empty_run"]),
+        ratio_at_most(
+            r,
+            2,
+            "ctxflow::spawn + join within 1.05x of tokio::spawn",
+            "spawn_join_ct",
+            "ctxflow",
+            "tokio",
+            1.05,
+        ),
+        ratio_at_most(
+            r,
+            2,
+            "spawn + 20 awaits with a read each, current-thread: within 1.03x",
+            "awaits20_ct",
+            "ctxflow",
+            "tokio",
+            1.03,
+        ),
+    ];
+    let mut mt = ratio_at_most(
+        r,
+        2,
+        "the same, multi-thread (reported, no limit)",
+        "awaits20_mt",
+        "ctxflow",
+        "tokio",
+        f64::INFINITY,
+    );
+    mt.holds = None;
+    t.push(mt);
+    t.extend([
+        count_at_most(
+            r,
+            2,
+            "at most 16 bytes added per spawned task beyond tokio's own",
+            "mem_task_added_sweep",
+            "ctxflow",
+            16.0,
+        ),
+        ratio_at_most(
+            r,
+            3,
+            "a registered no-op hook: spawn + 20 awaits, multi-thread, within 1.15x",
+            "awaits20_mt",
+            "ctxflow_noop_hook",
+            "ctxflow",
+            1.15,
+        ),
+        count_at_most(
+            r,
+            3,
+            "at most 24 bytes per resource beyond tokio's own, ids and hook included",
+            "mem_task_added_sweep",
+            "ctxflow_noop_hook",
+            24.0,
+        ),
+        ratio_at_most(
+            r,
+            4,
+            "automatic-propagation runtime: spawn + 20 awaits, multi-thread, within 1.05x",
+            "awaits20_mt",
+            "ctxflow_runtime",
+            "tokio",
+            1.05,
+        ),
+        count_at_most(
+            r,
+            4,
+            "no memory growth after tasks end on the automatic runtime (bytes per ended task)",
+            "mem_after_end",
+            "ctxflow_runtime",
+            0.0,
+        ),
+        ratio_at_most(
+            r,
+            5,
+            "HTTP server layer: CPU per request within 1.01x of the bare axum handler",
+            "http_cpu_per_request",
+            "ctxflow_layer",
+            "axum",
+            1.01,
+        ),
+    ]);
+    let mut vs_layer = ratio_at_most(
+        r,
+        5,
+        "the same against axum with a pass-through tower layer (reported: what ctxflow adds beyond any layer)",
+        "http_cpu_per_request",
+        "ctxflow_layer",
+        "noop_layer",
+        f64::INFINITY,
+    );
+    vs_layer.holds = None;
+    t.push(vs_layer);
+    t
+}

@@ -1,0 +1,128 @@
+//! The synchronous operations, defined once for two runners: criterion (time per operation)
+//! and the instruction-count probe (`src/bin/instr.rs`, instructions per operation under
+//! valgrind, which no load on a shared machine can change).
+//!
+//! Groups: `read` (read the value once, beside a `thread_local!` read, an `Arc` clone+drop
+//! and a `Box` allocation+free), `poll` (one poll of a never-ready future inside a scope:
+//! one enter/exit) and `scope_setup` (set a scope up around a ready future, poll it, drop it).
+
+use std::cell::Cell;
+use std::hint::black_box;
+use std::pin::pin;
+use std::sync::Arc;
+
+use crate::contenders::REQUEST_ID;
+use crate::polling::{Forever, poll_once, run_ready};
+use crate::{Contender, Ctxflow, Opentelemetry, Plain, TaskLocal, Tracing};
+
+/// Runs an operation many times: criterion's `Bencher`, or a plain counted loop.
+pub trait Runner {
+    /// Runs `op` as many times as this runner wants, keeping its output observable.
+    fn run<O, F: FnMut() -> O>(&mut self, op: F);
+}
+
+/// A runner that calls the operation a fixed number of times.
+pub struct Times(pub u64);
+
+impl Runner for Times {
+    fn run<O, F: FnMut() -> O>(&mut self, mut op: F) {
+        for _ in 0..self.0 {
+            black_box(op());
+        }
+    }
+}
+
+/// Every group and its operations, in report order.
+pub const GROUPS: &[(&str, &[&str])] = &[
+    (
+        "read",
+        &[
+            "thread_local",
+            "arc_clone_drop",
+            "box_alloc_free",
+            "ctxflow",
+            "ctxflow_with",
+            "task_local",
+            "tracing",
+            "opentelemetry",
+        ],
+    ),
+    ("poll", &["tokio", "ctxflow", "task_local", "tracing", "opentelemetry"]),
+    ("scope_setup", &["tokio", "ctxflow", "task_local", "tracing", "opentelemetry"]),
+];
+
+thread_local! { static LOCAL: Cell<u64> = const { Cell::new(7) }; }
+
+fn read<C: Contender, R: Runner>(r: &mut R) {
+    C::sync_scope(7, || r.run(C::read));
+}
+
+fn poll<C: Contender, R: Runner>(r: &mut R) {
+    let mut fut = pin!(C::scope(7, Forever));
+    let _ = poll_once(fut.as_mut()); // the first poll may build the context
+    r.run(|| poll_once(fut.as_mut()));
+}
+
+fn setup<C: Contender, R: Runner>(r: &mut R) {
+    r.run(|| run_ready(C::scope(7, std::future::ready(1u64))));
+}
+
+/// Runs operation `name` of `group` with `runner`; false if there is no such operation.
+pub fn run<R: Runner>(group: &str, name: &str, runner: &mut R) -> bool {
+    crate::runtimes::install_tracing_registry();
+    match (group, name) {
+        ("read", "thread_local") => runner.run(|| LOCAL.with(Cell::get)),
+        ("read", "arc_clone_drop") => {
+            let arc = Arc::new(7u64);
+            runner.run(|| Arc::clone(black_box(&arc)));
+        }
+        ("read", "box_alloc_free") => runner.run(|| Box::new(black_box(7u64))),
+        ("read", "ctxflow_with") => REQUEST_ID.sync_scope(7, || runner.run(|| REQUEST_ID.with(|v| v.copied()))),
+        ("read", n) => return for_contender(n, runner, Ops { read: true, poll: false }),
+        ("poll", n) => return for_contender(n, runner, Ops { read: false, poll: true }),
+        ("scope_setup", n) => return for_contender(n, runner, Ops { read: false, poll: false }),
+        _ => return false,
+    }
+    true
+}
+
+/// Which per-contender operation to run.
+struct Ops {
+    read: bool,
+    poll: bool,
+}
+
+fn for_contender<R: Runner>(name: &str, runner: &mut R, ops: Ops) -> bool {
+    fn one<C: Contender, R: Runner>(runner: &mut R, ops: &Ops) {
+        match (ops.read, ops.poll) {
+            (true, _) => read::<C, R>(runner),
+            (false, true) => poll::<C, R>(runner),
+            (false, false) => setup::<C, R>(runner),
+        }
+    }
+    match name {
+        n if n == Plain::NAME && !ops.read => one::<Plain, R>(runner, &ops),
+        n if n == Ctxflow::NAME => one::<Ctxflow, R>(runner, &ops),
+        n if n == TaskLocal::NAME => one::<TaskLocal, R>(runner, &ops),
+        n if n == Tracing::NAME => one::<Tracing, R>(runner, &ops),
+        n if n == Opentelemetry::NAME => one::<Opentelemetry, R>(runner, &ops),
+        _ => return false,
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_operation_exists_and_no_other() {
+        for (group, names) in GROUPS {
+            for name in *names {
+                assert!(run(group, name, &mut Times(3)), "{group}/{name}");
+            }
+        }
+        assert!(!run("read", "tokio", &mut Times(1)));
+        assert!(!run("nope", "ctxflow", &mut Times(1)));
+    }
+}

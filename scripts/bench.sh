@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Runs every benchmark side by side and writes docs/benchmarks.md and docs/benchmarks.svg:
+# the criterion suites (ctxflow vs plain tokio, task_local!, tracing, opentelemetry, with a
+# no-op hook, and the automatic-propagation runtime), Node's AsyncLocalStorage and createHook
+# on the same workloads, the memory probe, and the HTTP probe (axum with and without the
+# ctxflow-http layer, under wrk). Then prints each target of the issues with PASS/MISS.
+#
+#   scripts/bench.sh [rounds]        # default 3 rounds, about 10 minutes on 2 cores
+#
+# The suites run in rounds; the contenders' order is reversed every other round, and every
+# ratio pairs two figures of the same round. Ratios only: the machine is shared and noisy.
+# Nothing here is a pass/fail test: a MISS is a figure to act on, not a failed build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${1:-${CTXFLOW_BENCH_ROUNDS:-3}}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
+RESULTS="$CARGO_TARGET_DIR/bench-results/$(date -u +%Y%m%d-%H%M%S)"
+# Overridable for a quick smoke run, e.g. CTXFLOW_BENCH_QUICK=1 scripts/bench.sh 1.
+if [[ -n ${CTXFLOW_BENCH_QUICK:-} ]]; then
+  CRITERION_ARGS=(--warm-up-time 0.2 --measurement-time 0.3) HTTP_SECONDS=1 NODE_SECONDS=0.3
+else
+  CRITERION_ARGS=(--warm-up-time 1 --measurement-time 2) HTTP_SECONDS=4 NODE_SECONDS=2
+fi
+HTTP_CONNECTIONS=32
+mkdir -p "$RESULTS"
+started=$SECONDS
+
+step() { printf '\n== [%3ds] %s\n' $((SECONDS - started)) "$*" >&2; }
+# Runs a command, recording it (with the round's environment) in commands.txt.
+run() {
+  echo "$*" >>"$RESULTS/commands.txt.raw"
+  "$@"
+}
+
+step "building (release)"
+run cargo build --release -p ctxflow-benches --bins
+run cargo bench -p ctxflow-benches --no-run
+
+if ! command -v wrk >/dev/null; then
+  echo "wrk is not installed: the HTTP figures will be missing (apt-get install -y wrk)" >&2
+fi
+if ! command -v node >/dev/null; then
+  echo "node is not installed: the Node figures will be missing" >&2
+fi
+
+for round in $(seq 1 "$ROUNDS"); do
+  export CTXFLOW_BENCH_ROUND=$round
+  out="$RESULTS/round-$round"
+  mkdir -p "$out"
+  if ((round % 2)); then node_variants=(plain als hook); else node_variants=(hook als plain); fi
+
+  step "round $round/$ROUNDS: criterion, synchronous costs"
+  CRITERION_HOME="$out/criterion" run cargo bench -q -p ctxflow-benches --bench micro -- "${CRITERION_ARGS[@]}" \
+    >"$out/micro.log"
+  step "round $round/$ROUNDS: criterion, tasks on tokio runtimes"
+  CRITERION_HOME="$out/criterion" run cargo bench -q -p ctxflow-benches --bench tasks -- "${CRITERION_ARGS[@]}" \
+    >"$out/tasks.log"
+
+  if command -v node >/dev/null; then
+    step "round $round/$ROUNDS: Node ${node_variants[*]}"
+    for workload in awaits20 requests10k; do
+      for variant in "${node_variants[@]}"; do
+        CTXFLOW_BENCH_SECONDS=$NODE_SECONDS run node benches/node/context.mjs "$workload" "$variant" | tee -a "$out/node.jsonl" >&2
+      done
+    done
+  fi
+
+  step "round $round/$ROUNDS: HTTP"
+  run "$CARGO_TARGET_DIR/release/http" probe "$HTTP_SECONDS" "$HTTP_CONNECTIONS" | tee -a "$out/http.jsonl" >&2
+done
+
+step "instructions per synchronous operation (valgrind)"
+if command -v valgrind >/dev/null; then
+  run "$CARGO_TARGET_DIR/release/instr" probe | tee "$RESULTS/instr.jsonl" >&2
+else
+  echo "valgrind is not installed: the instruction counts will be missing" >&2
+fi
+
+step "memory (counting allocator)"
+run "$CARGO_TARGET_DIR/release/mem" | tee "$RESULTS/mem.jsonl" >&2
+if command -v node >/dev/null; then
+  for variant in plain als hook; do
+    run node --expose-gc benches/node/mem.mjs "$variant" | tee -a "$RESULTS/node-mem.jsonl" >&2
+  done
+fi
+
+# The distinct commands, in the order first run.
+{
+  echo "scripts/bench.sh $ROUNDS   # runs all of the following"
+  echo "# each round n of $ROUNDS sets CTXFLOW_BENCH_ROUND=n (odd rounds reverse the contenders' order)"
+  echo "# and CRITERION_HOME=<results>/round-n/criterion; the rest runs once"
+  awk '!seen[$0]++' "$RESULTS/commands.txt.raw"
+} >"$RESULTS/commands.txt"
+rm "$RESULTS/commands.txt.raw"
+
+step "report"
+CTXFLOW_BENCH_ROUNDS=$ROUNDS CTXFLOW_BENCH_DATE="$(date -u '+%Y-%m-%d %H:%M UTC') (the run took $((SECONDS - started)) s)" \
+  "$CARGO_TARGET_DIR/release/report" "$RESULTS" docs/benchmarks.md docs/benchmarks.svg
+echo "results: $RESULTS; report: docs/benchmarks.md, chart: docs/benchmarks.svg" >&2
