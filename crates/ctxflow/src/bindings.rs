@@ -109,5 +109,5 @@ pub fn scope<F: Future>(bindings: impl IntoBindings, fut: F) -> Scoped<F> {
 /// assert_eq!(ctxflow::sync_scope([A.value(1), B.value(2)], || (A.get(), B.get())), (Some(1), Some(2)));
 /// ```
 pub fn sync_scope<R>(bindings: impl IntoBindings, f: impl FnOnce() -> R) -> R {
-    scope::run_sync_with(&bindings.into_changes(), f)
+    scope::run_sync_with(bindings.into_changes(), f)
 }

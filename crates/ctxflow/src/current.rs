@@ -10,7 +10,8 @@
 //! path frees a frame that was current while a read is in progress: [`swap`] moves frames
 //! between this slot and a guard (never dropping one), and [`replace`] (the one operation that
 //! retires a frame, used by `set`) parks the retired frame until the outermost read ends.
-//! This module is the only place with `unsafe` in the crate, and its tests run under miri.
+//! This module and `Frame::get_as` (a read without a dynamic type check) are the only `unsafe`
+//! in the crate; their tests run under miri (`scripts/miri.sh`).
 
 use std::cell::{Cell, UnsafeCell};
 use std::sync::Arc;
@@ -49,27 +50,23 @@ thread_local! {
 /// whose thread-locals are already torn down).
 #[inline]
 pub(crate) fn read<R>(f: impl FnOnce(Option<&Frame>) -> R) -> R {
-    let mut f = Some(f);
-    let out = STATE.try_with(|s| {
-        // SAFETY: `frame` is only accessed from this thread. The shared reference lives just
-        // long enough to copy out the frame pointer; every `&mut` to the slot in this module
-        // lives for one statement that calls no user code, so none overlaps it.
-        let ptr: Option<*const Frame> = unsafe { (*s.frame.get()).as_ref().map(Arc::as_ptr) };
-        s.reading.set(s.reading.get() + 1);
-        let _end = ReadEnd(s);
-        // SAFETY: the frame at `ptr` was owned by this thread's slot when we took the pointer.
-        // While `reading > 0` no code frees it: `swap` only moves `Arc`s between the slot and
-        // guards that hold them until they swap back, and `replace` parks a retired `Arc` in
-        // `retired` instead of dropping it. `retired` is emptied only by `ReadEnd` when the
-        // count returns to 0, after `f` has returned or unwound. The reference cannot escape
-        // `f`, whose signature is generic over the reference's lifetime.
-        let frame = ptr.map(|p| unsafe { &*p });
-        (f.take().expect("called once"))(frame)
-    });
-    match out {
-        Ok(r) => r,
-        Err(_) => (f.take().expect("not yet called"))(None),
-    }
+    let Ok(state) = STATE.try_with(|s| s as *const State) else { return f(None) };
+    // SAFETY: `state` points to this thread's `State`, which lives until the thread's
+    // thread-local destructors run; they cannot run while this function is on the stack.
+    let s = unsafe { &*state };
+    // SAFETY: `frame` is only accessed from this thread. The shared reference lives just
+    // long enough to copy out the frame pointer; every `&mut` to the slot in this module
+    // lives for one statement that calls no user code, so none overlaps it.
+    let ptr: Option<*const Frame> = unsafe { (*s.frame.get()).as_ref().map(Arc::as_ptr) };
+    s.reading.set(s.reading.get() + 1);
+    let _end = ReadEnd(s);
+    // SAFETY: the frame at `ptr` was owned by this thread's slot when we took the pointer.
+    // While `reading > 0` no code frees it: `swap` only moves `Arc`s between the slot and
+    // guards that hold them until they swap back, and `replace` parks a retired `Arc` in
+    // `retired` instead of dropping it. `retired` is emptied only by `ReadEnd` when the
+    // count returns to 0, after `f` has returned or unwound. The reference cannot escape
+    // `f`, whose signature is generic over the reference's lifetime.
+    f(ptr.map(|p| unsafe { &*p }))
 }
 
 struct ReadEnd<'a>(&'a State);
@@ -214,7 +211,7 @@ mod tests {
     use crate::frame::{Change, apply};
 
     fn frame_with(key: u64, v: u32) -> Ctx {
-        apply(None, &[Change { key, value: Some(Arc::new(v)) }]).unwrap()
+        apply(None, [Change { key, value: Some(Arc::new(v)) }]).unwrap()
     }
 
     fn current(key: u64) -> Option<u32> {

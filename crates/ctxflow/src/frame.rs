@@ -52,6 +52,23 @@ impl Frame {
         self.entries.len()
     }
 
+    /// The value of the variable `key` as a `T`, without a dynamic type check.
+    ///
+    /// Callers pass the key of a `ContextVar<T>` with its own `T`: a key is assigned to exactly
+    /// one variable (`var.rs`, `assign_key`), and the only way to make an entry is that
+    /// variable's `change`, from a `T`. So an entry under that key always holds a `T`.
+    #[inline]
+    pub(crate) fn get_as<T: 'static>(&self, key: u64) -> Option<&T> {
+        let value = self.get(key)?;
+        debug_assert!(value.is::<T>(), "a frame entry holds another type than its variable's");
+        // SAFETY: by the invariant above the `Arc<dyn Any>` points to a `T`; `Arc::as_ptr`
+        // gives the data pointer of that allocation, valid for as long as `value` is borrowed,
+        // and the returned reference is tied to `&self`, which keeps `value` alive. Measured:
+        // the checked `downcast_ref` (a virtual `type_id` call) was ~12 of ~55 instructions of
+        // a read (callgrind, see docs/benchmarks.md).
+        Some(unsafe { &*(Arc::as_ptr(value) as *const T) })
+    }
+
     #[cfg(any(test, feature = "diagnostics"))]
     pub(crate) fn keys(&self) -> impl Iterator<Item = u64> + '_ {
         self.entries.iter().map(|e| e.key)
@@ -81,27 +98,26 @@ pub struct Change {
 }
 
 /// `base` with `changes` applied in order (later ones win), as one new frame; `None` when the
-/// changes leave `base` as it is (then share `base` instead of copying it).
-pub(crate) fn apply(base: Option<&Frame>, changes: &[Change]) -> Option<Ctx> {
-    let untouched = changes.iter().all(|c| c.value.is_none() && base.and_then(|f| f.get(c.key)).is_none());
-    if untouched {
-        return None;
-    }
+/// changes leave `base` as it is (then share `base` instead of copying it). The new values are
+/// moved in, not cloned: building a scope touches no reference count but the base's entries.
+pub(crate) fn apply(base: Option<&Frame>, changes: impl IntoIterator<Item = Change>) -> Option<Ctx> {
     let mut entries: SmallVec<[Entry; 4]> = match base {
         Some(f) => f.entries.clone(),
         None => SmallVec::new(),
     };
-    for c in changes {
-        match (entries.binary_search_by_key(&c.key, |e| e.key), &c.value) {
-            (Ok(i), Some(v)) => entries[i].value = v.clone(),
-            (Err(i), Some(v)) => entries.insert(i, Entry { key: c.key, value: v.clone() }),
+    let mut changed = false;
+    for Change { key, value } in changes {
+        match (entries.binary_search_by_key(&key, |e| e.key), value) {
+            (Ok(i), Some(value)) => entries[i].value = value,
+            (Err(i), Some(value)) => entries.insert(i, Entry { key, value }),
             (Ok(i), None) => {
                 entries.remove(i);
             }
-            (Err(_), None) => {}
+            (Err(_), None) => continue,
         }
+        changed = true;
     }
-    Some(Frame::from_entries(entries))
+    changed.then(|| Frame::from_entries(entries))
 }
 
 /// The part of `base` that tasks, blocking jobs and threads spawned from it inherit.
@@ -128,7 +144,7 @@ mod tests {
     }
 
     fn build(base: &Ctx, changes: &[Change]) -> Ctx {
-        apply(base.as_deref(), changes).unwrap_or_else(|| base.clone())
+        apply(base.as_deref(), changes.to_vec()).unwrap_or_else(|| base.clone())
     }
 
     fn read(ctx: &Ctx, key: u64) -> Option<u32> {
@@ -171,8 +187,8 @@ mod tests {
     #[test]
     fn unsetting_an_absent_key_changes_nothing() {
         let a = build(&None, &[set(2, 1)]);
-        assert!(apply(a.as_deref(), &[unset(4)]).is_none());
-        assert!(apply(None, &[unset(4)]).is_none());
+        assert!(apply(a.as_deref(), [unset(4)]).is_none());
+        assert!(apply(None, [unset(4)]).is_none());
     }
 
     #[test]

@@ -28,6 +28,7 @@ enum Slot {
 impl Slot {
     fn ready(&mut self) -> &mut Ctx {
         if let Slot::Pending(changes) = self {
+            let changes = std::mem::take(changes);
             let built = current::read(|f| frame::apply(f, changes)).unwrap_or_else(current::capture);
             *self = Slot::Ready(built);
         }
@@ -102,7 +103,7 @@ pub(crate) fn run_sync_in<R>(mut ctx: Ctx, f: impl FnOnce() -> R) -> R {
 }
 
 /// Runs `f` with `changes` applied on top of the current context.
-pub(crate) fn run_sync_with<R>(changes: &[Change], f: impl FnOnce() -> R) -> R {
+pub(crate) fn run_sync_with<R>(changes: impl IntoIterator<Item = Change>, f: impl FnOnce() -> R) -> R {
     let ctx = current::read(|fr| frame::apply(fr, changes)).unwrap_or_else(current::capture);
     run_sync_in(ctx, f)
 }

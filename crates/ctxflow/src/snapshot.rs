@@ -64,7 +64,7 @@ impl Snapshot {
     /// ```
     pub fn with(&self, bindings: impl IntoBindings) -> Snapshot {
         let changes = bindings.into_changes();
-        let ctx = frame::apply(self.ctx.as_deref(), &changes).unwrap_or_else(|| self.ctx.clone());
+        let ctx = frame::apply(self.ctx.as_deref(), changes).unwrap_or_else(|| self.ctx.clone());
         Snapshot { ctx }
     }
 

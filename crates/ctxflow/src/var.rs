@@ -149,7 +149,7 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
     pub fn with<R>(&self, f: impl FnOnce(Option<&T>) -> R) -> R {
         let key = self.key();
         current::read(|frame| {
-            let set = frame.and_then(|fr| fr.get(key)).and_then(|v| v.downcast_ref::<T>());
+            let set = frame.and_then(|fr| fr.get_as::<T>(key));
             f(set.or_else(|| self.default_ref()))
         })
     }
@@ -232,7 +232,7 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
     /// assert_eq!(N.get(), None);
     /// ```
     pub fn sync_scope<R>(&self, value: T, f: impl FnOnce() -> R) -> R {
-        scope::run_sync_with(&[self.change(Some(value))], f)
+        scope::run_sync_with([self.change(Some(value))], f)
     }
 
     /// Runs `fut` with this variable unset (its default, if any, shows). Node: `als.exit`.
@@ -250,7 +250,7 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
     /// });
     /// ```
     pub fn sync_exit<R>(&self, f: impl FnOnce() -> R) -> R {
-        scope::run_sync_with(&[self.change(None)], f)
+        scope::run_sync_with([self.change(None)], f)
     }
 
     /// Sets the variable for the rest of the innermost scope (or task, blocking job, thread
@@ -280,7 +280,7 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
     fn write(&self, value: Option<T>) -> Result<(), SetError> {
         scope::check_writable()?;
         let change = [self.change(value)];
-        if let Some(next) = current::read(|f| frame::apply(f, &change)) {
+        if let Some(next) = current::read(|f| frame::apply(f, change)) {
             current::replace(next);
         }
         Ok(())
