@@ -5,7 +5,7 @@
 # on the same workloads, the memory probe, and the HTTP probe (axum with and without the
 # ctxflow-http layer, under wrk). Then prints each target of the issues with PASS/MISS.
 #
-#   scripts/bench.sh [rounds]        # default 3 rounds, about 10 minutes on 2 cores
+#   scripts/bench.sh [rounds]        # default 2 rounds: about 10 minutes on 2 cores, build included
 #
 # The suites run in rounds; the contenders' order is reversed every other round, and every
 # ratio pairs two figures of the same round. Ratios only: the machine is shared and noisy.
@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ROUNDS=${1:-${CTXFLOW_BENCH_ROUNDS:-3}}
+ROUNDS=${1:-${CTXFLOW_BENCH_ROUNDS:-2}}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
 RESULTS="$CARGO_TARGET_DIR/bench-results/$(date -u +%Y%m%d-%H%M%S)"
 # Overridable for a quick smoke run, e.g. CTXFLOW_BENCH_QUICK=1 scripts/bench.sh 1.
@@ -27,15 +27,24 @@ mkdir -p "$RESULTS"
 started=$SECONDS
 
 step() { printf '\n== [%3ds] %s\n' $((SECONDS - started)) "$*" >&2; }
-# Runs a command, recording it (with the round's environment) in commands.txt.
+# Records a command line in commands.txt.
+note() { echo "$*" >>"$RESULTS/commands.txt.raw"; }
+# Runs a command, recording it in commands.txt.
 run() {
-  echo "$*" >>"$RESULTS/commands.txt.raw"
+  note "$*"
   "$@"
 }
 
 step "building (release)"
 run cargo build --release -p ctxflow-benches --bins
-run cargo bench -p ctxflow-benches --no-run
+# Built once and run by path, so every round measures the same code even if the tree changes.
+run cargo bench -p ctxflow-benches --no-run 2>&1 | tee "$RESULTS/build.log" >&2
+bench_exe() { sed -n "s|.*Executable benches/$1.rs (\(.*\))|\1|p" "$RESULTS/build.log" | tail -1; }
+MICRO=$(bench_exe micro) TASKS=$(bench_exe tasks)
+if [[ ! -x $MICRO || ! -x $TASKS ]]; then
+  echo "could not find the criterion bench executables in $RESULTS/build.log" >&2
+  exit 1
+fi
 
 if ! command -v wrk >/dev/null; then
   echo "wrk is not installed: the HTTP figures will be missing (apt-get install -y wrk)" >&2
@@ -51,11 +60,11 @@ for round in $(seq 1 "$ROUNDS"); do
   if ((round % 2)); then node_variants=(plain als hook); else node_variants=(hook als plain); fi
 
   step "round $round/$ROUNDS: criterion, synchronous costs"
-  CRITERION_HOME="$out/criterion" run cargo bench -q -p ctxflow-benches --bench micro -- "${CRITERION_ARGS[@]}" \
-    >"$out/micro.log"
+  note "cargo bench -p ctxflow-benches --bench micro -- ${CRITERION_ARGS[*]}   # run as its built executable"
+  CRITERION_HOME="$out/criterion" "$MICRO" --bench "${CRITERION_ARGS[@]}" >"$out/micro.log" 2>&1
   step "round $round/$ROUNDS: criterion, tasks on tokio runtimes"
-  CRITERION_HOME="$out/criterion" run cargo bench -q -p ctxflow-benches --bench tasks -- "${CRITERION_ARGS[@]}" \
-    >"$out/tasks.log"
+  note "cargo bench -p ctxflow-benches --bench tasks -- ${CRITERION_ARGS[*]}   # run as its built executable"
+  CRITERION_HOME="$out/criterion" "$TASKS" --bench "${CRITERION_ARGS[@]}" >"$out/tasks.log" 2>&1
 
   if command -v node >/dev/null; then
     step "round $round/$ROUNDS: Node ${node_variants[*]}"

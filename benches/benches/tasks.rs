@@ -6,7 +6,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use criterion::{Bencher, Criterion, criterion_group, criterion_main};
+use criterion::{Bencher, Criterion, SamplingMode, criterion_group, criterion_main};
 use ctxflow_benches::hook::with_noop_hook;
 use ctxflow_benches::rounds::{in_round_order, round};
 use ctxflow_benches::runtimes::{
@@ -56,6 +56,10 @@ fn contenders<'a, W: Workload>(rt: &'a Runtime, auto: &'a Runtime) -> Vec<Entry<
 fn run(c: &mut Criterion, group: &str, samples: usize, entries: Vec<Entry<'_>>) {
     let mut g = c.benchmark_group(group);
     g.sample_size(samples);
+    if samples <= 10 {
+        // Long iterations: the same iteration count in every sample keeps the run short.
+        g.sampling_mode(SamplingMode::Flat);
+    }
     for (name, bench) in in_round_order(entries, round()) {
         g.bench_function(name, |b| bench(b));
     }

@@ -4,12 +4,21 @@
 //!
 //! Groups: `read` (read the value once, beside a `thread_local!` read, an `Arc` clone+drop
 //! and a `Box` allocation+free), `poll` (one poll of a never-ready future inside a scope:
-//! one enter/exit) and `scope_setup` (set a scope up around a ready future, poll it, drop it).
+//! one enter/exit), `scope_setup` (set a scope up around a ready future, poll it, drop it) and
+//! `http_layer` (one request through ctxflow-http's `ServerLayer`, or a pass-through layer,
+//! around a service that answers at once).
 
 use std::cell::Cell;
+use std::convert::Infallible;
+use std::future::Ready;
 use std::hint::black_box;
 use std::pin::pin;
 use std::sync::Arc;
+
+use ctxflow_http::ServerLayer;
+use http::{Request, Response};
+use tower::util::{MapRequestLayer, ServiceFn, service_fn};
+use tower::{Layer, Service};
 
 use crate::contenders::REQUEST_ID;
 use crate::polling::{Forever, poll_once, run_ready};
@@ -49,6 +58,7 @@ pub const GROUPS: &[(&str, &[&str])] = &[
     ),
     ("poll", &["tokio", "ctxflow", "task_local", "tracing", "opentelemetry"]),
     ("scope_setup", &["tokio", "ctxflow", "task_local", "tracing", "opentelemetry"]),
+    ("http_layer", &["passthrough", "ctxflow_layer"]),
 ];
 
 thread_local! { static LOCAL: Cell<u64> = const { Cell::new(7) }; }
@@ -81,9 +91,28 @@ pub fn run<R: Runner>(group: &str, name: &str, runner: &mut R) -> bool {
         ("read", n) => return for_contender(n, runner, Ops { read: true, poll: false }),
         ("poll", n) => return for_contender(n, runner, Ops { read: false, poll: true }),
         ("scope_setup", n) => return for_contender(n, runner, Ops { read: false, poll: false }),
+        ("http_layer", "passthrough") => layer_call(runner, MapRequestLayer::new(|req: Request<()>| req)),
+        ("http_layer", "ctxflow_layer") => layer_call(runner, ServerLayer::new()),
         _ => return false,
     }
     true
+}
+
+/// The innermost service of [`layer_call`]: answers at once.
+type Answer = ServiceFn<AnswerFn>;
+type AnswerFn = fn(Request<()>) -> Ready<Result<Response<()>, Infallible>>;
+
+/// One request (no headers, so the ctxflow layer starts a new trace and request id) through
+/// `layer` around a service that answers at once: the layer's own cost per request.
+fn layer_call<L, R>(runner: &mut R, layer: L)
+where
+    L: Layer<Answer>,
+    L::Service: Service<Request<()>>,
+    R: Runner,
+{
+    let answer: AnswerFn = |_| std::future::ready(Ok(Response::new(())));
+    let mut svc = layer.layer(service_fn(answer));
+    runner.run(|| run_ready(svc.call(Request::new(()))).map(|r| r.is_ok()));
 }
 
 /// Which per-contender operation to run.

@@ -36,6 +36,13 @@ pub const TIME: &[Group] = &[
     ),
     group("scope_setup", "scope set-up", "set a scope up around a ready future, poll it once, drop it", "tokio", false),
     group(
+        "http_layer",
+        "HTTP layer alone",
+        "one request (no incoming headers) through ctxflow-http's ServerLayer, or a pass-through tower layer, around a service that answers at once",
+        "passthrough",
+        false,
+    ),
+    group(
         "spawn_join_ct",
         "spawn + join (current-thread)",
         "spawn a task that reads the value once, join it; current-thread runtime",
@@ -106,6 +113,13 @@ pub const INSTR: &[Group] = &[
         "tokio",
         false,
     ),
+    group(
+        "instr_http_layer",
+        "HTTP layer alone (instructions)",
+        "instructions for one request through the layer alone",
+        "passthrough",
+        false,
+    ),
 ];
 
 /// The order contenders are listed in; names not listed come after, in the order first seen.
@@ -117,6 +131,7 @@ pub const ORDER: &[&str] = &[
     "plain",
     "axum",
     "noop_layer",
+    "passthrough",
     "ctxflow",
     "ctxflow_with",
     "ctxflow_noop_hook",
@@ -132,7 +147,7 @@ pub const ORDER: &[&str] = &[
 /// Whether a group's table also shows each contender's difference to the baseline (for
 /// the synchronous groups, whose baseline is a near-empty operation).
 pub fn shows_difference(id: &str) -> bool {
-    matches!(id, "poll" | "scope_setup" | "instr_poll" | "instr_scope_setup")
+    matches!(id, "poll" | "scope_setup" | "http_layer" | "instr_poll" | "instr_scope_setup" | "instr_http_layer")
 }
 
 /// The HTTP groups.

@@ -245,5 +245,16 @@ pub fn check(r: &Results) -> Vec<Target> {
     );
     vs_layer.holds = None;
     t.push(vs_layer);
+    for (group, unit) in [("http_layer", "ns"), ("instr_http_layer", "instructions")] {
+        let what = if unit == "ns" {
+            "the layer alone, per request (reported: its own cost, without any server around it)"
+        } else {
+            "the same, in instructions (valgrind)"
+        };
+        t.push(match r.difference(group, "ctxflow_layer", "passthrough") {
+            Some(d) => Target { issue: 5, what, measured: format!("{:+.1} {unit} per request", d.median), holds: None },
+            None => missing(5, what, group),
+        });
+    }
     t
 }
