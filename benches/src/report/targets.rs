@@ -125,6 +125,30 @@ fn setup_cost(r: &Results, setup: &str, read: &str, unit: &str) -> Target {
     }
 }
 
+/// The layer's own time per request (timed alone, without a server) as a share of the bare
+/// axum handler's CPU time per request: an estimate of the HTTP target that the noise of an
+/// end-to-end run on a shared machine cannot blur.
+fn layer_share(r: &Results) -> Target {
+    let what = "the same, estimated: the layer alone (timed without a server) over the bare handler's CPU per request, at most 1%";
+    match (r.difference("http_layer", "ctxflow_layer", "passthrough"), r.summary("http_cpu_per_request", "axum")) {
+        (Some(layer), Some(request)) => {
+            let share = layer.median / request.median;
+            Target {
+                issue: 5,
+                what,
+                measured: format!(
+                    "{:.1}% ({:.0} ns of {:.1} µs per request)",
+                    share * 100.0,
+                    layer.median,
+                    request.median / 1000.0
+                ),
+                holds: Some(share <= 0.01),
+            }
+        }
+        _ => missing(5, what, "http_layer or http_cpu_per_request"),
+    }
+}
+
 /// `get`/`with` against a plain `thread_local!` read.
 fn read_cost(r: &Results, name: &str, what: &'static str) -> Target {
     ratio_at_most(r, 2, what, "read", name, "thread_local", 2.0)
@@ -245,6 +269,7 @@ pub fn check(r: &Results) -> Vec<Target> {
     );
     vs_layer.holds = None;
     t.push(vs_layer);
+    t.push(layer_share(r));
     for (group, unit) in [("http_layer", "ns"), ("instr_http_layer", "instructions")] {
         let what = if unit == "ns" {
             "the layer alone, per request (reported: its own cost, without any server around it)"
