@@ -44,6 +44,7 @@ impl Resource {
     /// cancelled task's future, which is not a run of its code (a task cancelled before its
     /// first poll gets `init` and `destroy` only), but whose `Drop` code must still see the
     /// task's context and ids.
+    #[cfg(feature = "tokio")]
     pub(crate) fn enter_silently(&mut self) -> Running<'_> {
         let ids = (self.id, self.trigger);
         Running::new(&mut self.ctx, ids, false)

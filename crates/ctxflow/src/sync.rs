@@ -62,7 +62,9 @@ macro_rules! statics {
 pub(crate) use statics;
 
 /// One step of a busy wait for another thread. Under loom, a point where the model checker
-/// switches threads (a spin loop without one never ends in the model).
+/// switches threads (a spin loop without one never ends in the model). Used by the runtime's
+/// poll token only.
+#[cfg(any(loom, feature = "runtime"))]
 #[inline]
 pub(crate) fn spin_loop() {
     #[cfg(loom)]
@@ -71,7 +73,8 @@ pub(crate) fn spin_loop() {
     std::hint::spin_loop();
 }
 
-/// Gives up the rest of the time slice to another thread.
+/// Gives up the rest of the time slice to another thread. Used by the runtime's poll token only.
+#[cfg(any(loom, feature = "runtime"))]
 #[inline]
 pub(crate) fn yield_now() {
     #[cfg(loom)]

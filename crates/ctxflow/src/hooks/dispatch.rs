@@ -215,6 +215,7 @@ pub(crate) fn after(id: AsyncId) {
 }
 
 #[inline]
+#[cfg(feature = "tokio")]
 pub(crate) fn resolve(id: AsyncId) {
     if enabled() {
         dispatch("resolve", |h| h.resolve(id));

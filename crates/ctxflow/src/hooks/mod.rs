@@ -47,7 +47,9 @@
 mod dispatch;
 
 pub use dispatch::{HookHandle, register};
-pub(crate) use dispatch::{after, before, destroy, enabled, init, resolve};
+pub(crate) use dispatch::{after, before, destroy, enabled, init};
+#[cfg(feature = "tokio")]
+pub(crate) use dispatch::resolve;
 
 use crate::AsyncId;
 
