@@ -46,10 +46,10 @@
 
 mod dispatch;
 
-pub use dispatch::{HookHandle, register};
-pub(crate) use dispatch::{after, before, destroy, enabled, init};
 #[cfg(feature = "tokio")]
 pub(crate) use dispatch::resolve;
+pub use dispatch::{HookHandle, register};
+pub(crate) use dispatch::{after, before, destroy, enabled, init};
 
 use crate::AsyncId;
 
