@@ -33,29 +33,32 @@ pub trait IntoBindings: sealed::Sealed {}
 impl<T: sealed::Sealed> IntoBindings for T {}
 
 pub(crate) mod sealed {
-    /// The conversion itself, kept private so the frame representation stays internal.
+    /// The conversion itself, kept private so the frame representation stays internal. An
+    /// iterator rather than a list, so that `Snapshot::with` and `sync_scope` build their frame
+    /// straight from an array or tuple without first collecting it (three or more bindings
+    /// would spill a `Changes` to the heap: one allocation per request in ctxflow-http).
     pub trait Sealed {
-        fn into_changes(self) -> super::Changes;
+        fn into_changes(self) -> impl Iterator<Item = super::Change>;
     }
 }
 
 use sealed::Sealed;
 
 impl Sealed for Binding {
-    fn into_changes(self) -> Changes {
-        smallvec::smallvec![self.0]
+    fn into_changes(self) -> impl Iterator<Item = Change> {
+        std::iter::once(self.0)
     }
 }
 
 impl<const N: usize> Sealed for [Binding; N] {
-    fn into_changes(self) -> Changes {
-        self.into_iter().map(|b| b.0).collect()
+    fn into_changes(self) -> impl Iterator<Item = Change> {
+        self.into_iter().map(|b| b.0)
     }
 }
 
 impl Sealed for Vec<Binding> {
-    fn into_changes(self) -> Changes {
-        self.into_iter().map(|b| b.0).collect()
+    fn into_changes(self) -> impl Iterator<Item = Change> {
+        self.into_iter().map(|b| b.0)
     }
 }
 
@@ -64,9 +67,9 @@ macro_rules! tuple_bindings {
     ($($name:ident)+) => {
         impl Sealed for ($(tuple_bindings!(@binding $name),)+) {
             #[allow(non_snake_case)]
-            fn into_changes(self) -> Changes {
+            fn into_changes(self) -> impl Iterator<Item = Change> {
                 let ($($name,)+) = self;
-                smallvec::smallvec![$($name.0),+]
+                [$($name.0),+].into_iter()
             }
         }
     };
@@ -97,7 +100,7 @@ tuple_bindings!(A B C D E F G H);
 /// # }
 /// ```
 pub fn scope<F: Future>(bindings: impl IntoBindings, fut: F) -> Scoped<F> {
-    Scoped::pending(bindings.into_changes(), fut)
+    Scoped::pending(bindings.into_changes().collect(), fut)
 }
 
 /// Runs `f` with all `bindings` applied at once, then restores the previous context.
