@@ -9,8 +9,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::list::{members, trim_ows};
-use crate::member::Member;
+use crate::fields::Fields;
+use crate::list::{members, split_list};
+use crate::member::{Member, check, decode, key_of, raw_value_of};
 
 /// Members a baggage list keeps at most (the spec's propagation minimum).
 ///
@@ -27,6 +28,9 @@ pub const MAX_BYTES: usize = 8192;
 
 /// A baggage list: members in order, within 64 members and 8192 bytes.
 ///
+/// The members are kept as one string, exactly the text that is forwarded (`k=v,k=v;p`), so a
+/// list costs one allocation however many members it has, and forwarding it is a copy.
+///
 /// ```
 /// use ctxflow_http::Baggage;
 /// let b: Baggage = "userId=alice, serverNode=DF%2028;ttl=3, isProduction=false".parse().unwrap();
@@ -36,9 +40,9 @@ pub const MAX_BYTES: usize = 8192;
 /// ```
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct Baggage {
-    members: Vec<Member>,
-    /// Wire size: members plus the commas between them.
-    bytes: usize,
+    /// Valid members joined by commas: the wire form.
+    text: String,
+    len: usize,
 }
 
 /// Why a baggage member (or, for [`Baggage::parse`], the whole list) was dropped.
@@ -108,7 +112,7 @@ impl Baggage {
     /// assert!(ctxflow_http::Baggage::new().is_empty());
     /// ```
     pub const fn new() -> Self {
-        Baggage { members: Vec::new(), bytes: 0 }
+        Baggage { text: String::new(), len: 0 }
     }
 
     /// Parses one field value strictly: the first invalid member, or going over the limits,
@@ -136,7 +140,7 @@ impl Baggage {
     /// assert_eq!(dropped.len(), 1);
     /// ```
     pub fn parse_lossy(value: &str) -> (Self, Vec<BaggageError>) {
-        Self::from_members(value.split(',').map(trim_ows).filter(|m| !m.is_empty()).map(Ok))
+        Self::from_members(split_list(value), value.len())
     }
 
     /// Reads every `baggage` field of a header map, combined in order; limits apply to the
@@ -150,21 +154,29 @@ impl Baggage {
     /// assert_eq!((b.len(), dropped.len()), (3, 0));
     /// ```
     pub fn from_headers(headers: &http::HeaderMap) -> (Self, Vec<BaggageError>) {
-        Self::from_members(members(headers.get_all(crate::header::BAGGAGE)))
+        Self::from_fields(&Fields::of(headers, crate::header::BAGGAGE))
     }
 
-    fn from_members<'a>(list: impl Iterator<Item = Result<&'a str, ()>>) -> (Self, Vec<BaggageError>) {
-        let mut baggage = Baggage::new();
+    pub(crate) fn from_fields(fields: &Fields<'_>) -> (Self, Vec<BaggageError>) {
+        let len: usize = fields.iter().map(|f| f.len() + 1).sum();
+        if len == 0 {
+            return (Baggage::new(), Vec::new());
+        }
+        Self::from_members(members(fields.iter()), len)
+    }
+
+    /// `len`: an upper bound of the kept text's length (so it is allocated once).
+    fn from_members<'a>(list: impl Iterator<Item = Result<&'a str, ()>>, len: usize) -> (Self, Vec<BaggageError>) {
+        let mut baggage = Baggage { text: String::with_capacity(len.min(MAX_BYTES)), len: 0 };
         let mut errors = Vec::new();
         for (index, member) in list.enumerate() {
-            let parsed = member.map_err(|()| BaggageError::NotAscii).and_then(|m| Member::parse(m, index));
-            let kept = parsed.and_then(|m| {
-                if baggage.fits(&m) {
-                    baggage.push_back(m);
-                    Ok(())
-                } else {
-                    Err(BaggageError::LimitExceeded { member: index })
+            let kept = member.map_err(|()| BaggageError::NotAscii).and_then(|m| {
+                check(m, index)?;
+                if !baggage.fits(m) {
+                    return Err(BaggageError::LimitExceeded { member: index });
                 }
+                baggage.push_back(m);
+                Ok(())
             });
             if let Err(e) = kept {
                 errors.push(e);
@@ -173,17 +185,38 @@ impl Baggage {
         (baggage, errors)
     }
 
-    fn added_bytes(&self, member: &Member) -> usize {
-        member.as_str().len() + usize::from(!self.members.is_empty())
+    /// The members' texts, in order.
+    fn members(&self) -> impl Iterator<Item = &str> {
+        // Members are never empty and hold no comma; only the empty list splits into "".
+        self.text.split(',').filter(|m| !m.is_empty())
     }
 
-    fn fits(&self, member: &Member) -> bool {
-        self.members.len() < MAX_MEMBERS && self.bytes + self.added_bytes(member) <= MAX_BYTES
+    fn fits(&self, member: &str) -> bool {
+        self.len < MAX_MEMBERS && self.text.len() + usize::from(self.len > 0) + member.len() <= MAX_BYTES
     }
 
-    fn push_back(&mut self, member: Member) {
-        self.bytes += self.added_bytes(&member);
-        self.members.push(member);
+    fn push_back(&mut self, member: &str) {
+        if self.len > 0 {
+            self.text.push(',');
+        }
+        self.text.push_str(member);
+        self.len += 1;
+    }
+
+    /// `first` (if any), then the members whose key is not `key`, as long as they fit.
+    fn rebuilt(&self, first: Option<&str>, key: &str) -> Baggage {
+        let len = self.text.len() + first.map_or(0, |m| m.len() + 1);
+        let mut next = Baggage { text: String::with_capacity(len.min(MAX_BYTES)), len: 0 };
+        if let Some(first) = first {
+            next.push_back(first);
+        }
+        for m in self.members().filter(|m| key_of(m) != key) {
+            if !next.fits(m) {
+                break;
+            }
+            next.push_back(m);
+        }
+        next
     }
 
     /// Puts `member` first, replacing every member with the same key. If the list would then
@@ -196,19 +229,11 @@ impl Baggage {
     /// b.insert(Member::new("a", "9").unwrap()).unwrap();
     /// assert_eq!(b.to_string(), "a=9,b=2");
     /// ```
-    pub fn insert(&mut self, member: Member) -> Result<(), BaggageError> {
+    pub fn insert(&mut self, member: Member<'_>) -> Result<(), BaggageError> {
         if member.as_str().len() > MAX_BYTES {
             return Err(BaggageError::LimitExceeded { member: 0 });
         }
-        let old = std::mem::take(self);
-        self.push_back(member);
-        let key = self.members[0].key().to_owned();
-        for m in old.members.into_iter().filter(|m| m.key() != key) {
-            if !self.fits(&m) {
-                break;
-            }
-            self.push_back(m);
-        }
+        *self = self.rebuilt(Some(member.as_str()), member.key());
         Ok(())
     }
 
@@ -220,10 +245,7 @@ impl Baggage {
     /// assert_eq!(b.to_string(), "b=2");
     /// ```
     pub fn remove(&mut self, key: &str) {
-        let old = std::mem::take(self);
-        for m in old.members.into_iter().filter(|m| m.key() != key) {
-            self.push_back(m);
-        }
+        *self = self.rebuilt(None, key);
     }
 
     /// The decoded value of the first member with this key.
@@ -234,27 +256,31 @@ impl Baggage {
     /// assert!(b.get("K").is_none());
     /// ```
     pub fn get(&self, key: &str) -> Option<Cow<'_, str>> {
-        self.member(key).map(Member::value)
+        self.find(key).map(|m| decode(raw_value_of(m)))
     }
 
-    /// The first member with this key.
+    /// The first member with this key, borrowed from the list.
     ///
     /// ```
     /// let b: ctxflow_http::Baggage = "k=v;p".parse().unwrap();
     /// assert_eq!(b.member("k").unwrap().as_str(), "k=v;p");
     /// ```
-    pub fn member(&self, key: &str) -> Option<&Member> {
-        self.members.iter().find(|m| m.key() == key)
+    pub fn member(&self, key: &str) -> Option<Member<'_>> {
+        self.find(key).map(Member::borrowed)
     }
 
-    /// The members in order.
+    fn find(&self, key: &str) -> Option<&str> {
+        self.members().find(|m| key_of(m) == key)
+    }
+
+    /// The members in order, borrowed from the list.
     ///
     /// ```
     /// let b: ctxflow_http::Baggage = "a=1,b=2".parse().unwrap();
-    /// assert_eq!(b.iter().map(|m| m.key()).collect::<Vec<_>>(), ["a", "b"]);
+    /// assert_eq!(b.iter().map(|m| m.key().to_owned()).collect::<Vec<_>>(), ["a", "b"]);
     /// ```
-    pub fn iter(&self) -> impl Iterator<Item = &Member> {
-        self.members.iter()
+    pub fn iter(&self) -> impl Iterator<Item = Member<'_>> {
+        self.members().map(Member::borrowed)
     }
 
     /// Number of members.
@@ -263,7 +289,7 @@ impl Baggage {
     /// assert_eq!("a=1,b=2".parse::<ctxflow_http::Baggage>().unwrap().len(), 2);
     /// ```
     pub fn len(&self) -> usize {
-        self.members.len()
+        self.len
     }
 
     /// Whether the list is empty (an empty baggage is not sent).
@@ -272,7 +298,7 @@ impl Baggage {
     /// assert!("".parse::<ctxflow_http::Baggage>().unwrap().is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.members.is_empty()
+        self.len == 0
     }
 
     /// Size on the wire in bytes (members and commas).
@@ -281,7 +307,16 @@ impl Baggage {
     /// assert_eq!("a=1, b=2".parse::<ctxflow_http::Baggage>().unwrap().wire_len(), "a=1,b=2".len());
     /// ```
     pub fn wire_len(&self) -> usize {
-        self.bytes
+        self.text.len()
+    }
+
+    /// The list as it is sent: `k=v,k=v;p`.
+    ///
+    /// ```
+    /// assert_eq!("a=1, b=2;p".parse::<ctxflow_http::Baggage>().unwrap().as_str(), "a=1,b=2;p");
+    /// ```
+    pub fn as_str(&self) -> &str {
+        &self.text
     }
 }
 
@@ -295,18 +330,12 @@ impl std::str::FromStr for Baggage {
 
 impl fmt::Display for Baggage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, m) in self.members.iter().enumerate() {
-            if i > 0 {
-                f.write_str(",")?;
-            }
-            f.write_str(m.as_str())?;
-        }
-        Ok(())
+        f.write_str(&self.text)
     }
 }
 
 impl fmt::Debug for Baggage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(&self.members).finish()
+        f.debug_list().entries(self.iter()).finish()
     }
 }

@@ -3,13 +3,18 @@
 //! Nothing crosses by default. Forwarding a variable to other services, or letting another
 //! service set one, is a trust decision, so it takes a declaration naming the key and the
 //! codec. Incoming members whose key is not declared never reach a variable; they stay in
-//! [`BAGGAGE`](crate::BAGGAGE) and are forwarded as they came. The registry is process-wide
-//! (declare once at start-up) and read without locking when nothing is declared.
+//! [`BAGGAGE`](crate::BAGGAGE) and are forwarded as they came.
+//!
+//! The registry is process-wide (declare once at start-up) and append-only, and every request
+//! reads it, on every worker: so reading takes no lock and writes no shared memory (a count,
+//! then slots below it that were each filled once before the count was raised). A lock would
+//! make the workers contend for one cache line on every request.
 
+use std::borrow::Cow;
 use std::fmt::{self, Display};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use ctxflow::{Binding, ContextVar};
 
@@ -68,6 +73,8 @@ pub enum ExportError {
     InvalidKey,
     /// Another variable is already exported under this key.
     KeyTaken,
+    /// 64 variables are already declared (a baggage list carries at most 64 members).
+    TooMany,
 }
 
 impl fmt::Display for ExportError {
@@ -75,6 +82,7 @@ impl fmt::Display for ExportError {
         match self {
             ExportError::InvalidKey => f.write_str("baggage key is not an HTTP token"),
             ExportError::KeyTaken => f.write_str("another variable is already exported under this baggage key"),
+            ExportError::TooMany => write!(f, "at most {MAX_DECLARED} variables can be exported"),
         }
     }
 }
@@ -108,8 +116,19 @@ impl<T: Send + Sync + 'static, C: BaggageCodec<T>> Exported for Export<T, C> {
     }
 }
 
-static DECLARED: RwLock<Vec<Arc<dyn Exported>>> = RwLock::new(Vec::new());
-static ANY_DECLARED: AtomicBool = AtomicBool::new(false);
+/// Most declarations: a baggage list carries at most 64 members anyway.
+const MAX_DECLARED: usize = crate::baggage::MAX_MEMBERS;
+
+/// Declarations in order; `SLOTS[..COUNT]` are filled, each before `COUNT` went past it.
+static SLOTS: [OnceLock<Box<dyn Exported>>; MAX_DECLARED] = [const { OnceLock::new() }; MAX_DECLARED];
+static COUNT: AtomicUsize = AtomicUsize::new(0);
+/// Serializes declarations (never taken by requests).
+static DECLARING: Mutex<()> = Mutex::new(());
+
+/// Every declaration so far, in declaration order.
+fn declared() -> impl DoubleEndedIterator<Item = &'static dyn Exported> {
+    SLOTS[..COUNT.load(Ordering::Acquire)].iter().filter_map(|slot| slot.get().map(|e| &**e))
+}
 
 impl Baggage {
     /// Declares that `var` crosses the wire as the baggage member `key`, using its `Display`
@@ -148,65 +167,58 @@ impl Baggage {
         T: Send + Sync + 'static,
         C: BaggageCodec<T>,
     {
-        if !is_token(key) {
+        if !is_token(key.as_bytes()) {
             return Err(ExportError::InvalidKey);
         }
-        let mut declared = DECLARED.write().unwrap_or_else(|e| e.into_inner());
-        if declared.iter().any(|e| e.key() == key) {
+        let _declaring = DECLARING.lock().unwrap_or_else(|e| e.into_inner());
+        if declared().any(|e| e.key() == key) {
             return Err(ExportError::KeyTaken);
         }
-        declared.push(Arc::new(Export { var, key: key.to_owned(), codec }));
-        ANY_DECLARED.store(true, Ordering::Release);
+        let count = COUNT.load(Ordering::Relaxed);
+        let slot = SLOTS.get(count).ok_or(ExportError::TooMany)?;
+        // Only declarations fill slots, one at a time under the lock, at `COUNT`: this one is empty.
+        let _ = slot.set(Box::new(Export { var, key: key.to_owned(), codec }));
+        COUNT.store(count + 1, Ordering::Release);
         Ok(())
     }
 }
 
-fn with_declared<R>(f: impl FnOnce(&[Arc<dyn Exported>]) -> R) -> Option<R> {
-    if !ANY_DECLARED.load(Ordering::Acquire) {
-        return None;
-    }
-    Some(f(&DECLARED.read().unwrap_or_else(|e| e.into_inner())))
-}
-
 /// Bindings for the declared variables whose key is in `incoming`; a value the codec refuses
 /// is reported and leaves its variable alone.
-pub(crate) fn bind_declared(incoming: &Baggage, bindings: &mut Vec<Binding>) {
+pub(crate) fn bind_declared(incoming: &Baggage) -> Vec<Binding> {
+    let mut bindings = Vec::new();
     if incoming.is_empty() {
-        return;
+        return bindings;
     }
-    with_declared(|declared| {
-        for export in declared {
-            let Some(member) = incoming.member(export.key()) else { continue };
-            match export.bind(&member.value()) {
-                Some(binding) => bindings.push(binding),
-                None => crate::log::dropped(
-                    crate::header::BAGGAGE.as_str(),
-                    &format_args!("member {:?} could not be decoded into its declared variable", export.key()),
-                ),
-            }
+    for export in declared() {
+        let Some(member) = incoming.member(export.key()) else { continue };
+        match export.bind(&member.value()) {
+            Some(binding) => bindings.push(binding),
+            None => crate::log::dropped(
+                crate::header::BAGGAGE.as_str(),
+                &format_args!("member {:?} could not be decoded into its declared variable", export.key()),
+            ),
         }
-    });
+    }
+    bindings
 }
 
 /// The baggage to send from the current context: the incoming list with every declared
-/// variable that is set written over its member (placed first, so limits never drop it).
-pub(crate) fn outgoing(current: Option<&Baggage>) -> Option<Baggage> {
-    let values = with_declared(|declared| {
-        declared.iter().filter_map(|e| Some((e.key().to_owned(), e.current()?))).collect::<Vec<_>>()
-    })
-    .unwrap_or_default();
-    if values.is_empty() {
-        return current.cloned();
-    }
-    let mut baggage = current.cloned().unwrap_or_default();
-    for (key, value) in values.into_iter().rev() {
-        if baggage.get(&key).is_some_and(|v| v == value) {
+/// variable that is set written over its member (placed first, in declaration order, so limits
+/// never drop it). Borrowed when that changes nothing.
+pub(crate) fn outgoing(current: Option<&Baggage>) -> Option<Cow<'_, Baggage>> {
+    let mut baggage = current.map(Cow::Borrowed);
+    // Each insert goes first: the last declared goes in first.
+    for export in declared().rev() {
+        let Some(value) = export.current() else { continue };
+        let key = export.key();
+        if baggage.as_ref().and_then(|b| b.get(key)).is_some_and(|v| v == value) {
             continue; // unchanged: forward the received member (and its properties) as is
         }
-        let inserted = Member::new(&key, &value).and_then(|m| baggage.insert(m));
-        if let Err(e) = inserted {
+        let list = baggage.get_or_insert_with(|| Cow::Owned(Baggage::new())).to_mut();
+        if let Err(e) = Member::new(key, &value).and_then(|m| list.insert(m)) {
             crate::log::dropped(crate::header::BAGGAGE.as_str(), &e);
         }
     }
-    Some(baggage)
+    baggage
 }

@@ -5,12 +5,13 @@
 //! baggage member loses that member, a bad `x-request-id` is replaced. Each drop is reported
 //! through [`log`](crate::log) with its typed error; nothing here can fail a request.
 
-use ctxflow::Binding;
+use ctxflow::{Binding, Snapshot};
 use http::HeaderMap;
 
 use crate::baggage::Baggage;
 use crate::context::{BAGGAGE, REQUEST_ID, TRACE, TraceContext};
 use crate::export::bind_declared;
+use crate::fields::{self, Fields};
 use crate::header;
 use crate::log::dropped;
 use crate::request_id::RequestId;
@@ -72,21 +73,22 @@ impl Incoming {
     /// assert!(incoming.trace.parent_id.is_none(), "a new trace instead of a rejected request");
     /// ```
     pub fn from_headers(headers: &HeaderMap, options: ExtractOptions) -> Incoming {
-        let trace = match TraceParent::from_headers(headers) {
-            Ok(Some(parent)) => TraceContext::continued(parent, tracestate(headers)),
+        let fields = fields::Incoming::find(headers);
+        let trace = match TraceParent::from_fields(&fields.traceparent) {
+            Ok(Some(parent)) => TraceContext::continued(parent, tracestate(&fields.tracestate)),
             Ok(None) => TraceContext::new_root(options.sample_new_traces),
             Err(e) => {
                 dropped(header::TRACEPARENT.as_str(), &e);
                 TraceContext::new_root(options.sample_new_traces)
             }
         };
-        let (baggage, errors) = Baggage::from_headers(headers);
+        let (baggage, errors) = Baggage::from_fields(&fields.baggage);
         if let Some(first) = errors.first() {
             // One event per request, however many members a hostile header holds.
             let summary = format_args!("{first} ({} member(s) dropped in all)", errors.len());
             dropped(header::BAGGAGE.as_str(), &summary);
         }
-        let received = if options.accept_request_id { RequestId::from_headers(headers) } else { Ok(None) };
+        let received = if options.accept_request_id { RequestId::from_fields(&fields.request_id) } else { Ok(None) };
         let request_id = received.unwrap_or_else(|e| {
             dropped(header::REQUEST_ID.as_str(), &e);
             None
@@ -104,17 +106,31 @@ impl Incoming {
     /// assert_eq!(ctxflow::sync_scope(incoming.into_bindings(), || REQUEST_ID.get()), Some(id));
     /// ```
     pub fn into_bindings(self) -> Vec<Binding> {
-        let mut bindings = Vec::with_capacity(4);
-        bind_declared(&self.baggage, &mut bindings);
-        bindings.push(TRACE.value(self.trace));
-        bindings.push(BAGGAGE.value(self.baggage));
-        bindings.push(REQUEST_ID.value(self.request_id));
+        let mut bindings = bind_declared(&self.baggage);
+        bindings.extend(self.fixed_bindings());
         bindings
+    }
+
+    /// The current context with these bindings: one frame, and no list of bindings allocated
+    /// when no declared export came in (the usual case).
+    pub(crate) fn into_context(self) -> Snapshot {
+        let base = Snapshot::capture();
+        let mut declared = bind_declared(&self.baggage);
+        if declared.is_empty() {
+            base.with(self.fixed_bindings())
+        } else {
+            declared.extend(self.fixed_bindings());
+            base.with(declared)
+        }
+    }
+
+    fn fixed_bindings(self) -> [Binding; 3] {
+        [TRACE.value(self.trace), BAGGAGE.value(self.baggage), REQUEST_ID.value(self.request_id)]
     }
 }
 
-fn tracestate(headers: &HeaderMap) -> TraceState {
-    TraceState::from_headers(headers).unwrap_or_else(|e| {
+fn tracestate(fields: &Fields<'_>) -> TraceState {
+    TraceState::from_fields(fields).unwrap_or_else(|e| {
         dropped(header::TRACESTATE.as_str(), &e);
         TraceState::new()
     })

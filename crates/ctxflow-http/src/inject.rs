@@ -5,7 +5,8 @@
 //! the trace. `tracestate` is only added together with our own `traceparent`, since it
 //! describes that trace.
 
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::header::{Entry, VacantEntry};
+use http::{HeaderMap, HeaderValue};
 
 use crate::context::{BAGGAGE, REQUEST_ID, TRACE};
 use crate::export::outgoing;
@@ -32,29 +33,32 @@ use crate::header;
 /// assert!(mine["traceparent"].to_str().unwrap().ends_with("-00"), "the caller's header is kept");
 /// ```
 pub fn inject(headers: &mut HeaderMap) {
-    if !headers.contains_key(header::TRACEPARENT) {
-        TRACE.with(|trace| {
-            let Some(trace) = trace else { return };
-            put(headers, header::TRACEPARENT, &trace.child().to_string());
-            if !trace.tracestate.is_empty() && !headers.contains_key(header::TRACESTATE) {
-                put(headers, header::TRACESTATE, trace.tracestate.as_str());
+    TRACE.with(|trace| {
+        let Some(trace) = trace else { return };
+        if let Entry::Vacant(slot) = headers.entry(header::TRACEPARENT) {
+            put(slot, &trace.child().encode());
+            // Only with our own traceparent: it describes that trace.
+            if !trace.tracestate.is_empty()
+                && let Entry::Vacant(slot) = headers.entry(header::TRACESTATE)
+            {
+                put(slot, trace.tracestate.as_str().as_bytes());
             }
+        }
+    });
+    if let Entry::Vacant(slot) = headers.entry(header::BAGGAGE) {
+        BAGGAGE.with(|incoming| match outgoing(incoming) {
+            Some(baggage) if !baggage.is_empty() => put(slot, baggage.as_str().as_bytes()),
+            _ => {}
         });
     }
-    if !headers.contains_key(header::BAGGAGE) {
-        match BAGGAGE.with(outgoing) {
-            Some(baggage) if !baggage.is_empty() => put(headers, header::BAGGAGE, &baggage.to_string()),
-            _ => {}
-        }
-    }
-    if !headers.contains_key(header::REQUEST_ID) {
-        REQUEST_ID.with(|id| id.map(|id| put(headers, header::REQUEST_ID, id.as_str())));
+    if let Entry::Vacant(slot) = headers.entry(header::REQUEST_ID) {
+        REQUEST_ID.with(|id| id.map(|id| put(slot, id.as_str().as_bytes())));
     }
 }
 
-fn put(headers: &mut HeaderMap, name: HeaderName, value: &str) {
-    // Everything we format is visible ASCII; a value that somehow is not is left out.
-    if let Ok(value) = HeaderValue::from_str(value) {
-        headers.insert(name, value);
+fn put(slot: VacantEntry<'_, HeaderValue>, value: &[u8]) {
+    // Everything we write is visible ASCII; a value that somehow is not is left out.
+    if let Ok(value) = HeaderValue::from_bytes(value) {
+        slot.insert(value);
     }
 }

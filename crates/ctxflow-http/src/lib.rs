@@ -46,6 +46,7 @@ mod client;
 mod context;
 mod export;
 mod extract;
+mod fields;
 pub mod header;
 mod ids;
 mod inject;

@@ -1,9 +1,12 @@
 //! One baggage list-member: `key=value;property;key=value`.
 //!
-//! A member keeps the exact text it arrived as, so a member this service does not understand
-//! (or understands but did not change) is forwarded byte for byte, and the 8192-byte limit is
-//! measured on what actually goes on the wire. The key, value and properties are positions in
-//! that text; values are percent-decoded only when read, borrowing when nothing is encoded.
+//! A member is its exact text, so a member this service does not understand (or understands
+//! but did not change) is forwarded byte for byte, and the 8192-byte limit is measured on what
+//! actually goes on the wire. A [`Baggage`](crate::Baggage) keeps all its members in one
+//! string; the members it hands out borrow from it, and the key, value and properties are
+//! found in the text when asked for (a member is short, so finding them again costs less than
+//! storing their positions). Values are percent-decoded only when read, borrowing when nothing
+//! is encoded. Validation is one pass over the bytes with lookup tables.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -12,14 +15,15 @@ use std::ops::Range;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
 use crate::baggage::BaggageError;
-use crate::list::trim_ows;
+use crate::list::is_ows;
 
 /// What we percent-encode in values we write: everything but RFC 3986's unreserved
 /// characters. The spec requires encoding everything outside `baggage-octet` and `%`, and
 /// allows more; this set reproduces the W3C reference parser's output exactly.
 const ENCODE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
-/// One baggage entry, as received or as built with [`Member::new`].
+/// One baggage entry: borrowed from a [`Baggage`](crate::Baggage) (see
+/// [`Baggage::iter`](crate::Baggage::iter)), or owned when built with [`Member::new`].
 ///
 /// ```
 /// use ctxflow_http::Member;
@@ -29,12 +33,9 @@ const ENCODE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_
 /// assert_eq!(m.properties().next().unwrap().value.as_deref(), Some("60"));
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Member {
-    wire: Box<str>,
-    key: Range<usize>,
-    value: Range<usize>,
-    /// Where the `;property` list starts (the text's length when there is none).
-    properties: usize,
+pub struct Member<'a> {
+    /// A valid list-member, trimmed of surrounding OWS.
+    text: Cow<'a, str>,
 }
 
 /// A property of a baggage member: `;key` or `;key=value`. Properties have no meaning in the
@@ -42,9 +43,8 @@ pub struct Member {
 ///
 /// ```
 /// let m: ctxflow_http::Baggage = "k=v;flag;ttl=6%30".parse().unwrap();
-/// let props: Vec<_> = m.member("k").unwrap().properties().collect();
-/// assert_eq!((props[0].key, props[0].value.is_none()), ("flag", true));
-/// assert_eq!(props[1].value.as_deref(), Some("60"));
+/// let props: Vec<_> = m.member("k").unwrap().properties().map(|p| (p.key.to_owned(), p.value.map(|v| v.into_owned()))).collect();
+/// assert_eq!(props, [("flag".to_owned(), None), ("ttl".to_owned(), Some("60".to_owned()))]);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Property<'a> {
@@ -54,7 +54,7 @@ pub struct Property<'a> {
     pub value: Option<Cow<'a, str>>,
 }
 
-impl Member {
+impl Member<'static> {
     /// A member with this key and value; the value is percent-encoded as needed. The key must
     /// be an HTTP token (letters, digits and ``!#$%&'*+-.^_`|~``).
     ///
@@ -63,11 +63,23 @@ impl Member {
     /// assert_eq!(Member::new("k", "a b,c").unwrap().as_str(), "k=a%20b%2Cc");
     /// assert!(Member::new("bad key", "v").is_err());
     /// ```
-    pub fn new(key: &str, value: &str) -> Result<Member, BaggageError> {
-        if !is_token(key) {
+    pub fn new(key: &str, value: &str) -> Result<Self, BaggageError> {
+        if !is_token(key.as_bytes()) {
             return Err(BaggageError::InvalidKey { member: 0 });
         }
-        Member::parse(&format!("{key}={}", utf8_percent_encode(value, ENCODE)), 0)
+        Member::owned(format!("{key}={}", utf8_percent_encode(value, ENCODE)))
+    }
+
+    fn owned(text: String) -> Result<Self, BaggageError> {
+        check(&text, 0)?;
+        Ok(Member { text: Cow::Owned(text) })
+    }
+}
+
+impl<'a> Member<'a> {
+    /// A member over text that [`check`] accepted (trimmed).
+    pub(crate) fn borrowed(text: &'a str) -> Self {
+        Member { text: Cow::Borrowed(text) }
     }
 
     /// This member with one more property (its value percent-encoded as needed).
@@ -76,32 +88,26 @@ impl Member {
     /// let m = ctxflow_http::Member::new("k", "v").unwrap().with_property("flag", None).unwrap();
     /// assert_eq!(m.as_str(), "k=v;flag");
     /// ```
-    pub fn with_property(self, key: &str, value: Option<&str>) -> Result<Member, BaggageError> {
-        if !is_token(key) {
+    pub fn with_property(&self, key: &str, value: Option<&str>) -> Result<Member<'static>, BaggageError> {
+        if !is_token(key.as_bytes()) {
             return Err(BaggageError::InvalidProperty { member: 0 });
         }
-        let text = match value {
-            Some(v) => format!("{};{key}={}", self.wire, utf8_percent_encode(v, ENCODE)),
-            None => format!("{};{key}", self.wire),
-        };
-        Member::parse(&text, 0)
+        Member::owned(match value {
+            Some(v) => format!("{};{key}={}", self.text, utf8_percent_encode(v, ENCODE)),
+            None => format!("{};{key}", self.text),
+        })
     }
 
-    /// Parses one list-member (already split from the list); `index` goes into errors.
-    pub(crate) fn parse(text: &str, index: usize) -> Result<Member, BaggageError> {
-        let wire = trim_ows(text);
-        let properties = wire.find(';').unwrap_or(wire.len());
-        let (key, value) = split_pair(wire, 0..properties).ok_or(BaggageError::MissingEquals { member: index })?;
-        if !is_token(&wire[key.clone()]) {
-            return Err(BaggageError::InvalidKey { member: index });
-        }
-        if !is_value(&wire[value.clone()]) {
-            return Err(BaggageError::InvalidValue { member: index });
-        }
-        if !property_spans(wire, properties).all(|span| is_property(wire, span)) {
-            return Err(BaggageError::InvalidProperty { member: index });
-        }
-        Ok(Member { wire: wire.into(), key, value, properties })
+    /// The same member, owning its text (to keep it after the baggage it came from is gone).
+    ///
+    /// ```
+    /// let b: ctxflow_http::Baggage = "k=v".parse().unwrap();
+    /// let m = b.iter().next().unwrap().into_owned();
+    /// drop(b);
+    /// assert_eq!(m.key(), "k");
+    /// ```
+    pub fn into_owned(self) -> Member<'static> {
+        Member { text: Cow::Owned(self.text.into_owned()) }
     }
 
     /// The key, as sent (keys are case-sensitive and never percent-decoded).
@@ -110,7 +116,7 @@ impl Member {
     /// assert_eq!(ctxflow_http::Member::new("Key", "v").unwrap().key(), "Key");
     /// ```
     pub fn key(&self) -> &str {
-        &self.wire[self.key.clone()]
+        key_of(&self.text)
     }
 
     /// The value, percent-decoded; invalid UTF-8 sequences become U+FFFD.
@@ -129,7 +135,7 @@ impl Member {
     /// assert_eq!(ctxflow_http::Member::new("k", "a b").unwrap().raw_value(), "a%20b");
     /// ```
     pub fn raw_value(&self) -> &str {
-        &self.wire[self.value.clone()]
+        raw_value_of(&self.text)
     }
 
     /// The properties, in order (same-name properties are all kept).
@@ -139,12 +145,10 @@ impl Member {
     /// assert_eq!(m.properties().count(), 1);
     /// ```
     pub fn properties(&self) -> impl Iterator<Item = Property<'_>> {
-        property_spans(&self.wire, self.properties).map(|span| {
-            let text = &self.wire[span.clone()];
-            match split_pair(&self.wire, span) {
-                Some((k, v)) => Property { key: &self.wire[k], value: Some(decode(&self.wire[v])) },
-                None => Property { key: text, value: None },
-            }
+        let text: &str = &self.text;
+        property_spans(text).map(move |span| match split_pair(text, span.clone()) {
+            Some((k, v)) => Property { key: &text[k], value: Some(decode(&text[v])) },
+            None => Property { key: &text[span], value: None },
         })
     }
 
@@ -154,67 +158,148 @@ impl Member {
     /// assert_eq!(ctxflow_http::Member::new("k", "v").unwrap().as_str(), "k=v");
     /// ```
     pub fn as_str(&self) -> &str {
-        &self.wire
+        &self.text
     }
 }
 
-impl fmt::Display for Member {
+impl fmt::Display for Member<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.wire)
+        f.write_str(&self.text)
     }
 }
 
-impl fmt::Debug for Member {
+impl fmt::Debug for Member<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Member({:?})", self.wire)
+        write!(f, "Member({:?})", self.text)
     }
 }
 
-fn decode(raw: &str) -> Cow<'_, str> {
+/// Checks one list-member, already trimmed of OWS; `index` goes into errors.
+///
+/// One pass, part by part: `key OWS = OWS value OWS`, then `; OWS pkey OWS [= OWS pvalue OWS]`
+/// for each property, each part a run of one byte class. The errors keep the order of the
+/// rules: no `=` before the first `;`, then the key, the value, the properties.
+pub(crate) fn check(text: &str, index: usize) -> Result<(), BaggageError> {
+    let b = text.as_bytes();
+    let key_start = skip(b, 0, OWS);
+    let key_end = skip(b, key_start, TOKEN);
+    let eq = skip(b, key_end, OWS);
+    if b.get(eq) != Some(&b'=') {
+        let has_equals = b[..head_len(text)].contains(&b'=');
+        return Err(if has_equals {
+            BaggageError::InvalidKey { member: index }
+        } else {
+            BaggageError::MissingEquals { member: index }
+        });
+    }
+    if key_end == key_start {
+        return Err(BaggageError::InvalidKey { member: index });
+    }
+    let mut at = skip(b, skip(b, skip(b, eq + 1, OWS), OCTET), OWS);
+    if at < b.len() && b[at] != b';' {
+        return Err(BaggageError::InvalidValue { member: index });
+    }
+    // `at` is at a `;` or the end.
+    while at < b.len() {
+        let key_start = skip(b, at + 1, OWS);
+        let key_end = skip(b, key_start, TOKEN);
+        at = skip(b, key_end, OWS);
+        if at < b.len() && b[at] == b'=' {
+            at = skip(b, skip(b, skip(b, at + 1, OWS), OCTET), OWS);
+        }
+        if key_end == key_start || (at < b.len() && b[at] != b';') {
+            return Err(BaggageError::InvalidProperty { member: index });
+        }
+    }
+    Ok(())
+}
+
+/// The first position from `from` on whose byte is not in `class`.
+fn skip(b: &[u8], from: usize, class: u8) -> usize {
+    let rest = b.get(from..).unwrap_or_default();
+    from + rest.iter().position(|&c| CLASS[usize::from(c)] & class == 0).unwrap_or(rest.len())
+}
+
+/// The key of a valid member.
+pub(crate) fn key_of(text: &str) -> &str {
+    let b = text.as_bytes();
+    let start = skip(b, 0, OWS);
+    &text[start..skip(b, start, TOKEN)]
+}
+
+/// The still-encoded value of a valid member.
+pub(crate) fn raw_value_of(text: &str) -> &str {
+    let b = text.as_bytes();
+    let start = skip(b, skip(b, skip(b, skip(b, 0, OWS), TOKEN), OWS) + 1, OWS).min(b.len());
+    &text[start..skip(b, start, OCTET)]
+}
+
+pub(crate) fn decode(raw: &str) -> Cow<'_, str> {
     percent_decode_str(raw).decode_utf8_lossy()
+}
+
+/// Length of `key=value`, before the first `;`.
+fn head_len(text: &str) -> usize {
+    text.bytes().position(|c| c == b';').unwrap_or(text.len())
 }
 
 /// Splits `text[range]` at its first `=` into trimmed key and value ranges.
 fn split_pair(text: &str, range: Range<usize>) -> Option<(Range<usize>, Range<usize>)> {
-    let eq = range.start + text[range.clone()].find('=')?;
+    let eq = range.start + text.as_bytes()[range.clone()].iter().position(|&c| c == b'=')?;
     Some((trimmed(text, range.start..eq), trimmed(text, eq + 1..range.end)))
 }
 
 /// The sub-range of `range` without surrounding OWS.
 fn trimmed(text: &str, range: Range<usize>) -> Range<usize> {
-    let inner = &text[range.clone()];
-    let start = range.start + (inner.len() - inner.trim_start_matches([' ', '\t']).len());
-    let end = range.end - (inner.len() - inner.trim_end_matches([' ', '\t']).len());
+    let inner = &text.as_bytes()[range.clone()];
+    let start = range.start + inner.iter().take_while(|&&c| is_ows(c)).count();
+    let end = range.end - inner.iter().rev().take_while(|&&c| is_ows(c)).count();
     start..end.max(start)
 }
 
-/// The trimmed ranges of the `;`-separated properties that start at `from`.
-fn property_spans(text: &str, from: usize) -> impl Iterator<Item = Range<usize>> + '_ {
-    let mut pos = from;
+/// The trimmed ranges of the `;`-separated properties after the first `;`.
+fn property_spans(text: &str) -> impl Iterator<Item = Range<usize>> + '_ {
+    let mut pos = head_len(text);
     std::iter::from_fn(move || {
         if pos >= text.len() {
             return None;
         }
         let start = pos + 1; // skip the ';'
-        let end = text[start..].find(';').map_or(text.len(), |i| start + i);
+        let end = text.as_bytes()[start..].iter().position(|&c| c == b';').map_or(text.len(), |i| start + i);
         pos = end;
         Some(trimmed(text, start..end))
     })
 }
 
-fn is_property(text: &str, span: Range<usize>) -> bool {
-    match split_pair(text, span.clone()) {
-        Some((k, v)) => is_token(&text[k]) && is_value(&text[v]),
-        None => is_token(&text[span]),
+/// Byte classes, one table lookup per byte.
+const TOKEN: u8 = 1;
+const OCTET: u8 = 2;
+const OWS: u8 = 4;
+const CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        // RFC 9110 tchar.
+        if c.is_ascii_alphanumeric()
+            || matches!(c, b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-')
+            || matches!(c, b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
+        {
+            table[i] |= TOKEN;
+        }
+        if is_ows(c) {
+            table[i] |= OWS;
+        }
+        // baggage-octet: printable ASCII except space, `"`, `,`, `;` and `\`.
+        if matches!(c, 0x21..=0x7e) && !matches!(c, b'"' | b',' | b';' | b'\\') {
+            table[i] |= OCTET;
+        }
+        i += 1;
     }
-}
+    table
+};
 
 /// RFC 9110 `token`: one or more `tchar`.
-pub(crate) fn is_token(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|c| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c))
-}
-
-/// `*baggage-octet`: printable ASCII except space, `"`, `,`, `;` and `\`.
-fn is_value(s: &str) -> bool {
-    s.bytes().all(|c| matches!(c, 0x21..=0x7e) && !matches!(c, b'"' | b',' | b';' | b'\\'))
+pub(crate) fn is_token(s: &[u8]) -> bool {
+    !s.is_empty() && skip(s, 0, TOKEN) == s.len()
 }

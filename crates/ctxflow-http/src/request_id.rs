@@ -3,10 +3,16 @@
 //!
 //! An incoming id is only trusted as far as its shape: 1 to 128 visible ASCII characters, so
 //! it cannot inject line breaks into logs or grow without bound. Generated ids are 128 random
-//! bits in lowercase hex, unique without coordination between processes.
+//! bits in lowercase hex, unique without coordination between processes. Ids up to 38
+//! characters (every generated id, and UUIDs) are stored inline, so making one allocates
+//! nothing; longer ones are shared.
 
+use std::cmp::Ordering;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
+
+use crate::fields::Fields;
 
 /// Longest accepted request id.
 ///
@@ -15,7 +21,7 @@ use std::sync::Arc;
 /// ```
 pub const MAX_LEN: usize = 128;
 
-/// A request id: cheap to clone (shared), printable, at most 128 visible ASCII characters.
+/// A request id: printable, at most 128 visible ASCII characters, cheap to clone.
 ///
 /// ```
 /// use ctxflow_http::RequestId;
@@ -24,8 +30,18 @@ pub const MAX_LEN: usize = 128;
 /// assert!("two words".parse::<RequestId>().is_err());
 /// assert_eq!(RequestId::generate().as_str().len(), 32);
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RequestId(Arc<str>);
+#[derive(Clone)]
+pub struct RequestId(Repr);
+
+/// Longest id stored inline.
+const INLINE: usize = 38;
+
+/// Visible ASCII either way.
+#[derive(Clone)]
+enum Repr {
+    Inline { len: u8, bytes: [u8; INLINE] },
+    Shared(Arc<str>),
+}
 
 /// Why a request id was not accepted.
 ///
@@ -61,9 +77,10 @@ impl RequestId {
     /// assert_ne!(RequestId::generate(), RequestId::generate());
     /// ```
     pub fn generate() -> Self {
-        let bytes: [u8; 16] = rand::random();
-        let mut hex = [0u8; 32];
-        RequestId(crate::ids::encode_lower_hex(&bytes, &mut hex).into())
+        let random: [u8; 16] = crate::ids::random_bytes();
+        let mut bytes = [0; INLINE];
+        crate::ids::encode_lower_hex(&random, &mut bytes[..32]);
+        RequestId(Repr::Inline { len: 32, bytes })
     }
 
     /// The id as text.
@@ -72,7 +89,11 @@ impl RequestId {
     /// assert_eq!("abc".parse::<ctxflow_http::RequestId>().unwrap().as_str(), "abc");
     /// ```
     pub fn as_str(&self) -> &str {
-        &self.0
+        match &self.0 {
+            // Only visible ASCII is ever stored, so this never falls back.
+            Repr::Inline { len, bytes } => std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default(),
+            Repr::Shared(text) => text,
+        }
     }
 
     /// Reads `x-request-id` from a header map: `Ok(None)` when absent.
@@ -83,12 +104,30 @@ impl RequestId {
     /// assert_eq!(ctxflow_http::RequestId::from_headers(&h).unwrap().unwrap().as_str(), "abc");
     /// ```
     pub fn from_headers(headers: &http::HeaderMap) -> Result<Option<Self>, RequestIdError> {
-        let mut fields = headers.get_all(crate::header::REQUEST_ID).iter();
+        Self::from_fields(&Fields::of(headers, crate::header::REQUEST_ID))
+    }
+
+    pub(crate) fn from_fields(fields: &Fields<'_>) -> Result<Option<Self>, RequestIdError> {
+        let mut fields = fields.iter();
         let Some(first) = fields.next() else { return Ok(None) };
         if fields.next().is_some() {
             return Err(RequestIdError::Duplicate);
         }
-        first.to_str().map_err(|_| RequestIdError::Invalid)?.parse().map(Some)
+        Self::from_bytes(first.as_bytes()).map(Some)
+    }
+
+    fn from_bytes(text: &[u8]) -> Result<Self, RequestIdError> {
+        let ok = !text.is_empty() && text.len() <= MAX_LEN && text.iter().all(u8::is_ascii_graphic);
+        if !ok {
+            return Err(RequestIdError::Invalid);
+        }
+        if text.len() <= INLINE {
+            let mut bytes = [0; INLINE];
+            bytes[..text.len()].copy_from_slice(text);
+            return Ok(RequestId(Repr::Inline { len: text.len() as u8, bytes }));
+        }
+        // Visible ASCII, so valid UTF-8.
+        Ok(RequestId(Repr::Shared(std::str::from_utf8(text).unwrap_or_default().into())))
     }
 }
 
@@ -96,19 +135,44 @@ impl std::str::FromStr for RequestId {
     type Err = RequestIdError;
 
     fn from_str(s: &str) -> Result<Self, RequestIdError> {
-        let ok = !s.is_empty() && s.len() <= MAX_LEN && s.bytes().all(|c| c.is_ascii_graphic());
-        if ok { Ok(RequestId(s.into())) } else { Err(RequestIdError::Invalid) }
+        Self::from_bytes(s.as_bytes())
+    }
+}
+
+impl PartialEq for RequestId {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for RequestId {}
+
+impl Hash for RequestId {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl PartialOrd for RequestId {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for RequestId {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.as_str().cmp(other.as_str())
     }
 }
 
 impl fmt::Display for RequestId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
 impl fmt::Debug for RequestId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RequestId({})", self.0)
+        write!(f, "RequestId({})", self.as_str())
     }
 }

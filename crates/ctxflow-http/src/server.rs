@@ -119,8 +119,7 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        let incoming = Incoming::from_headers(req.headers(), self.options);
-        let context = Snapshot::capture().with(incoming.into_bindings());
+        let context = Incoming::from_headers(req.headers(), self.options).into_context();
         let inner = &mut self.inner;
         let fut = context.run_sync(|| inner.call(req));
         ResponseFuture { inner: context.run(fut), context: Some(context) }

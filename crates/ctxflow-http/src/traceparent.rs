@@ -8,7 +8,8 @@
 
 use std::fmt;
 
-use crate::ids::{IdError, SpanId, TraceFlags, TraceId, decode_lower_hex};
+use crate::fields::Fields;
+use crate::ids::{IdError, SpanId, TraceFlags, TraceId, ascii, decode_lower_hex, encode_lower_hex};
 use crate::list::trim_ows;
 
 /// Length of a version-00 `traceparent`: `2 + 1 + 32 + 1 + 16 + 1 + 2`.
@@ -155,7 +156,11 @@ impl TraceParent {
     /// assert_eq!(TraceParent::from_headers(&headers), Err(TraceParentError::Duplicate));
     /// ```
     pub fn from_headers(headers: &http::HeaderMap) -> Result<Option<Self>, TraceParentError> {
-        let mut fields = headers.get_all(crate::header::TRACEPARENT).iter();
+        Self::from_fields(&Fields::of(headers, crate::header::TRACEPARENT))
+    }
+
+    pub(crate) fn from_fields(fields: &Fields<'_>) -> Result<Option<Self>, TraceParentError> {
+        let mut fields = fields.iter();
         let Some(first) = fields.next() else { return Ok(None) };
         if fields.next().is_some() {
             return Err(TraceParentError::Duplicate);
@@ -173,8 +178,20 @@ impl std::str::FromStr for TraceParent {
     }
 }
 
+impl TraceParent {
+    /// The version-00 text, written into a fixed buffer (no allocation, no formatting
+    /// machinery: this runs for every outgoing call).
+    pub(crate) fn encode(&self) -> [u8; V00_LEN] {
+        let mut out = *b"00-00000000000000000000000000000000-0000000000000000-00";
+        encode_lower_hex(&self.trace_id.to_bytes(), &mut out[3..35]);
+        encode_lower_hex(&self.parent_id.to_bytes(), &mut out[36..52]);
+        encode_lower_hex(&[self.flags.known().bits()], &mut out[53..55]);
+        out
+    }
+}
+
 impl fmt::Display for TraceParent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "00-{}-{}-{}", self.trace_id, self.parent_id, self.flags.known())
+        f.write_str(ascii(&self.encode()))
     }
 }

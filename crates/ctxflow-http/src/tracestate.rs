@@ -7,7 +7,8 @@
 
 use std::fmt;
 
-use crate::list::{members, trim_ows};
+use crate::fields::Fields;
+use crate::list::{members, split_list};
 
 /// Most members a tracestate may have.
 ///
@@ -108,7 +109,7 @@ impl TraceState {
     /// assert_eq!(ts.as_str(), "a=1,b=2");
     /// ```
     pub fn parse(value: &str) -> Result<Self, TraceStateError> {
-        Self::from_members(value.split(',').map(trim_ows).filter(|m| !m.is_empty()).map(Ok), value.len())
+        Self::from_members(split_list(value), value.len())
     }
 
     /// Reads every `tracestate` field of a header map, combined in order.
@@ -122,9 +123,12 @@ impl TraceState {
     /// assert_eq!(TraceState::from_headers(&headers).unwrap().as_str(), "foo=1,bar=2,baz=3");
     /// ```
     pub fn from_headers(headers: &http::HeaderMap) -> Result<Self, TraceStateError> {
-        let fields = headers.get_all(crate::header::TRACESTATE);
+        Self::from_fields(&Fields::of(headers, crate::header::TRACESTATE))
+    }
+
+    pub(crate) fn from_fields(fields: &Fields<'_>) -> Result<Self, TraceStateError> {
         let len = fields.iter().map(|f| f.len() + 1).sum();
-        Self::from_members(members(fields), len)
+        Self::from_members(members(fields.iter()), len)
     }
 
     /// `len`: an upper bound of the normalized text's length (so it is allocated once).
@@ -135,17 +139,18 @@ impl TraceState {
             if index == MAX_MEMBERS {
                 return Err(TraceStateError::TooManyMembers);
             }
-            let (key, value) = split_member(member, index)?;
-            state.push(key, value);
+            check_member(member, index)?;
+            state.push(member);
         }
         Ok(state)
     }
 
-    fn push(&mut self, key: &str, value: &str) {
+    /// Appends a valid `key=value` member.
+    fn push(&mut self, member: &str) {
         if !self.text.is_empty() {
             self.text.push(',');
         }
-        self.text.extend([key, "=", value]);
+        self.text.push_str(member);
         self.len += 1;
     }
 
@@ -160,11 +165,12 @@ impl TraceState {
     /// assert!(ts.insert("b", "").is_err());
     /// ```
     pub fn insert(&mut self, key: &str, value: &str) -> Result<(), TraceStateError> {
-        split_member(&format!("{key}={value}"), 0)?;
+        let member = format!("{key}={value}");
+        check_member(&member, 0)?;
         let mut next = TraceState::new();
-        next.push(key, value);
-        for (k, v) in self.iter().filter(|(k, _)| *k != key).take(MAX_MEMBERS - 1) {
-            next.push(k, v);
+        next.push(&member);
+        for m in self.members().filter(|m| key_of(m) != key).take(MAX_MEMBERS - 1) {
+            next.push(m);
         }
         *self = next;
         Ok(())
@@ -179,8 +185,8 @@ impl TraceState {
     /// ```
     pub fn remove(&mut self, key: &str) {
         let mut next = TraceState::new();
-        for (k, v) in self.iter().filter(|(k, _)| *k != key) {
-            next.push(k, v);
+        for m in self.members().filter(|m| key_of(m) != key) {
+            next.push(m);
         }
         *self = next;
     }
@@ -201,7 +207,12 @@ impl TraceState {
     /// assert_eq!(ts.iter().collect::<Vec<_>>(), [("a", "1"), ("b", "2")]);
     /// ```
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.text.split(',').filter(|m| !m.is_empty()).filter_map(|m| m.split_once('='))
+        self.members().filter_map(|m| m.split_once('='))
+    }
+
+    /// The members' texts, `key=value`.
+    fn members(&self) -> impl Iterator<Item = &str> {
+        self.text.split(',').filter(|m| !m.is_empty())
     }
 
     /// Number of members.
@@ -252,28 +263,53 @@ impl fmt::Debug for TraceState {
     }
 }
 
-/// Splits a trimmed member into a valid key and value.
-fn split_member(member: &str, index: usize) -> Result<(&str, &str), TraceStateError> {
-    let (key, value) = member.split_once('=').ok_or(TraceStateError::MissingEquals { member: index })?;
-    if !is_valid_key(key.as_bytes()) {
+/// Byte classes of the tracestate grammar, one table lookup per byte.
+const KEY: u8 = 1;
+const VALUE: u8 = 2;
+const CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        if matches!(c, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'*' | b'/' | b'@') {
+            table[i] |= KEY;
+        }
+        if matches!(c, 0x20..=0x7e) && c != b',' && c != b'=' {
+            table[i] |= VALUE;
+        }
+        i += 1;
+    }
+    table
+};
+
+/// Checks a trimmed member: `key=value`, key `[a-z0-9][a-z0-9_-*/@]{0,255}`, value 1–256 of
+/// 0x20–0x7E except `,` and `=`, not ending in a space. A missing `=` is reported before a bad
+/// key.
+fn check_member(member: &str, index: usize) -> Result<(), TraceStateError> {
+    let b = member.as_bytes();
+    let key_len = b.iter().position(|&c| CLASS[usize::from(c)] & KEY == 0).unwrap_or(b.len());
+    if b.get(key_len) != Some(&b'=') {
+        return Err(if b.contains(&b'=') {
+            TraceStateError::InvalidKey { member: index }
+        } else {
+            TraceStateError::MissingEquals { member: index }
+        });
+    }
+    if key_len == 0 || key_len > MAX_KEY_LEN || !matches!(b[0], b'a'..=b'z' | b'0'..=b'9') {
         return Err(TraceStateError::InvalidKey { member: index });
     }
-    if !is_valid_value(value.as_bytes()) {
-        return Err(TraceStateError::InvalidValue { member: index });
-    }
-    Ok((key, value))
-}
-
-fn is_valid_key(key: &[u8]) -> bool {
-    let Some((first, rest)) = key.split_first() else { return false };
-    key.len() <= MAX_KEY_LEN
-        && matches!(first, b'a'..=b'z' | b'0'..=b'9')
-        && rest.iter().all(|c| matches!(c, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'*' | b'/' | b'@'))
-}
-
-fn is_valid_value(value: &[u8]) -> bool {
-    !value.is_empty()
+    let value = &b[key_len + 1..];
+    let valid = !value.is_empty()
         && value.len() <= MAX_VALUE_LEN
         && value.last() != Some(&b' ')
-        && value.iter().all(|c| matches!(c, 0x20..=0x7e) && *c != b',' && *c != b'=')
+        && value.iter().all(|&c| CLASS[usize::from(c)] & VALUE != 0);
+    if !valid {
+        return Err(TraceStateError::InvalidValue { member: index });
+    }
+    Ok(())
+}
+
+/// The key of a valid member.
+fn key_of(member: &str) -> &str {
+    member.split_once('=').map_or(member, |(k, _)| k)
 }

@@ -5,10 +5,10 @@
 use ctxflow_http::{Baggage, BaggageError as E, Member, limits};
 use http::{HeaderMap, HeaderValue};
 
-fn one(s: &str) -> Member {
+fn one(s: &str) -> Member<'static> {
     let b = Baggage::parse(s).unwrap();
     assert_eq!(b.len(), 1, "{s}");
-    b.iter().next().unwrap().clone()
+    b.iter().next().unwrap().into_owned()
 }
 
 #[test]
