@@ -38,6 +38,7 @@ pub(crate) struct Frame {
 pub(crate) type Ctx = Option<Arc<Frame>>;
 
 impl Frame {
+    #[inline]
     pub(crate) fn get(&self, key: u64) -> Option<&Value> {
         // Sorted, small: a linear scan that stops early is the fastest lookup here.
         for e in &self.entries {

@@ -26,7 +26,17 @@ enum Slot {
 }
 
 impl Slot {
+    #[inline]
     fn ready(&mut self) -> &mut Ctx {
+        match self {
+            Slot::Ready(ctx) => ctx,
+            Slot::Pending(_) => self.build(),
+        }
+    }
+
+    /// First poll of a `VAR.scope(v, fut)`: applies the changes to the poller's context.
+    #[cold]
+    fn build(&mut self) -> &mut Ctx {
         if let Slot::Pending(changes) = self {
             let changes = std::mem::take(changes);
             let built = current::read(|f| frame::apply(f, changes)).unwrap_or_else(current::capture);
