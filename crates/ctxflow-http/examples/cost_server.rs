@@ -12,17 +12,20 @@
 use std::net::SocketAddr;
 
 use axum::Router;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use ctxflow_http::ServerLayer;
+use tower::Layer;
 
-/// User + system CPU seconds of this process, from /proc/self/stat (Linux).
+/// CPU seconds this process has run so far: the sum over its threads of the scheduler's
+/// nanosecond count (`/proc/self/task/*/schedstat`, Linux), precise enough for short runs.
 async fn cpu_seconds() -> String {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the parenthesized command name; utime and stime are fields 14 and 15.
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks: u64 = fields.get(11..13).map_or(0, |f| f.iter().filter_map(|t| t.parse::<u64>().ok()).sum());
-    format!("{:.3}\n", ticks as f64 / 100.0) // USER_HZ is 100 on Linux
+    let threads = std::fs::read_dir("/proc/self/task").into_iter().flatten().flatten();
+    let nanos: u64 = threads
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|stat| stat.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    format!("{:.6}\n", nanos as f64 / 1e9)
 }
 
 fn main() {
@@ -31,15 +34,29 @@ fn main() {
     assert!(addr.ip().is_loopback(), "binds loopback only");
     let app = Router::new().route("/", get(|| async { "ok" }));
     let app = match mode.as_str() {
-        "plain" => app,
+        "plain" | "outer" => app,
+        // `Router::layer`: axum wraps every route (its own boxing, per request).
         "layer" => app.layer(ServerLayer::new()),
-        other => panic!("mode is `plain` or `layer`, not {other:?}"),
+        // What axum's layering and a wrapped response body cost by themselves: a layer that
+        // only wraps the body, as ServerLayer does, with no context work.
+        "noop" => app.layer(tower::util::MapResponseLayer::new(|res: axum::response::Response| {
+            res.map(|body| ctxflow_http::ScopedBody::new(body, ctxflow::Snapshot::empty()))
+        })),
+        other => panic!("mode is `plain`, `layer`, `outer` or `noop`, not {other:?}"),
     };
     let app = app.route("/cpu", get(cpu_seconds));
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
         eprintln!("cost_server ({mode}) on http://{addr}/");
-        axum::serve(listener, app).await.expect("serve");
+        if mode == "outer" {
+            // The layer around the whole router, once (docs/http.md, "axum").
+            let app = ServerLayer::new().layer(app);
+            let app = tower::ServiceExt::<axum::extract::Request>::map_response(app, IntoResponse::into_response);
+            let app = axum::ServiceExt::<axum::extract::Request>::into_make_service(app);
+            axum::serve(listener, app).await.expect("serve");
+        } else {
+            axum::serve(listener, app).await.expect("serve");
+        }
     });
 }

@@ -11,7 +11,7 @@ use std::fmt;
 
 use crate::fields::Fields;
 use crate::list::{members, split_list};
-use crate::member::{Member, check, decode, key_of, raw_value_of};
+use crate::member::{Member, decode, key_of, raw_value_of, scan};
 
 /// Members a baggage list keeps at most (the spec's propagation minimum).
 ///
@@ -140,7 +140,7 @@ impl Baggage {
     /// assert_eq!(dropped.len(), 1);
     /// ```
     pub fn parse_lossy(value: &str) -> (Self, Vec<BaggageError>) {
-        Self::from_members(split_list(value), value.len())
+        Self::from_members(split_list(value, scan), value.len())
     }
 
     /// Reads every `baggage` field of a header map, combined in order; limits apply to the
@@ -162,16 +162,18 @@ impl Baggage {
         if len == 0 {
             return (Baggage::new(), Vec::new());
         }
-        Self::from_members(members(fields.iter()), len)
+        Self::from_members(members(fields.iter(), scan, BaggageError::NotAscii), len)
     }
 
     /// `len`: an upper bound of the kept text's length (so it is allocated once).
-    fn from_members<'a>(list: impl Iterator<Item = Result<&'a str, ()>>, len: usize) -> (Self, Vec<BaggageError>) {
+    fn from_members<'a>(
+        list: impl Iterator<Item = (usize, Result<&'a str, BaggageError>)>,
+        len: usize,
+    ) -> (Self, Vec<BaggageError>) {
         let mut baggage = Baggage { text: String::with_capacity(len.min(MAX_BYTES)), len: 0 };
         let mut errors = Vec::new();
-        for (index, member) in list.enumerate() {
-            let kept = member.map_err(|()| BaggageError::NotAscii).and_then(|m| {
-                check(m, index)?;
+        for (index, member) in list {
+            let kept = member.and_then(|m| {
                 if !baggage.fits(m) {
                     return Err(BaggageError::LimitExceeded { member: index });
                 }

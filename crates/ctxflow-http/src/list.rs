@@ -21,47 +21,84 @@ pub(crate) fn trim_ows(text: &str) -> &str {
     text.get(start..end).unwrap_or_default()
 }
 
-/// The members of one comma-separated field, in order, each trimmed of OWS, empty members
-/// skipped.
-pub(crate) fn split_list(text: &str) -> Members<'_, std::iter::Empty<&http::HeaderValue>> {
-    Members { fields: std::iter::empty(), rest: text }
+/// Where the member at a given position of a field ends, as a grammar's scanner finds it while
+/// validating: `(next, Ok(end))` for a valid member `text[start..end]` (trailing OWS left
+/// out), `(next, Err(e))` for an invalid one; `next` is the comma after the member or the end
+/// of the field. The third argument is the member's index in the whole list, for errors.
+pub(crate) type Scan<E> = fn(&[u8], usize, usize) -> (usize, Result<usize, E>);
+
+/// The members of one comma-separated field, in order, with their index: each trimmed of OWS
+/// and validated by `scan`, empty members skipped.
+pub(crate) fn split_list<E: Copy>(text: &str, scan: Scan<E>) -> Members<'_, std::iter::Empty<&http::HeaderValue>, E> {
+    Members { fields: std::iter::empty(), text, at: 0, index: 0, scan, not_ascii: None }
 }
 
-/// The members of a comma-separated list spread over `fields`, in order, each trimmed of OWS,
-/// empty members skipped. A field that is not visible ASCII yields one `Err(())` in its place.
-pub(crate) fn members<'a, I: IntoIterator<Item = &'a http::HeaderValue>>(fields: I) -> Members<'a, I::IntoIter> {
-    Members { fields: fields.into_iter(), rest: "" }
-}
-
-/// Iterator of [`members`] (a plain byte scan: this runs on every request, and members are
-/// too short for `memchr` to pay for its setup).
-pub(crate) struct Members<'a, I> {
+/// The members of a comma-separated list spread over `fields`, like [`split_list`]. A field
+/// that is not visible ASCII yields one `Err(not_ascii)` in its place.
+pub(crate) fn members<'a, I: IntoIterator<Item = &'a http::HeaderValue>, E: Copy>(
     fields: I,
-    /// What is left of the current field.
-    rest: &'a str,
+    scan: Scan<E>,
+    not_ascii: E,
+) -> Members<'a, I::IntoIter, E> {
+    Members { fields: fields.into_iter(), text: "", at: 0, index: 0, scan, not_ascii: Some(not_ascii) }
 }
 
-impl<'a, I: Iterator<Item = &'a http::HeaderValue>> Iterator for Members<'a, I> {
-    type Item = Result<&'a str, ()>;
+/// Iterator of [`members`]: one pass over each field, the grammar's scanner finding where each
+/// member ends as it validates it (a separate split would read every byte twice).
+pub(crate) struct Members<'a, I, E> {
+    fields: I,
+    /// The current field, and how far it has been read.
+    text: &'a str,
+    at: usize,
+    index: usize,
+    scan: Scan<E>,
+    not_ascii: Option<E>,
+}
+
+impl<'a, I: Iterator<Item = &'a http::HeaderValue>, E: Copy> Iterator for Members<'a, I, E> {
+    type Item = (usize, Result<&'a str, E>);
 
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if self.rest.is_empty() {
-                match self.fields.next()?.to_str() {
-                    Ok(text) => self.rest = text,
-                    Err(_) => return Some(Err(())),
-                }
-                continue;
+        let bytes = loop {
+            let bytes = self.text.as_bytes();
+            // Skip OWS and empty members.
+            self.at += bytes.get(self.at..).unwrap_or_default().iter().take_while(|&&c| is_ows(c) || c == b',').count();
+            if self.at < bytes.len() {
+                break bytes;
             }
-            let (member, rest) = match self.rest.bytes().position(|c| c == b',') {
-                Some(comma) => (&self.rest[..comma], &self.rest[comma + 1..]),
-                None => (self.rest, ""),
-            };
-            self.rest = rest;
-            let member = trim_ows(member);
-            if !member.is_empty() {
-                return Some(Ok(member));
+            let field = self.fields.next()?;
+            (self.text, self.at) = ("", 0);
+            match (field.to_str(), self.not_ascii) {
+                (Ok(text), _) => self.text = text,
+                (Err(_), Some(not_ascii)) => return Some((self.next_index(), Err(not_ascii))),
+                (Err(_), None) => {}
             }
-        }
+        };
+        let (start, index) = (self.at, self.next_index());
+        let (next, scanned) = (self.scan)(bytes, start, index);
+        self.at = next + 1;
+        // `start` and `end` are next to ASCII bytes or the ends of the text: character boundaries.
+        Some((index, scanned.map(|end| self.text.get(start..end).unwrap_or_default())))
     }
+}
+
+impl<I, E> Members<'_, I, E> {
+    /// The index of the next item, counted.
+    fn next_index(&mut self) -> usize {
+        self.index += 1;
+        self.index - 1
+    }
+}
+
+/// The first position from `from` on whose byte is not accepted by `class`, or the end.
+pub(crate) fn skip(bytes: &[u8], from: usize, class: impl Fn(u8) -> bool) -> usize {
+    let rest = bytes.get(from..).unwrap_or_default();
+    from + rest.iter().position(|&c| !class(c)).unwrap_or(rest.len())
+}
+
+/// The first comma from `from` on, or the end: where a member that failed validation at `from`
+/// ends.
+pub(crate) fn next_comma(bytes: &[u8], from: usize) -> usize {
+    let rest = bytes.get(from..).unwrap_or_default();
+    from + memchr::memchr(b',', rest).unwrap_or(rest.len())
 }

@@ -15,7 +15,7 @@ use std::ops::Range;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
 use crate::baggage::BaggageError;
-use crate::list::is_ows;
+use crate::list::{self, is_ows, next_comma};
 
 /// What we percent-encode in values we write: everything but RFC 3986's unreserved
 /// characters. The spec requires encoding everything outside `baggage-octet` and `%`, and
@@ -71,13 +71,13 @@ impl Member<'static> {
     }
 
     fn owned(text: String) -> Result<Self, BaggageError> {
-        check(&text, 0)?;
+        check(&text)?;
         Ok(Member { text: Cow::Owned(text) })
     }
 }
 
 impl<'a> Member<'a> {
-    /// A member over text that [`check`] accepted (trimmed).
+    /// A member over text that [`scan`] accepted.
     pub(crate) fn borrowed(text: &'a str) -> Self {
         Member { text: Cow::Borrowed(text) }
     }
@@ -174,50 +174,74 @@ impl fmt::Debug for Member<'_> {
     }
 }
 
-/// Checks one list-member, already trimmed of OWS; `index` goes into errors.
+/// Validates the member that starts at `start` (not OWS, not a comma) and finds where it ends
+/// (see [`Scan`]); `index` goes into errors.
 ///
 /// One pass, part by part: `key OWS = OWS value OWS`, then `; OWS pkey OWS [= OWS pvalue OWS]`
-/// for each property, each part a run of one byte class. The errors keep the order of the
-/// rules: no `=` before the first `;`, then the key, the value, the properties.
-pub(crate) fn check(text: &str, index: usize) -> Result<(), BaggageError> {
-    let b = text.as_bytes();
-    let key_start = skip(b, 0, OWS);
-    let key_end = skip(b, key_start, TOKEN);
+/// for each property, each part a run of one byte class, up to a comma or the end. The errors
+/// keep the order of the rules: no `=` before the first `;`, then the key, the value, the
+/// properties.
+pub(crate) fn scan(b: &[u8], start: usize, index: usize) -> (usize, Result<usize, BaggageError>) {
+    let fail = |at: usize, error: BaggageError| (next_comma(b, at), Err(error));
+    let key_end = skip(b, start, TOKEN);
     let eq = skip(b, key_end, OWS);
     if b.get(eq) != Some(&b'=') {
-        let has_equals = b[..head_len(text)].contains(&b'=');
-        return Err(if has_equals {
-            BaggageError::InvalidKey { member: index }
+        let next = next_comma(b, eq);
+        let head = &b[start..next];
+        let head = &head[..memchr::memchr(b';', head).unwrap_or(head.len())];
+        return if memchr::memchr(b'=', head).is_some() {
+            (next, Err(BaggageError::InvalidKey { member: index }))
         } else {
-            BaggageError::MissingEquals { member: index }
-        });
+            (next, Err(BaggageError::MissingEquals { member: index }))
+        };
     }
-    if key_end == key_start {
-        return Err(BaggageError::InvalidKey { member: index });
+    if key_end == start {
+        return fail(eq, BaggageError::InvalidKey { member: index });
     }
-    let mut at = skip(b, skip(b, skip(b, eq + 1, OWS), OCTET), OWS);
-    if at < b.len() && b[at] != b';' {
-        return Err(BaggageError::InvalidValue { member: index });
+    // `end`: just after the last part read so far (a value may be empty).
+    let (mut end, mut at) = value(b, eq);
+    match b.get(at) {
+        None | Some(b',') => return (at, Ok(end)),
+        Some(b';') => {}
+        Some(_) => return fail(at, BaggageError::InvalidValue { member: index }),
     }
-    // `at` is at a `;` or the end.
-    while at < b.len() {
+    while b.get(at) == Some(&b';') {
         let key_start = skip(b, at + 1, OWS);
         let key_end = skip(b, key_start, TOKEN);
-        at = skip(b, key_end, OWS);
-        if at < b.len() && b[at] == b'=' {
-            at = skip(b, skip(b, skip(b, at + 1, OWS), OCTET), OWS);
+        if key_end == key_start {
+            return fail(key_start, BaggageError::InvalidProperty { member: index });
         }
-        if key_end == key_start || (at < b.len() && b[at] != b';') {
-            return Err(BaggageError::InvalidProperty { member: index });
+        (end, at) = (key_end, skip(b, key_end, OWS));
+        if b.get(at) == Some(&b'=') {
+            (end, at) = value(b, at);
+        }
+        if !matches!(b.get(at), None | Some(b',' | b';')) {
+            return fail(at, BaggageError::InvalidProperty { member: index });
         }
     }
-    Ok(())
+    (at, Ok(end))
+}
+
+/// Reads `OWS *baggage-octet OWS` after the `=` at `eq`: the end of the value (just after the
+/// `=` when it is empty), and where reading stopped.
+fn value(b: &[u8], eq: usize) -> (usize, usize) {
+    let start = skip(b, eq + 1, OWS);
+    let end = skip(b, start, OCTET);
+    (if end > start { end } else { eq + 1 }, skip(b, end, OWS))
+}
+
+/// Checks a whole member text (one built here, so no surrounding OWS).
+fn check(text: &str) -> Result<(), BaggageError> {
+    match scan(text.as_bytes(), 0, 0) {
+        (_, Err(e)) => Err(e),
+        (next, Ok(end)) if next == text.len() && end == text.len() => Ok(()),
+        _ => Err(BaggageError::InvalidValue { member: 0 }),
+    }
 }
 
 /// The first position from `from` on whose byte is not in `class`.
 fn skip(b: &[u8], from: usize, class: u8) -> usize {
-    let rest = b.get(from..).unwrap_or_default();
-    from + rest.iter().position(|&c| CLASS[usize::from(c)] & class == 0).unwrap_or(rest.len())
+    list::skip(b, from, |c| CLASS[usize::from(c)] & class != 0)
 }
 
 /// The key of a valid member.

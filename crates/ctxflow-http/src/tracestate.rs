@@ -8,7 +8,7 @@
 use std::fmt;
 
 use crate::fields::Fields;
-use crate::list::{members, split_list};
+use crate::list::{is_ows, members, next_comma, skip, split_list};
 
 /// Most members a tracestate may have.
 ///
@@ -109,7 +109,7 @@ impl TraceState {
     /// assert_eq!(ts.as_str(), "a=1,b=2");
     /// ```
     pub fn parse(value: &str) -> Result<Self, TraceStateError> {
-        Self::from_members(split_list(value), value.len())
+        Self::from_members(split_list(value, scan), value.len())
     }
 
     /// Reads every `tracestate` field of a header map, combined in order.
@@ -128,19 +128,24 @@ impl TraceState {
 
     pub(crate) fn from_fields(fields: &Fields<'_>) -> Result<Self, TraceStateError> {
         let len = fields.iter().map(|f| f.len() + 1).sum();
-        Self::from_members(members(fields.iter()), len)
+        Self::from_members(members(fields.iter(), scan, TraceStateError::NotAscii), len)
     }
 
     /// `len`: an upper bound of the normalized text's length (so it is allocated once).
-    fn from_members<'a>(list: impl Iterator<Item = Result<&'a str, ()>>, len: usize) -> Result<Self, TraceStateError> {
+    fn from_members<'a>(
+        list: impl Iterator<Item = (usize, Result<&'a str, TraceStateError>)>,
+        len: usize,
+    ) -> Result<Self, TraceStateError> {
         let mut state = TraceState { text: String::with_capacity(len), len: 0 };
-        for (index, member) in list.enumerate() {
-            let member = member.map_err(|()| TraceStateError::NotAscii)?;
+        for (index, member) in list {
+            // A field that is not ASCII is reported as such, even in 33rd place.
+            if member == Err(TraceStateError::NotAscii) {
+                return Err(TraceStateError::NotAscii);
+            }
             if index == MAX_MEMBERS {
                 return Err(TraceStateError::TooManyMembers);
             }
-            check_member(member, index)?;
-            state.push(member);
+            state.push(member?);
         }
         Ok(state)
     }
@@ -166,7 +171,11 @@ impl TraceState {
     /// ```
     pub fn insert(&mut self, key: &str, value: &str) -> Result<(), TraceStateError> {
         let member = format!("{key}={value}");
-        check_member(&member, 0)?;
+        match scan(member.as_bytes(), 0, 0) {
+            (_, Err(e)) => return Err(e),
+            (next, Ok(end)) if next == member.len() && end == member.len() => {}
+            _ => return Err(TraceStateError::InvalidValue { member: 0 }),
+        }
         let mut next = TraceState::new();
         next.push(&member);
         for m in self.members().filter(|m| key_of(m) != key).take(MAX_MEMBERS - 1) {
@@ -282,31 +291,34 @@ const CLASS: [u8; 256] = {
     table
 };
 
-/// Checks a trimmed member: `key=value`, key `[a-z0-9][a-z0-9_-*/@]{0,255}`, value 1–256 of
-/// 0x20–0x7E except `,` and `=`, not ending in a space. A missing `=` is reported before a bad
-/// key.
-fn check_member(member: &str, index: usize) -> Result<(), TraceStateError> {
-    let b = member.as_bytes();
-    let key_len = b.iter().position(|&c| CLASS[usize::from(c)] & KEY == 0).unwrap_or(b.len());
-    if b.get(key_len) != Some(&b'=') {
-        return Err(if b.contains(&b'=') {
-            TraceStateError::InvalidKey { member: index }
+/// Validates the member that starts at `start` and finds where it ends (see [`Scan`]):
+/// `key=value`, key `[a-z0-9][a-z0-9_-*/@]{0,255}`, value 1–256 of 0x20–0x7E except `,` and
+/// `=` (trailing OWS is not part of it). A missing `=` is reported before a bad key.
+fn scan(b: &[u8], start: usize, index: usize) -> (usize, Result<usize, TraceStateError>) {
+    let key_end = skip(b, start, |c| CLASS[usize::from(c)] & KEY != 0);
+    if b.get(key_end) != Some(&b'=') {
+        let next = next_comma(b, key_end);
+        return if memchr::memchr(b'=', &b[start..next]).is_some() {
+            (next, Err(TraceStateError::InvalidKey { member: index }))
         } else {
-            TraceStateError::MissingEquals { member: index }
-        });
+            (next, Err(TraceStateError::MissingEquals { member: index }))
+        };
     }
-    if key_len == 0 || key_len > MAX_KEY_LEN || !matches!(b[0], b'a'..=b'z' | b'0'..=b'9') {
-        return Err(TraceStateError::InvalidKey { member: index });
+    if key_end == start || key_end - start > MAX_KEY_LEN || !matches!(b[start], b'a'..=b'z' | b'0'..=b'9') {
+        return (next_comma(b, key_end), Err(TraceStateError::InvalidKey { member: index }));
     }
-    let value = &b[key_len + 1..];
-    let valid = !value.is_empty()
-        && value.len() <= MAX_VALUE_LEN
-        && value.last() != Some(&b' ')
-        && value.iter().all(|&c| CLASS[usize::from(c)] & VALUE != 0);
-    if !valid {
-        return Err(TraceStateError::InvalidValue { member: index });
+    let value_start = key_end + 1;
+    let stop = skip(b, value_start, |c| CLASS[usize::from(c)] & VALUE != 0);
+    let next = skip(b, stop, is_ows);
+    // The value ends before trailing spaces (its own characters include the space).
+    let end = value_start + b[value_start..stop].iter().rposition(|&c| c != b' ').map_or(0, |i| i + 1);
+    if next < b.len() && b[next] != b',' {
+        return (next_comma(b, next), Err(TraceStateError::InvalidValue { member: index }));
     }
-    Ok(())
+    if end == value_start || end - value_start > MAX_VALUE_LEN {
+        return (next, Err(TraceStateError::InvalidValue { member: index }));
+    }
+    (next, Ok(end))
 }
 
 /// The key of a valid member.

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# What ctxflow-http's ServerLayer costs a minimal axum service end to end: CPU time per request
+# of crates/ctxflow-http/examples/cost_server.rs (one tokio worker; all servers pinned to CPU
+# 0) under bounded wrk runs on loopback (pinned to CPU 1). Three servers run side by side:
+# `plain` (no layer), `noop` (a layer that only wraps the response body, as ServerLayer does:
+# what axum's layering costs by itself) and `layer` (ServerLayer). Short runs rotate between
+# them, the order shifting every round, with and without the four headers the layer reads, so
+# that the load of a shared machine hits all alike; the median of each cell is printed.
+#
+# Needs: wrk (Debian: apt-get install wrk), curl, taskset, python3.
+# Environment: ROUNDS (default 15), DURATION (wrk -d, default 2s), CONNECTIONS (default 16),
+#   PORT (first port, default 5002), BIN (a prebuilt cost_server; default: build it),
+#   EXTRA (more servers to compare, as name=binary:mode entries separated by spaces, e.g. an
+#   older build: EXTRA="before=/tmp/old/cost_server:layer").
+# Exit 2 when a tool is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${ROUNDS:-15}
+DURATION=${DURATION:-2s}
+CONNECTIONS=${CONNECTIONS:-16}
+PORT=${PORT:-5002}
+for tool in wrk curl taskset python3; do
+  command -v "$tool" >/dev/null || { echo "layer-cost: $tool is required" >&2; exit 2; }
+done
+if [ -z "${BIN:-}" ]; then
+  cargo build --release -q -p ctxflow-http --example cost_server
+  BIN=${CARGO_TARGET_DIR:-target}/release/examples/cost_server
+fi
+HEADERS=(
+  -H "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+  -H "tracestate: rojo=00f067aa0ba902b7,congo=t61rcWkgMzE,acme=x@1"
+  -H "baggage: userId=alice,serverNode=DF%2028,isProduction=false,tenant=acme;ttl=60"
+  -H "x-request-id: 3f2b6c1e-8d4a-4f7e-9b1c-2a5d6e7f8a90"
+)
+NAMES=(plain noop layer)
+SERVERS=("$BIN:plain" "$BIN:noop" "$BIN:layer")
+for extra in ${EXTRA:-}; do
+  NAMES+=("${extra%%=*}")
+  SERVERS+=("${extra#*=}")
+done
+N=${#NAMES[@]}
+RESULTS=$(mktemp)
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -f "$RESULTS"' EXIT
+
+for i in "${!NAMES[@]}"; do
+  taskset -c 0 "${SERVERS[$i]%:*}" "${SERVERS[$i]##*:}" "127.0.0.1:$((PORT + i))" 2>/dev/null &
+  PIDS+=($!)
+done
+for i in "${!NAMES[@]}"; do
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$((PORT + i))/cpu" >/dev/null && break; sleep 0.05; done
+done
+
+# One run against server $1 (index), headers or not: prints microseconds of CPU per request.
+run() {
+  local url=http://127.0.0.1:$((PORT + $1)) before after requests extra=()
+  [ "$2" = headers ] && extra=("${HEADERS[@]}")
+  before=$(curl -sf "$url/cpu")
+  requests=$(taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"$DURATION" "${extra[@]}" "$url/" | awk '/requests in/ {print $1}')
+  after=$(curl -sf "$url/cpu")
+  python3 -c "print(f'{($after - $before) / $requests * 1e6:.3f}')"
+}
+
+for round in $(seq "$ROUNDS"); do
+  for headers in none headers; do
+    for k in $(seq 0 $((N - 1))); do
+      i=$(( (k + round) % N ))
+      us=$(run "$i" "$headers")
+      echo "${NAMES[$i]} $headers $us" >>"$RESULTS"
+      echo "round $round: ${NAMES[$i]}, $headers: $us us CPU/request" >&2
+    done
+  done
+done
+
+python3 - "$RESULTS" "${NAMES[@]}" <<'EOF'
+import statistics, sys
+names = sys.argv[2:]
+cells = {}
+for line in open(sys.argv[1]):
+    name, headers, us = line.split()
+    cells.setdefault((name, headers), []).append(float(us))
+print("median CPU per request; in brackets: added over plain axum")
+for headers in ("none", "headers"):
+    plain = statistics.median(cells[("plain", headers)])
+    row = f"{'no headers' if headers == 'none' else '4 headers':<11} plain {plain:.2f} us"
+    for name in names[1:]:
+        us = statistics.median(cells[(name, headers)])
+        row += f" | {name} {us:.2f} us ({us - plain:+.2f} us, {100 * (us - plain) / plain:+.1f}%)"
+    print(row)
+EOF
