@@ -1,19 +1,62 @@
 #!/usr/bin/env bash
 # Instructions per request that ctxflow-http's layers execute, counted by valgrind's callgrind:
 # a count that the load of a shared machine does not change, unlike wall-clock time (and that
-# works in VMs without hardware counters). Builds
-# crates/ctxflow-http/benches/layer_instructions.rs, runs each case with 0 and N iterations, and
-# prints (count(N) - count(0)) / N. The count is deterministic up to a few instructions, so
-# one round is enough.
+# works in VMs without hardware counters). User-space only: the kernel's share of a request
+# (sockets, about two thirds of a minimal axum request's CPU time here) is not counted.
 #
-# Needs: valgrind. Environment: N (default 20000), CASES (default: all).
-# Exit 2 when valgrind is missing.
+#   scripts/layer-instructions.sh          the layer's own work: crates/ctxflow-http/benches/
+#                                          layer_instructions.rs, each case run with 0 and N
+#                                          iterations, (count(N) - count(0)) / N
+#   scripts/layer-instructions.sh --e2e    end to end: cost_server (crates/ctxflow-http/
+#                                          examples/cost_server.rs) under callgrind, counting
+#                                          switched on after a warm-up, then a bounded wrk run;
+#                                          the count divided by the requests served
+#
+# Needs: valgrind (and wrk, curl for --e2e). Environment: N (default 20000), CASES (default:
+# all), DURATION (wrk -d for --e2e, default 4s), PORT (--e2e, default 5011), EXTRA (--e2e:
+# more servers as name=binary:mode, e.g. an older build). Exit 2 when a tool is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-N=${N:-20000}
-CASES=${CASES:-"bare layer bare-headers layer-headers layer-headers-declared bare-client client client-declared"}
 command -v valgrind >/dev/null || { echo "layer-instructions: valgrind is required" >&2; exit 2; }
 
+if [ "${1:-}" = --e2e ]; then
+  for tool in wrk curl callgrind_control; do
+    command -v "$tool" >/dev/null || { echo "layer-instructions: $tool is required" >&2; exit 2; }
+  done
+  cargo build --release -q -p ctxflow-http --example cost_server
+  BIN=${CARGO_TARGET_DIR:-target}/release/examples/cost_server
+  PORT=${PORT:-5011}
+  HEADERS=(
+    -H "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    -H "tracestate: rojo=00f067aa0ba902b7,congo=t61rcWkgMzE,acme=x@1"
+    -H "baggage: userId=alice,serverNode=DF%2028,isProduction=false,tenant=acme;ttl=60"
+    -H "x-request-id: 3f2b6c1e-8d4a-4f7e-9b1c-2a5d6e7f8a90"
+  )
+  OUT=$(mktemp -d)
+  trap 'rm -rf "$OUT"' EXIT
+  for spec in plain="$BIN:plain" noop="$BIN:noop" layer="$BIN:layer" outer="$BIN:outer" ${EXTRA:-}; do
+    name=${spec%%=*} server=${spec#*=}
+    for headers in none headers; do
+      extra=()
+      [ "$headers" = headers ] && extra=("${HEADERS[@]}")
+      valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$OUT/cg.%p" \
+        "${server%:*}" "${server##*:}" "127.0.0.1:$PORT" >/dev/null 2>&1 &
+      pid=$!
+      for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/cpu" >/dev/null && break; sleep 0.2; done
+      wrk -t1 -c16 -d1s "${extra[@]}" "http://127.0.0.1:$PORT/" >/dev/null
+      callgrind_control -i on "$pid" >/dev/null 2>&1
+      requests=$(wrk -t1 -c16 -d"${DURATION:-4s}" "${extra[@]}" "http://127.0.0.1:$PORT/" | awk '/requests in/ {print $1}')
+      kill "$pid"
+      wait "$pid" 2>/dev/null || true
+      total=$(awk '/^totals:/ {print $2}' "$OUT/cg.$pid")
+      printf '%-8s %-8s %6s instructions/request (%s requests)\n' "$name" "$headers" $((total / requests)) "$requests"
+    done
+  done
+  exit 0
+fi
+
+N=${N:-20000}
+CASES=${CASES:-"bare layer bare-headers layer-headers layer-headers-declared bare-client client client-declared"}
 BIN=$(cargo bench -p ctxflow-http --bench layer_instructions --no-run --message-format=json 2>/dev/null \
   | python3 -c 'import json,sys
 for l in sys.stdin:
