@@ -291,14 +291,43 @@ pub(crate) fn decode_lower_hex<const N: usize>(hex: &[u8]) -> Option<[u8; N]> {
         return None;
     }
     let mut out = [0u8; N];
+    // Eight digits at a time, then one pair at a time for the rest (a version or flags byte).
+    let (words, pairs) = out.split_at_mut(N - N % 4);
+    for (word, digits) in words.chunks_exact_mut(4).zip(hex.chunks_exact(8)) {
+        word.copy_from_slice(&decode_eight(digits.try_into().ok()?)?);
+    }
     let mut seen = 0u8;
-    for (byte, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
+    for (byte, pair) in pairs.iter_mut().zip(hex[2 * words.len()..].chunks_exact(2)) {
         let (high, low) = (HEX[usize::from(pair[0])], HEX[usize::from(pair[1])]);
         seen |= high | low;
         *byte = (high << 4) | (low & 0x0f);
     }
     // A digit's value has its high nibble clear; `INVALID` does not.
     (seen & 0xf0 == 0).then_some(out)
+}
+
+/// A byte with value 1 in every lane of a `u64`.
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// Four bytes from eight lowercase hex digits, all eight checked and converted together in
+/// one `u64` (first digit in the top byte).
+fn decode_eight(digits: [u8; 8]) -> Option<[u8; 4]> {
+    let x = u64::from_be_bytes(digits);
+    let top = 0x80 * ONES;
+    // For bytes below 0x80 (checked last), adding `0x80 - lo` sets a byte's top bit exactly
+    // when it is >= lo, adding `0x7f - hi` when it is > hi, and neither carries into the next byte.
+    let in_range = |lo: u64, hi: u64| x.wrapping_add((0x80 - lo) * ONES) & !x.wrapping_add((0x7f - hi) * ONES) & top;
+    let (digit, letter) = (in_range(u64::from(b'0'), u64::from(b'9')), in_range(u64::from(b'a'), u64::from(b'f')));
+    if (digit | letter) & !x & top != top {
+        return None;
+    }
+    // '0'..'9' and 'a'..'f' have the values 0..9 and 1..6 in their low nibble.
+    let nibbles = (x & (0x0f * ONES)) + (letter >> 7) * 9;
+    // Pack the nibble in each byte with its neighbour, then the bytes, then the pairs.
+    let v = (nibbles | nibbles >> 4) & 0x00ff_00ff_00ff_00ff;
+    let v = (v | v >> 8) & 0x0000_ffff_0000_ffff;
+    let v = (v | v >> 16) & 0xffff_ffff;
+    Some((v as u32).to_be_bytes())
 }
 
 /// The two lowercase hex digits of every byte.
@@ -323,4 +352,49 @@ pub(crate) fn encode_lower_hex(bytes: &[u8], buf: &mut [u8]) {
 /// Text this crate wrote (ASCII only), as a `str`.
 pub(crate) fn ascii(buf: &[u8]) -> &str {
     std::str::from_utf8(buf).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the digits mean, one at a time.
+    fn reference(digits: &[u8]) -> Option<Vec<u8>> {
+        let value = |c: u8| match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            _ => None,
+        };
+        digits.chunks_exact(2).map(|p| Some(value(p[0])? << 4 | value(p[1])?)).collect()
+    }
+
+    #[test]
+    fn every_byte_in_every_position_decodes_as_one_digit_at_a_time_would() {
+        let base = *b"0123456789abcdef0123456789abcdef";
+        for at in 0..base.len() {
+            for c in 0..=255u8 {
+                let mut digits = base;
+                digits[at] = c;
+                let wide: Option<[u8; 16]> = decode_lower_hex(&digits);
+                assert_eq!(wide.map(|b| b.to_vec()), reference(&digits), "byte {c:#04x} at {at}");
+                let narrow: Option<[u8; 1]> = decode_lower_hex(&digits[at & !1..(at & !1) + 2]);
+                assert_eq!(narrow.map(|b| b.to_vec()), reference(&digits[at & !1..(at & !1) + 2]));
+            }
+        }
+    }
+
+    #[test]
+    fn every_byte_in_every_position_encodes_as_one_digit_at_a_time_would() {
+        for at in 0..9 {
+            for b in 0..=255u8 {
+                let mut bytes = [0x5au8; 9];
+                bytes[at] = b;
+                let mut buf = [0u8; 18];
+                encode_lower_hex(&bytes, &mut buf);
+                let expected: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                assert_eq!(ascii(&buf), expected);
+                assert_eq!(decode_lower_hex::<9>(&buf), Some(bytes));
+            }
+        }
+    }
 }
