@@ -161,7 +161,8 @@ proptest! {
         // insert takes the key and value exactly as given: no trimming.
         let member = format!("{key}={value}");
         let expected = match reference_tracestate(&[Some(member.clone())]) {
-            Ok(text) if text == member => Ok(text),
+            // One member: a comma in the key or value would make the text a list of two.
+            Ok(text) if text == member && !member.contains(',') => Ok(text),
             Ok(_) => Err(TraceStateError::InvalidValue { member: 0 }),
             Err(e) => Err(e),
         };
