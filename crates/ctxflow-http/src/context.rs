@@ -25,12 +25,16 @@ pub static TRACE: ContextVar<TraceContext> = ContextVar::new("ctxflow_http::trac
 /// The incoming baggage of the current request, every member as received (declared exports
 /// are also bound to their own variables; see [`Baggage::export`]).
 ///
+/// Empty by default: a request that brings no baggage leaves the variable unset (which costs
+/// nothing), and reading it gives the empty list, as it does outside any request.
+///
 /// ```
 /// use ctxflow_http::{BAGGAGE, Baggage};
 /// let b: Baggage = "tenant=acme".parse().unwrap();
 /// BAGGAGE.sync_scope(b, || assert_eq!(BAGGAGE.with(|b| b.and_then(|b| b.get("tenant").map(|v| v.into_owned()))), Some("acme".into())));
+/// assert_eq!(BAGGAGE.get(), Some(Baggage::new()));
 /// ```
-pub static BAGGAGE: ContextVar<Baggage> = ContextVar::new("ctxflow_http::baggage");
+pub static BAGGAGE: ContextVar<Baggage> = ContextVar::new("ctxflow_http::baggage").with_default(Baggage::new);
 
 /// The id of the current request: the incoming `x-request-id` when valid, else a fresh one.
 ///

@@ -125,7 +125,10 @@ impl Incoming {
     }
 
     fn fixed_bindings(self) -> [Binding; 3] {
-        [TRACE.value(self.trace), BAGGAGE.value(self.baggage), REQUEST_ID.value(self.request_id)]
+        // No baggage: unset (its default is the empty list), which allocates nothing, and
+        // still hides any baggage of the context the request is served in.
+        let baggage = if self.baggage.is_empty() { BAGGAGE.unset() } else { BAGGAGE.value(self.baggage) };
+        [TRACE.value(self.trace), baggage, REQUEST_ID.value(self.request_id)]
     }
 }
 

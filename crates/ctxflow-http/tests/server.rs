@@ -226,6 +226,27 @@ async fn call_itself_runs_inside_the_request_context() {
     assert_eq!(svc.oneshot(req).await.unwrap().into_body().into_inner().as_deref(), Some("in-call"));
 }
 
+#[tokio::test]
+async fn a_request_without_baggage_sees_the_empty_list_not_the_baggage_around_the_server() {
+    let svc = tower::Layer::layer(
+        &ServerLayer::new(),
+        tower::service_fn(|_: Request<()>| async {
+            let seen = ctxflow_http::BAGGAGE.with(|b| b.map(|b| b.to_string()));
+            Ok::<_, Infallible>(http::Response::new((seen, ctxflow_http::BAGGAGE.is_set())))
+        }),
+    );
+    let outer: Baggage = "outer=leaked".parse().unwrap();
+    let (with_none, with_some) = ctxflow_http::BAGGAGE
+        .scope(outer, async {
+            let none = svc.clone().oneshot(Request::new(())).await.unwrap().into_body().into_inner();
+            let req = Request::builder().header("baggage", "k=v").body(()).unwrap();
+            (none, svc.oneshot(req).await.unwrap().into_body().into_inner())
+        })
+        .await;
+    assert_eq!(with_none, (Some(String::new()), false), "unset, read as its default: the empty list");
+    assert_eq!(with_some, (Some("k=v".to_owned()), true));
+}
+
 /// A body that reports the request id it sees each time hyper polls it.
 struct ReportsRequestId {
     frames_left: u8,
