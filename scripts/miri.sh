@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the tests that exercise ctxflow's only `unsafe` code (crates/ctxflow/src/current.rs)
+# Runs the tests that exercise ctxflow's `unsafe` code (crates/ctxflow/src/{current,value,frame}.rs)
 # under miri: the core's unit tests and the synchronous semantics suites.
 # Installs nightly's miri and rust-src components when they are missing.
 set -euo pipefail

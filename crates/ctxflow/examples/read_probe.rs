@@ -8,6 +8,7 @@ fn main() {
     let op = std::env::args().nth(1).unwrap_or_default();
     let n: u64 = std::env::args().nth(2).map(|s| s.parse().unwrap()).unwrap_or(1_000_000);
     let mut acc = 0u64;
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
     let snap = ctxflow::Snapshot::capture().with((V.value(7), W.value(8)));
     let waker = std::task::Waker::noop();
     let mut cx = std::task::Context::from_waker(waker);
@@ -20,7 +21,10 @@ fn main() {
                 "with" => black_box(&V).with(|v| *v.unwrap()),
                 "poll" => fut.as_mut().poll(&mut cx).is_pending() as u64,
                 "scope" => V.sync_scope(i, || 1),
+                "run_sync" => snap.run_sync(|| black_box(&V).get().unwrap()),
                 "none" => black_box(i),
+                "tspawn" => rt.block_on(async { tokio::spawn(async { 1 }).await.unwrap() }),
+                "spawn" => rt.block_on(async { ctxflow::spawn(async { 1 }).await.unwrap() }),
                 _ => panic!("op"),
             });
         }

@@ -7,13 +7,11 @@
 //! linear scan over an inline array beats any hash map, and up to four entries cost a single
 //! allocation.
 
-use std::any::Any;
 use std::sync::Arc;
 
 use smallvec::SmallVec;
 
-/// A value as stored in a frame. Type-erased; the variable that owns the id knows the type.
-pub(crate) type Value = Arc<dyn Any + Send + Sync>;
+pub(crate) use crate::value::Value;
 
 /// One variable's value in a frame. The low bit of `key` is set for variables that are not
 /// inherited by spawned tasks and threads (see `ContextVar::not_inherited`).
@@ -62,12 +60,10 @@ impl Frame {
     pub(crate) fn get_as<T: 'static>(&self, key: u64) -> Option<&T> {
         let value = self.get(key)?;
         debug_assert!(value.is::<T>(), "a frame entry holds another type than its variable's");
-        // SAFETY: by the invariant above the `Arc<dyn Any>` points to a `T`; `Arc::as_ptr`
-        // gives the data pointer of that allocation, valid for as long as `value` is borrowed,
-        // and the returned reference is tied to `&self`, which keeps `value` alive. Measured:
-        // the checked `downcast_ref` (a virtual `type_id` call) was ~12 of ~55 instructions of
-        // a read (callgrind, see docs/benchmarks.md).
-        Some(unsafe { &*(Arc::as_ptr(value) as *const T) })
+        // SAFETY: by the invariant above the value holds a `T`. Measured: a checked downcast
+        // (a virtual `type_id` call) was ~12 of ~55 instructions of a read (callgrind, see
+        // docs/benchmarks.md).
+        Some(unsafe { value.get::<T>() })
     }
 
     #[cfg(any(test, feature = "diagnostics"))]
@@ -75,6 +71,7 @@ impl Frame {
         self.entries.iter().map(|e| e.key)
     }
 
+    #[inline]
     fn from_entries(entries: SmallVec<[Entry; 4]>) -> Ctx {
         if entries.is_empty() {
             return None;
@@ -100,13 +97,33 @@ pub struct Change {
 
 /// `base` with `changes` applied in order (later ones win), as one new frame; `None` when the
 /// changes leave `base` as it is (then share `base` instead of copying it). The new values are
-/// moved in, not cloned: building a scope touches no reference count but the base's entries.
+/// moved in, not cloned, and the first change is merged while the base's entries are copied,
+/// so the entry it replaces is never cloned (a clone and a drop are two atomic operations).
 pub(crate) fn apply(base: Option<&Frame>, changes: impl IntoIterator<Item = Change>) -> Option<Ctx> {
-    let mut entries: SmallVec<[Entry; 4]> = match base {
-        Some(f) => f.entries.clone(),
-        None => SmallVec::new(),
-    };
-    let mut changed = false;
+    let base = base.map_or(&[][..], |f| &f.entries[..]);
+    let mut changes = changes.into_iter();
+    let mut entries: SmallVec<[Entry; 4]>;
+    let mut changed;
+    loop {
+        let Change { key, value } = changes.next()?;
+        let at = base.partition_point(|e| e.key < key);
+        let replaced = base.get(at).is_some_and(|e| e.key == key);
+        if value.is_none() && !replaced {
+            continue; // unsetting what is not set: nothing to copy yet
+        }
+        entries = SmallVec::new();
+        for e in &base[..at] {
+            entries.push(e.clone());
+        }
+        if let Some(value) = value {
+            entries.push(Entry { key, value });
+        }
+        for e in &base[at + usize::from(replaced)..] {
+            entries.push(e.clone());
+        }
+        changed = true;
+        break;
+    }
     for Change { key, value } in changes {
         match (entries.binary_search_by_key(&key, |e| e.key), value) {
             (Ok(i), Some(value)) => entries[i].value = value,
@@ -137,7 +154,7 @@ mod tests {
     use super::*;
 
     fn set(key: u64, v: u32) -> Change {
-        Change { key, value: Some(Arc::new(v)) }
+        Change { key, value: Some(Value::new(v)) }
     }
 
     fn unset(key: u64) -> Change {

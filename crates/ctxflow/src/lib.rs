@@ -40,6 +40,7 @@ mod stats;
 mod sync;
 #[cfg(feature = "tokio")]
 mod task;
+mod value;
 mod var;
 
 #[cfg(feature = "diagnostics")]

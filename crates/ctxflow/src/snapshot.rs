@@ -9,7 +9,7 @@ use std::future::Future;
 
 use crate::bindings::IntoBindings;
 use crate::frame::{self, Ctx};
-use crate::scope::{self, Scoped};
+use crate::scope::Scoped;
 use crate::{ContextVar, current};
 
 /// A captured context. Node: `AsyncLocalStorage.snapshot()`; TC39: `AsyncContext.Snapshot`.
@@ -85,7 +85,7 @@ impl Snapshot {
 
     /// Runs `f` inside this snapshot, then restores the caller's context (also on panic).
     pub fn run_sync<R>(&self, f: impl FnOnce() -> R) -> R {
-        scope::run_sync_in(self.ctx.clone(), f)
+        current::run_lent(&self.ctx, f)
     }
 
     /// `f`, bound to this snapshot: whoever calls it later, it runs inside this context.

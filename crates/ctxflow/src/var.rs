@@ -184,7 +184,8 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
     /// ```
     pub fn get_arc(&self) -> Option<Arc<T>> {
         let key = self.key();
-        current::read(|frame| frame?.get(key).cloned())?.downcast::<T>().ok()
+        // SAFETY: values under this variable's key are `T`s (see `Frame::get_as`).
+        current::read(|frame| frame?.get(key).map(|v| unsafe { v.to_arc::<T>() }))
     }
 
     /// Whether the variable holds a value in the current context (a default does not count).
@@ -199,7 +200,7 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
     }
 
     fn change(&self, value: Option<T>) -> Change {
-        Change { key: self.key(), value: value.map(|v| Arc::new(v) as Value) }
+        Change { key: self.key(), value: value.map(Value::new) }
     }
 
     /// This variable bound to `value`, for setting several variables at once with

@@ -61,6 +61,29 @@ fn writes_inside_a_run_never_change_the_snapshot() {
 }
 
 #[test]
+fn a_value_set_inside_a_run_lives_until_the_run_ends_and_the_snapshot_keeps_its_own() {
+    // `run_sync` enters the snapshot without taking a reference count (current.rs, `run_lent`):
+    // what `set` makes inside is still owned and freed, what the snapshot holds is not touched.
+    static WITNESS: ContextVar<std::sync::Arc<()>> = ContextVar::new("witness");
+    let held = std::sync::Arc::new(());
+    let made_inside = std::sync::Arc::new(());
+    let snap = WITNESS.sync_scope(held.clone(), Snapshot::capture);
+    for _ in 0..3 {
+        snap.run_sync(|| {
+            WITNESS.set(made_inside.clone()).unwrap();
+            WITNESS.with(|w| {
+                WITNESS.set(std::sync::Arc::new(())).unwrap(); // retires the frame being read
+                assert!(std::sync::Arc::ptr_eq(w.unwrap(), &made_inside));
+            });
+        });
+        assert_eq!(std::sync::Arc::strong_count(&made_inside), 1, "freed when the run ended");
+        assert_eq!(std::sync::Arc::strong_count(&held), 2, "the snapshot's value, untouched");
+    }
+    drop(snap);
+    assert_eq!(std::sync::Arc::strong_count(&held), 1);
+}
+
+#[test]
 fn a_snapshot_can_be_entered_reentrantly_and_from_many_threads() {
     // S30: immutable snapshots have no "already entered" state.
     let snap = S.sync_scope(5, Snapshot::capture);
