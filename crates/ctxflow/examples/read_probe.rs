@@ -1,34 +1,68 @@
-//! Instruction-count probe (run under callgrind); not part of the docs.
+//! Instruction-count probe: run one operation N times under callgrind and compare two N
+//! (`valgrind --tool=callgrind target/release/examples/read_probe get 100000`, then 200000).
+//! Every operation is a separate `#[inline(never)]` function, so the counts do not depend on
+//! how the loop around it happens to be compiled; `none` is the empty function (the call).
 use std::cell::Cell;
+use std::future::Future;
 use std::hint::black_box;
+use std::task::{Context, Poll};
+
 static V: ctxflow::ContextVar<u64> = ctxflow::ContextVar::new("v");
 static W: ctxflow::ContextVar<u64> = ctxflow::ContextVar::new("w");
 thread_local! { static LOCAL: Cell<u64> = const { Cell::new(7) }; }
+
+#[inline(never)]
+fn none(i: u64) -> u64 {
+    black_box(i)
+}
+#[inline(never)]
+fn tl(_: u64) -> u64 {
+    black_box(&LOCAL).with(Cell::get)
+}
+#[inline(never)]
+fn get(_: u64) -> u64 {
+    black_box(&V).get().unwrap_or(0)
+}
+#[inline(never)]
+fn with(_: u64) -> u64 {
+    black_box(&V).with(|v| v.copied().unwrap_or(0))
+}
+#[inline(never)]
+fn scope(i: u64) -> u64 {
+    V.sync_scope(i, || 1)
+}
+#[inline(never)]
+fn run_sync(snap: &ctxflow::Snapshot) -> u64 {
+    snap.run_sync(|| get(0))
+}
+#[inline(never)]
+fn poll(fut: std::pin::Pin<&mut impl Future<Output = ()>>, cx: &mut Context<'_>) -> u64 {
+    matches!(fut.poll(cx), Poll::Pending) as u64
+}
+
 fn main() {
     let op = std::env::args().nth(1).unwrap_or_default();
-    let n: u64 = std::env::args().nth(2).map(|s| s.parse().unwrap()).unwrap_or(1_000_000);
-    let mut acc = 0u64;
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let n: u64 = std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+    let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
     let snap = ctxflow::Snapshot::capture().with((V.value(7), W.value(8)));
-    let waker = std::task::Waker::noop();
-    let mut cx = std::task::Context::from_waker(waker);
+    let mut cx = Context::from_waker(std::task::Waker::noop());
     let mut fut = Box::pin(snap.run(std::future::pending::<()>()));
+    let mut acc = 0u64;
     snap.run_sync(|| {
         for i in 0..n {
             acc = acc.wrapping_add(match op.as_str() {
-                "tl" => black_box(&LOCAL).with(Cell::get),
-                "get" => black_box(&V).get().unwrap(),
-                "with" => black_box(&V).with(|v| *v.unwrap()),
-                "poll" => fut.as_mut().poll(&mut cx).is_pending() as u64,
-                "scope" => V.sync_scope(i, || 1),
-                "run_sync" => snap.run_sync(|| black_box(&V).get().unwrap()),
-                "none" => black_box(i),
-                "tspawn" => rt.block_on(async { tokio::spawn(async { 1 }).await.unwrap() }),
-                "spawn" => rt.block_on(async { ctxflow::spawn(async { 1 }).await.unwrap() }),
-                _ => panic!("op"),
+                "none" => none(i),
+                "tl" => tl(i),
+                "get" => get(i),
+                "with" => with(i),
+                "scope" => scope(i),
+                "run_sync" => run_sync(&snap),
+                "poll" => poll(fut.as_mut(), &mut cx),
+                "tspawn" => rt.block_on(async { tokio::spawn(async { 1 }).await.unwrap_or(0) }),
+                "spawn" => rt.block_on(async { ctxflow::spawn(async { 1 }).await.unwrap_or(0) }),
+                other => panic!("unknown op {other}"),
             });
         }
     });
     black_box(acc);
 }
-use std::future::Future;
