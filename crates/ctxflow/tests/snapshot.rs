@@ -84,6 +84,41 @@ fn a_value_set_inside_a_run_lives_until_the_run_ends_and_the_snapshot_keeps_its_
 }
 
 #[test]
+fn one_snapshot_entered_by_many_threads_at_once_with_writes_inside_stays_isolated_and_leaks_nothing() {
+    // The lent frame is shared by every thread that runs the snapshot; each thread's writes
+    // make frames of its own, freed when its run ends, and no thread sees another's.
+    static WITNESS: ContextVar<std::sync::Arc<()>> = ContextVar::new("witness");
+    let held = std::sync::Arc::new(());
+    let snap = ctxflow::sync_scope((S.value(1), WITNESS.value(held.clone())), Snapshot::capture);
+    let runs = if cfg!(miri) { 10 } else { 500 };
+    let threads: Vec<_> = (0..8u32)
+        .map(|t| {
+            let snap = snap.clone();
+            std::thread::spawn(move || {
+                for i in 0..runs {
+                    let mine = t * 1000 + i;
+                    let seen = snap.run_sync(|| {
+                        let before = S.get();
+                        S.set(mine).unwrap();
+                        std::thread::yield_now();
+                        let nested = snap.run_sync(|| S.get());
+                        (before, S.get(), nested)
+                    });
+                    assert_eq!(seen, (Some(1), Some(mine), Some(1)), "thread {t}, run {i}");
+                    assert_eq!(S.get(), None, "thread {t}: nothing stays behind after the run");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(snap.get(&S), Some(1));
+    drop(snap);
+    assert_eq!(std::sync::Arc::strong_count(&held), 1, "no frame leaked or freed twice");
+}
+
+#[test]
 fn a_snapshot_can_be_entered_reentrantly_and_from_many_threads() {
     // S30: immutable snapshots have no "already entered" state.
     let snap = S.sync_scope(5, Snapshot::capture);
