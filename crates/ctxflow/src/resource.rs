@@ -8,7 +8,7 @@ use std::panic::Location;
 
 use crate::current::{self, Entered};
 use crate::error::ResourceError;
-use crate::frame::{self, Ctx};
+use crate::frame::Ctx;
 use crate::{AsyncId, hooks, stats};
 
 /// The context and ids a tracked resource runs with.
@@ -30,7 +30,7 @@ impl Resource {
     /// A resource for something spawned here: inherits the inheritable part of the current
     /// context, triggered by the current execution id.
     pub(crate) fn spawned(kind: &str, at: &'static Location<'static>) -> Resource {
-        Resource::new(kind, frame::inheritable(&current::capture()), current::ids().0, at)
+        Resource::new(kind, current::capture_inherited(), current::ids().0, at)
     }
 
     /// Enters the resource's context and ids; `before` now, `after` when the guard drops.

@@ -46,7 +46,7 @@ impl Snapshot {
     /// The part of the current context that spawned tasks and threads inherit (variables
     /// marked [`not_inherited`](ContextVar::not_inherited) left out).
     pub fn capture_inherited() -> Snapshot {
-        Snapshot { ctx: frame::inheritable(&current::capture()) }
+        Snapshot { ctx: current::capture_inherited() }
     }
 
     pub(crate) fn from_ctx(ctx: Ctx) -> Snapshot {

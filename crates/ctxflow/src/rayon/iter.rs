@@ -18,7 +18,7 @@ use rayon::iter::ParallelIterator;
 use rayon::iter::plumbing::{Consumer, Folder, Reducer, UnindexedConsumer};
 
 use crate::current::{self, Entered};
-use crate::frame::{self, Ctx};
+use crate::frame::Ctx;
 
 /// The captured context, as one wrapper holds it: `original` is never entered; `working` is
 /// what is swapped in for a step, and is reset from `original` if the step wrote to it.
@@ -78,7 +78,7 @@ pub trait ParallelIteratorExt: ParallelIterator {
     /// assert_eq!(total, 3 * 5050);
     /// ```
     fn in_current_context(self) -> InCurrentContext<Self> {
-        InCurrentContext { base: self, ctx: frame::inheritable(&current::capture()) }
+        InCurrentContext { base: self, ctx: current::capture_inherited() }
     }
 }
 
