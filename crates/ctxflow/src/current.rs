@@ -198,7 +198,7 @@ pub(crate) fn capture_inherited() -> Ctx {
     with_hot(|h| {
         // SAFETY: shared access for the duration of the call; `inheritable` clones `Arc`s and
         // values (reference-count increments) and builds a frame, and runs no user code.
-        frame::inheritable(unsafe { &**h.frame.get() })
+        frame::inheritable(unsafe { &*h.frame.get() })
     })
 }
 
