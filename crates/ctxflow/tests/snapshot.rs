@@ -145,3 +145,54 @@ fn snapshot_run_binds_a_future_whoever_polls_it() {
     }));
     assert_eq!(seen, (Some(7), Some(7), Some(8)));
 }
+
+/// A runtime driven from inside `run_sync` swaps its tasks' frames with the lent one on every
+/// poll: the lent frame must come back untouched, never be dropped by a task, and tasks must
+/// see what they captured.
+#[cfg(feature = "tokio")]
+#[test]
+fn a_runtime_driven_inside_a_run_swaps_with_the_lent_frame_and_gives_it_back() {
+    static WITNESS: ContextVar<std::sync::Arc<()>> = ContextVar::new("witness");
+    let held = std::sync::Arc::new(());
+    let snap = ctxflow::sync_scope((S.value(3), WITNESS.value(held.clone())), Snapshot::capture);
+    let mut builders = vec![tokio::runtime::Builder::new_current_thread()];
+    #[cfg(all(feature = "runtime", tokio_unstable))]
+    {
+        use ctxflow::runtime::BuilderExt;
+        let mut automatic = tokio::runtime::Builder::new_current_thread();
+        automatic.propagate_context();
+        builders.push(automatic);
+    }
+    for mut builder in builders {
+        let rt = builder.enable_all().build().unwrap();
+        let seen = snap.run_sync(|| {
+            rt.block_on(async {
+                let mut tasks = tokio::task::JoinSet::new();
+                for n in 0..50u32 {
+                    tasks.spawn(ctxflow::spawn(async move {
+                        let inherited = S.get();
+                        S.set(100 + n).unwrap();
+                        tokio::task::yield_now().await;
+                        (n, inherited, S.get())
+                    }));
+                }
+                let mut seen = Vec::new();
+                while let Some(joined) = tasks.join_next().await {
+                    seen.push(joined.unwrap().unwrap());
+                }
+                (seen, S.get())
+            })
+        });
+        let (tasks, after) = seen;
+        assert_eq!(tasks.len(), 50);
+        for (n, inherited, own) in tasks {
+            assert_eq!((inherited, own), (Some(3), Some(100 + n)), "task {n}");
+        }
+        assert_eq!(after, Some(3), "the lent frame came back to the driving thread");
+        assert_eq!(S.get(), None);
+        drop(rt);
+        assert_eq!(std::sync::Arc::strong_count(&held), 2, "only the snapshot holds the value");
+    }
+    drop(snap);
+    assert_eq!(std::sync::Arc::strong_count(&held), 1);
+}
