@@ -32,6 +32,14 @@ fn scope(i: u64) -> u64 {
     V.sync_scope(i, || 1)
 }
 #[inline(never)]
+fn scope_async(i: u64, cx: &mut Context<'_>) -> u64 {
+    let mut fut = std::pin::pin!(V.scope(i, std::future::ready(1)));
+    match fut.as_mut().poll(cx) {
+        Poll::Ready(v) => v,
+        Poll::Pending => 0,
+    }
+}
+#[inline(never)]
 fn run_sync(snap: &ctxflow::Snapshot) -> u64 {
     snap.run_sync(|| get(0))
 }
@@ -56,6 +64,7 @@ fn main() {
                 "get" => get(i),
                 "with" => with(i),
                 "scope" => scope(i),
+                "scope_async" => scope_async(i, &mut cx),
                 "run_sync" => run_sync(&snap),
                 "poll" => poll(fut.as_mut(), &mut cx),
                 "tspawn" => rt.block_on(async { tokio::spawn(async { 1 }).await.unwrap_or(0) }),
