@@ -140,6 +140,9 @@ impl Baggage {
     /// assert_eq!(dropped.len(), 1);
     /// ```
     pub fn parse_lossy(value: &str) -> (Self, Vec<BaggageError>) {
+        if let Some(len) = crate::canonical::baggage_members(value.as_bytes()) {
+            return (Baggage { text: value.to_owned(), len }, Vec::new());
+        }
         Self::from_members(split_list(value, scan), value.len())
     }
 
@@ -158,6 +161,12 @@ impl Baggage {
     }
 
     pub(crate) fn from_fields(fields: &Fields<'_>) -> (Self, Vec<BaggageError>) {
+        if let Some(field) = fields.single()
+            && let Some(len) = crate::canonical::baggage_members(field.as_bytes())
+            && let Ok(text) = field.to_str()
+        {
+            return (Baggage { text: text.to_owned(), len }, Vec::new());
+        }
         let len: usize = fields.iter().map(|f| f.len() + 1).sum();
         if len == 0 {
             return (Baggage::new(), Vec::new());

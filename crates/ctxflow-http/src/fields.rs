@@ -29,6 +29,15 @@ impl<'a> Fields<'a> {
         Fields::All(headers.get_all(name))
     }
 
+    /// The field when there is exactly one, as far as known without a lookup (`None` also
+    /// for fields listed by the map, which may be one).
+    pub(crate) fn single(&self) -> Option<&'a HeaderValue> {
+        match self {
+            Fields::One(field) => *field,
+            Fields::All(_) => None,
+        }
+    }
+
     pub(crate) fn iter(&self) -> FieldIter<'a> {
         match self {
             Fields::One(field) => FieldIter::One(*field),

@@ -42,6 +42,7 @@
 
 mod baggage;
 mod body;
+mod canonical;
 mod client;
 mod context;
 mod export;

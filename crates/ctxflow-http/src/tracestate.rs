@@ -109,6 +109,9 @@ impl TraceState {
     /// assert_eq!(ts.as_str(), "a=1,b=2");
     /// ```
     pub fn parse(value: &str) -> Result<Self, TraceStateError> {
+        if let Some(len) = crate::canonical::tracestate_members(value.as_bytes()) {
+            return Ok(TraceState { text: value.to_owned(), len });
+        }
         Self::from_members(split_list(value, scan), value.len())
     }
 
@@ -127,6 +130,12 @@ impl TraceState {
     }
 
     pub(crate) fn from_fields(fields: &Fields<'_>) -> Result<Self, TraceStateError> {
+        if let Some(field) = fields.single()
+            && let Some(len) = crate::canonical::tracestate_members(field.as_bytes())
+            && let Ok(text) = field.to_str()
+        {
+            return Ok(TraceState { text: text.to_owned(), len });
+        }
         let len = fields.iter().map(|f| f.len() + 1).sum();
         Self::from_members(members(fields.iter(), scan, TraceStateError::NotAscii), len)
     }

@@ -101,10 +101,36 @@ fn reference_tracestate(fields: &[Option<String>]) -> Result<String, TraceStateE
 /// Mostly the characters the two grammars care about.
 fn listish() -> impl Strategy<Value = String> {
     prop_oneof![
+        3 => canonicalish(),
         4 => "[a-zA-Z0-9=,; \t%@*/_.\"\\\\-]{0,60}",
         1 => "([a-z]{1,3}[=]?[ -~]{0,6}[,;]?){0,12}",
         1 => ".{0,30}",
     ]
+}
+
+/// Lists as tracers write them (no spaces, no empty members), often one byte away from that,
+/// with member counts around 32 and 64 and keys and values around 256 characters: what the
+/// fast path for canonical fields (`src/canonical.rs`) takes or leaves, at every limit it checks.
+fn canonicalish() -> impl Strategy<Value = String> {
+    let long = prop_oneof!["[a-z]{254,258}=[a-z]{1,2}", "[a-z]=[a-z]{254,258}"];
+    let tracestate = prop_oneof![8 => "[a-z0-9][a-z0-9_*/@-]{0,3}=[a-zA-Z0-9._~@/*-]{1,4}", 1 => long.clone()];
+    let baggage = prop_oneof![
+        8 => "[a-zA-Z0-9!#$%&'*+.^_`|~-]{1,4}=[a-zA-Z0-9%._~=-]{0,4}(;[a-z]{1,2}(=[a-z0-9%]{0,2})?){0,2}",
+        1 => long,
+    ];
+    let count = prop_oneof![1..6usize, 30..35usize, 62..67usize];
+    let members = count.prop_flat_map(move |n| {
+        prop_oneof![prop::collection::vec(tracestate.clone(), n), prop::collection::vec(baggage.clone(), n)]
+    });
+    let edit = (any::<prop::sample::Index>(), prop::sample::select(&b" \t,;=\"\\A@%\x7f"[..]));
+    (members, prop::option::of(edit)).prop_map(|(members, edit)| {
+        let mut s = members.join(",").into_bytes();
+        if let Some((at, byte)) = edit {
+            let i = at.index(s.len());
+            s[i] = byte;
+        }
+        String::from_utf8(s).unwrap()
+    })
 }
 
 fn fields() -> impl Strategy<Value = Vec<Vec<u8>>> {
