@@ -6,7 +6,10 @@
 //! and a `Box` allocation+free), `poll` (one poll of a never-ready future inside a scope:
 //! one enter/exit), `scope_setup` (set a scope up around a ready future, poll it, drop it) and
 //! `http_layer` (one request through ctxflow-http's `ServerLayer`, or a pass-through layer,
-//! around a service that answers at once).
+//! around a service that answers at once), and `spawn_awaits` (spawn a task of 20 yields on a
+//! current-thread runtime, plain or with `propagate_context()`, and join it from `block_on`,
+//! which is not a task: 21 polls of the task, so the difference of the two over 21 is the
+//! runtime hooks' cost per poll; a current-thread runtime keeps the count deterministic under valgrind).
 
 use std::cell::Cell;
 use std::convert::Infallible;
@@ -22,7 +25,8 @@ use tower::{Layer, Service};
 
 use crate::contenders::REQUEST_ID;
 use crate::polling::{Forever, poll_once, run_ready};
-use crate::{Contender, Ctxflow, Opentelemetry, Plain, TaskLocal, Tracing};
+use crate::workloads::{SpawnAwaits, Workload};
+use crate::{Automatic, Contender, Ctxflow, Opentelemetry, Plain, TaskLocal, Tracing};
 
 /// Runs an operation many times: criterion's `Bencher`, or a plain counted loop.
 pub trait Runner {
@@ -59,6 +63,7 @@ pub const GROUPS: &[(&str, &[&str])] = &[
     ("poll", &["tokio", "ctxflow", "task_local", "tracing", "opentelemetry"]),
     ("scope_setup", &["tokio", "ctxflow", "task_local", "tracing", "opentelemetry"]),
     ("http_layer", &["passthrough", "ctxflow_layer"]),
+    ("spawn_awaits", &["tokio", "ctxflow_runtime"]),
 ];
 
 thread_local! { static LOCAL: Cell<u64> = const { Cell::new(7) }; }
@@ -93,9 +98,19 @@ pub fn run<R: Runner>(group: &str, name: &str, runner: &mut R) -> bool {
         ("scope_setup", n) => return for_contender(n, runner, Ops { read: false, poll: false }),
         ("http_layer", "passthrough") => layer_call(runner, MapRequestLayer::new(|req: Request<()>| req)),
         ("http_layer", "ctxflow_layer") => layer_call(runner, ServerLayer::new()),
+        ("spawn_awaits", "tokio") => spawn_awaits::<Plain, R>(runner, crate::runtimes::current_thread()),
+        ("spawn_awaits", "ctxflow_runtime") => spawn_awaits::<Automatic, R>(
+            runner,
+            crate::runtimes::propagating(crate::runtimes::current_thread_builder()),
+        ),
         _ => return false,
     }
     true
+}
+
+/// One [`SpawnAwaits`] run per operation, from `rt`'s `block_on` inside a request scope.
+fn spawn_awaits<C: Contender, R: Runner>(runner: &mut R, rt: tokio::runtime::Runtime) {
+    runner.run(|| rt.block_on(C::scope(7, SpawnAwaits::run::<C>())));
 }
 
 /// The innermost service of [`layer_call`]: answers at once.
