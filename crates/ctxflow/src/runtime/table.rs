@@ -18,22 +18,35 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use tokio::task::Id;
 
 use super::SelfTracked;
-use super::poll_token::{self, Polled, Termination, Tracked, UNTRACKED};
+use super::poll_token::{self, Termination, Token, Tracked};
 use super::shards::Shards;
+use crate::hooks;
 use crate::resource::Resource;
-use crate::{AsyncId, hooks};
 
 /// One opted-in runtime's tracked tasks.
 pub(crate) struct TaskTable {
-    tasks: Shards<Tracked>,
+    tasks: Shards<Box<Tracked>>,
 }
 
 /// Every table, for [`tracked_tasks`]. Locked only when a runtime is built and by that function.
 static TABLES: Mutex<Vec<Weak<TaskTable>>> = Mutex::new(Vec::new());
 
+/// A tracked poll running on this thread.
+#[derive(Clone, Copy)]
+struct Poll {
+    task: Id,
+    token: Token,
+    /// Another tracked poll runs around this one (in `OUTER`).
+    nested: bool,
+}
+
 thread_local! {
-    /// The polls running on this thread, innermost last.
-    static POLLING: RefCell<Vec<Polled>> = const { RefCell::new(Vec::new()) };
+    /// The innermost tracked poll running on this thread. A poll inside another poll on one
+    /// thread is rare (a runtime driven from inside a task), so the common case is this one
+    /// cell, which has no destructor and therefore no registration or state check.
+    static INNERMOST: Cell<Option<Poll>> = const { Cell::new(None) };
+    /// The tracked polls around the innermost one, innermost last.
+    static OUTER: RefCell<Vec<Poll>> = const { RefCell::new(Vec::new()) };
     /// The last id whose termination this thread saw without having seen its spawn. At
     /// shutdown tokio terminates a task being spawned *before* running the spawn hook, on the
     /// spawning thread, with nothing in between; that hook must then not track it.
@@ -71,35 +84,47 @@ impl TaskTable {
 
     /// `on_before_task_poll`: enters the task's context and ids, then fires `before`.
     pub(crate) fn before_poll(&self, task: Id) {
-        let polled = POLLING
-            .try_with(|p| {
-                let polled = self.acquire(task);
-                p.borrow_mut().push(polled);
-                polled
-            })
-            .unwrap_or(UNTRACKED);
-        if polled.hooked {
-            hooks::before(polled.id);
+        let Some(token) = poll_token::acquire(|| self.tasks.with(task, |m| poll_token::try_enter(m, &task))) else {
+            return;
+        };
+        let outer = INNERMOST.with(Cell::get);
+        if let Some(outer) = outer
+            && OUTER.try_with(|o| o.borrow_mut().push(outer)).is_err()
+        {
+            // This thread is being torn down: poll the task without its context rather than
+            // lose track of the poll around it (entered and left at once, so the token and this
+            // thread's context are back as they were).
+            let _ = token.enter();
+            self.release(task, token);
+            return;
         }
-    }
-
-    /// Takes the task's poll token and enters its context.
-    fn acquire(&self, task: Id) -> Polled {
-        poll_token::acquire(|| self.tasks.with(task, |m| poll_token::try_enter(m, &task)))
+        INNERMOST.with(|p| p.set(Some(Poll { task, token, nested: outer.is_some() })));
+        if let Some(id) = token.enter() {
+            hooks::before(id);
+        }
     }
 
     /// `on_after_task_poll`: fires `after` inside the task's context, saves the context (with
-    /// any `set` made in the poll) back into the table and restores the thread's own.
+    /// any `set` made in the poll) back into the entry and restores the thread's own.
     pub(crate) fn after_poll(&self, task: Id) {
-        let polled = POLLING.try_with(|p| p.borrow_mut().pop()).ok().flatten().unwrap_or(UNTRACKED);
-        if polled.id == AsyncId::NONE {
-            return;
+        let Some(poll) = INNERMOST.with(Cell::get) else { return };
+        if poll.task != task {
+            return; // an untracked task, polled inside a tracked one
         }
-        if polled.hooked {
-            hooks::after(polled.id);
+        let outer = if poll.nested { OUTER.try_with(|o| o.borrow_mut().pop()).ok().flatten() } else { None };
+        INNERMOST.with(|p| p.set(outer));
+        if let Some(id) = poll.token.hooked() {
+            hooks::after(id);
         }
-        let ended = self.tasks.with(task, |m| poll_token::leave(m, &task, polled));
-        drop(ended); // `destroy`, after `after`, outside the lock
+        self.release(task, poll.token);
+    }
+
+    /// Gives `task`'s token back; removes the entry if the task was terminated meanwhile.
+    fn release(&self, task: Id, token: Token) {
+        if token.leave() {
+            let ended = self.tasks.with(task, |m| poll_token::remove(m, &task));
+            drop(ended); // `destroy`, after `after`, outside the lock
+        }
     }
 
     /// `on_task_terminate`: the task is gone (completed, cancelled, or shut down). Also called
