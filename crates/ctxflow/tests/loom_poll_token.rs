@@ -3,7 +3,9 @@
 //! may start the next poll of the same task on another worker before the previous poll's
 //! after-poll hook has run. Two workers race to poll one task: their polls must take turns,
 //! each must see the context captured at the spawn plus every write of the polls before it, and
-//! each worker must get its own context back. Run by `scripts/loom.sh`.
+//! each worker must get its own context back. The after-poll gives the token back without the
+//! lock, through the boxed entry, whose task data sits in a loom `UnsafeCell`: an access the
+//! token does not order fails the model. Run by `scripts/loom.sh`.
 #![cfg(all(loom, feature = "runtime", tokio_unstable))]
 
 mod loom_support;

@@ -1,7 +1,8 @@
 //! The side table's storage: a map from task id, split into shards, each behind a spin lock.
 //!
-//! Every poll of a tracked task takes a shard lock twice (before and after the poll), so the
-//! lock's own cost shows directly in the per-poll overhead. Critical sections here are a hash
+//! Every poll of a tracked task takes a shard lock once (in the before-poll hook; the after-poll
+//! hook goes through the entry, see `poll_token.rs`), so the lock's own cost shows directly in
+//! the per-poll overhead. Critical sections here are a hash
 //! probe and a few moves, never user code, so a spin lock fits: taking it is one atomic
 //! compare-and-swap and releasing it a plain store, half the atomic operations of a futex mutex
 //! or dashmap's lock (measured on the spawn-and-yield benchmark). Shards keep workers that run
