@@ -29,12 +29,15 @@ impl<'a> Fields<'a> {
         Fields::All(headers.get_all(name))
     }
 
-    /// The field when there is exactly one, as far as known without a lookup (`None` also
-    /// for fields listed by the map, which may be one).
+    /// The field when there is exactly one.
     pub(crate) fn single(&self) -> Option<&'a HeaderValue> {
         match self {
             Fields::One(field) => *field,
-            Fields::All(_) => None,
+            Fields::All(all) => {
+                let mut fields = all.iter();
+                let first = fields.next()?;
+                fields.next().is_none().then_some(first)
+            }
         }
     }
 
