@@ -97,18 +97,25 @@ pub(crate) fn try_enter<K: Hash + Eq, S: BuildHasher>(entries: &mut Entries<K, S
 /// Repeats `attempt` (a [`try_enter`] under the lock) until it gets an answer.
 #[inline]
 pub(crate) fn acquire(mut attempt: impl FnMut() -> Option<Option<Token>>) -> Option<Token> {
-    if let Some(entered) = attempt() {
-        return entered;
-    }
-    // The previous poll's after-poll has not run yet (see the module docs).
-    WAITED.fetch_add(1, Ordering::Relaxed);
-    let mut backoff = Backoff::default();
+    // One call site for `attempt`, so that it inlines here.
+    let mut backoff: Option<Backoff> = None;
     loop {
-        backoff.snooze();
         if let Some(entered) = attempt() {
             return entered;
         }
+        // The previous poll's after-poll has not run yet (see the module docs).
+        wait(&mut backoff);
     }
+}
+
+#[cold]
+fn wait(backoff: &mut Option<Backoff>) {
+    backoff
+        .get_or_insert_with(|| {
+            WAITED.fetch_add(1, Ordering::Relaxed);
+            Backoff::default()
+        })
+        .snooze();
 }
 
 impl Token {

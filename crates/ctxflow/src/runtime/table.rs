@@ -83,6 +83,7 @@ impl TaskTable {
     }
 
     /// `on_before_task_poll`: enters the task's context and ids, then fires `before`.
+    #[inline]
     pub(crate) fn before_poll(&self, task: Id) {
         let Some(token) = poll_token::acquire(|| self.tasks.with(task, |m| poll_token::try_enter(m, &task))) else {
             return;
@@ -106,6 +107,7 @@ impl TaskTable {
 
     /// `on_after_task_poll`: fires `after` inside the task's context, saves the context (with
     /// any `set` made in the poll) back into the entry and restores the thread's own.
+    #[inline]
     pub(crate) fn after_poll(&self, task: Id) {
         let Some(poll) = INNERMOST.with(Cell::get) else { return };
         if poll.task != task {
