@@ -293,8 +293,16 @@ pub(crate) fn decode_lower_hex<const N: usize>(hex: &[u8]) -> Option<[u8; N]> {
     let mut out = [0u8; N];
     // Eight digits at a time, then one pair at a time for the rest (a version or flags byte).
     let (words, pairs) = out.split_at_mut(N - N % 4);
+    // One check at the end, not one per word.
+    let mut valid = true;
     for (word, digits) in words.chunks_exact_mut(4).zip(hex.chunks_exact(8)) {
-        word.copy_from_slice(&decode_eight(digits.try_into().ok()?)?);
+        let (bytes, ok) =
+            decode_eight([digits[0], digits[1], digits[2], digits[3], digits[4], digits[5], digits[6], digits[7]]);
+        word.copy_from_slice(&bytes);
+        valid &= ok;
+    }
+    if !valid {
+        return None;
     }
     let mut seen = 0u8;
     for (byte, pair) in pairs.iter_mut().zip(hex[2 * words.len()..].chunks_exact(2)) {
@@ -310,24 +318,22 @@ pub(crate) fn decode_lower_hex<const N: usize>(hex: &[u8]) -> Option<[u8; N]> {
 const ONES: u64 = 0x0101_0101_0101_0101;
 
 /// Four bytes from eight lowercase hex digits, all eight checked and converted together in
-/// one `u64` (first digit in the top byte).
-fn decode_eight(digits: [u8; 8]) -> Option<[u8; 4]> {
+/// one `u64` (first digit in the top byte); `false` when they are not all such digits.
+fn decode_eight(digits: [u8; 8]) -> ([u8; 4], bool) {
     let x = u64::from_be_bytes(digits);
     let top = 0x80 * ONES;
     // For bytes below 0x80 (checked last), adding `0x80 - lo` sets a byte's top bit exactly
     // when it is >= lo, adding `0x7f - hi` when it is > hi, and neither carries into the next byte.
     let in_range = |lo: u64, hi: u64| x.wrapping_add((0x80 - lo) * ONES) & !x.wrapping_add((0x7f - hi) * ONES) & top;
     let (digit, letter) = (in_range(u64::from(b'0'), u64::from(b'9')), in_range(u64::from(b'a'), u64::from(b'f')));
-    if (digit | letter) & !x & top != top {
-        return None;
-    }
+    let valid = (digit | letter) & !x & top == top;
     // '0'..'9' and 'a'..'f' have the values 0..9 and 1..6 in their low nibble.
     let nibbles = (x & (0x0f * ONES)) + (letter >> 7) * 9;
     // Pack the nibble in each byte with its neighbour, then the bytes, then the pairs.
     let v = (nibbles | nibbles >> 4) & 0x00ff_00ff_00ff_00ff;
     let v = (v | v >> 8) & 0x0000_ffff_0000_ffff;
     let v = (v | v >> 16) & 0xffff_ffff;
-    Some((v as u32).to_be_bytes())
+    ((v as u32).to_be_bytes(), valid)
 }
 
 /// The two lowercase hex digits of every byte.
