@@ -48,6 +48,16 @@ fn poll(fut: std::pin::Pin<&mut impl Future<Output = ()>>, cx: &mut Context<'_>)
     matches!(fut.poll(cx), Poll::Pending) as u64
 }
 
+/// 20 awaits that each suspend, with a read after each (the "20 awaits" workload).
+async fn awaits20() -> u64 {
+    let mut acc = 0;
+    for _ in 0..20 {
+        tokio::task::yield_now().await;
+        acc += get(0);
+    }
+    acc
+}
+
 fn main() {
     let op = std::env::args().nth(1).unwrap_or_default();
     let n: u64 = std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
@@ -69,6 +79,8 @@ fn main() {
                 "poll" => poll(fut.as_mut(), &mut cx),
                 "tspawn" => rt.block_on(async { tokio::spawn(async { 1 }).await.unwrap_or(0) }),
                 "spawn" => rt.block_on(async { ctxflow::spawn(async { 1 }).await.unwrap_or(0) }),
+                "tawaits" => rt.block_on(async { tokio::spawn(awaits20()).await.unwrap_or(0) }),
+                "awaits" => rt.block_on(async { ctxflow::spawn(awaits20()).await.unwrap_or(0) }),
                 other => panic!("unknown op {other}"),
             });
         }
