@@ -31,6 +31,7 @@
 mod bindings;
 mod current;
 mod error;
+mod fields;
 mod frame;
 mod ids;
 mod resource;
@@ -57,6 +58,8 @@ mod spawn;
 
 pub use bindings::{Binding, IntoBindings, scope, sync_scope};
 pub use error::{ResourceError, SetError};
+#[doc(hidden)]
+pub use fields::__field_binding;
 pub use ids::{AsyncId, execution_id, trigger_id};
 pub use resource::AsyncResource;
 pub use scope::Scoped;

@@ -7,7 +7,9 @@
 //! A `Value` is the thin pointer `Arc::into_raw` gives, which points at the `T` itself, plus a
 //! static table of the three things that need the type back: clone, drop and `TypeId`.
 //! Reading is then a plain dereference; cloning and dropping (when frames are built and
-//! freed, not when they are read) go through one indirect call.
+//! freed, not when they are read) go through one indirect call. The same table lets a value be
+//! a field of a struct that several variables share (`Value::from_field`): its clone and drop
+//! count the struct's `Arc`, so binding several variables costs one allocation.
 //!
 //! The type is recovered without a check by [`Value::get`] and [`Value::to_arc`], whose callers
 //! (`ContextVar<T>`) own the only key under which a `Value` of their `T` is stored.
@@ -29,13 +31,61 @@ struct VTable {
     clone: unsafe fn(NonNull<()>),
     /// Gives back one strong count of that `Arc<T>`.
     drop: unsafe fn(NonNull<()>),
+    /// `Arc::into_raw` of an `Arc<T>` holding the value, with one count for the caller: the
+    /// same `Arc` for a value made by `from_arc`, a new one holding a clone for a field.
+    to_arc: unsafe fn(NonNull<()>) -> NonNull<()>,
     type_id: fn() -> TypeId,
 }
 
 struct TableOf<T>(PhantomData<T>);
 
 impl<T: Send + Sync + 'static> TableOf<T> {
-    const TABLE: VTable = VTable { clone: clone_arc::<T>, drop: drop_arc::<T>, type_id: TypeId::of::<T> };
+    const TABLE: VTable =
+        VTable { clone: clone_arc::<T>, drop: drop_arc::<T>, to_arc: share_arc::<T>, type_id: TypeId::of::<T> };
+}
+
+/// The table of a value that is the field at byte `OFFSET` of an `Arc<S>` (`Value::from_field`).
+struct FieldTable<S, T, const OFFSET: usize>(PhantomData<(S, T)>);
+
+impl<S: Send + Sync + 'static, T: Clone + Send + Sync + 'static, const OFFSET: usize> FieldTable<S, T, OFFSET> {
+    const TABLE: VTable = VTable {
+        clone: clone_owner::<S, OFFSET>,
+        drop: drop_owner::<S, OFFSET>,
+        to_arc: copy_field::<T>,
+        type_id: TypeId::of::<T>,
+    };
+}
+
+/// # Safety
+/// `field` points to a live `T`.
+unsafe fn copy_field<T: Clone>(field: NonNull<()>) -> NonNull<()> {
+    // SAFETY: by this function's contract.
+    let copy = Arc::new(unsafe { field.cast::<T>().as_ref() }.clone());
+    // SAFETY: `Arc::into_raw` never returns null.
+    unsafe { NonNull::new_unchecked(Arc::into_raw(copy).cast_mut()) }.cast()
+}
+
+/// The `Arc<S>` data pointer that a field pointer was derived from.
+///
+/// # Safety
+/// `field` was made by `Value::from_field::<S, _, OFFSET>`.
+unsafe fn owner_of<S, const OFFSET: usize>(field: NonNull<()>) -> *const S {
+    // SAFETY: `field` is `OFFSET` bytes past the start of the `S` (same allocation).
+    unsafe { field.as_ptr().cast::<u8>().sub(OFFSET).cast::<S>() }
+}
+
+/// # Safety
+/// As for `owner_of`, and the owner still holds a strong count.
+unsafe fn clone_owner<S, const OFFSET: usize>(field: NonNull<()>) {
+    // SAFETY: by this function's contract.
+    unsafe { Arc::increment_strong_count(owner_of::<S, OFFSET>(field)) }
+}
+
+/// # Safety
+/// As for `clone_owner`; the caller gives up the strong count it owned.
+unsafe fn drop_owner<S, const OFFSET: usize>(field: NonNull<()>) {
+    // SAFETY: by this function's contract; `from_raw` takes back exactly one count.
+    drop(unsafe { Arc::from_raw(owner_of::<S, OFFSET>(field)) })
 }
 
 /// # Safety
@@ -43,6 +93,14 @@ impl<T: Send + Sync + 'static> TableOf<T> {
 unsafe fn clone_arc<T>(data: NonNull<()>) {
     // SAFETY: by this function's contract.
     unsafe { Arc::increment_strong_count(data.cast::<T>().as_ptr()) }
+}
+
+/// # Safety
+/// As for `clone_arc`.
+unsafe fn share_arc<T>(data: NonNull<()>) -> NonNull<()> {
+    // SAFETY: by this function's contract; the count added is the caller's.
+    unsafe { clone_arc::<T>(data) };
+    data
 }
 
 /// # Safety
@@ -71,6 +129,24 @@ impl Value {
         Value { data, vtable: &TableOf::<T>::TABLE }
     }
 
+    /// Shares the field at byte `OFFSET` of `owner`'s `S`, a `T`: the value keeps the whole
+    /// `Arc<S>` alive (one strong count), so several variables can be bound from one
+    /// allocation (`ctxflow::fields!`).
+    ///
+    /// # Safety
+    /// `S` has a field of type `T` at byte offset `OFFSET` (`core::mem::offset_of!`).
+    pub(crate) unsafe fn from_field<S, T, const OFFSET: usize>(owner: &Arc<S>) -> Value
+    where
+        S: Send + Sync + 'static,
+        T: Clone + Send + Sync + 'static,
+    {
+        let base = Arc::into_raw(Arc::clone(owner));
+        // SAFETY: `OFFSET` is within the `S` that `base` points to (the caller's contract), so
+        // the result points into the same allocation and is not null.
+        let data = unsafe { NonNull::new_unchecked(base.cast::<u8>().add(OFFSET).cast_mut()) }.cast::<()>();
+        Value { data, vtable: &FieldTable::<S, T, OFFSET>::TABLE }
+    }
+
     /// Whether this value holds a `T`.
     pub(crate) fn is<T: 'static>(&self) -> bool {
         (self.vtable.type_id)() == TypeId::of::<T>()
@@ -94,18 +170,15 @@ impl Value {
         unsafe { self.data.cast::<T>().as_ref() }
     }
 
-    /// A new `Arc<T>` sharing the value (one strong count more).
+    /// An `Arc<T>` of the value: the value's own `Arc` (one strong count more), or for a
+    /// field of a shared struct a new `Arc` holding a clone.
     ///
     /// # Safety
     /// As for [`Value::get`].
     pub(crate) unsafe fn to_arc<T: 'static>(&self) -> Arc<T> {
-        let ptr = self.data.cast::<T>().as_ptr();
-        // SAFETY: `ptr` is `Arc::into_raw` of a live `Arc<T>` (the caller's contract); the
-        // count added here is the one the returned `Arc` owns.
-        unsafe {
-            Arc::increment_strong_count(ptr);
-            Arc::from_raw(ptr)
-        }
+        // SAFETY: `data` and `vtable` were made together for a `T` (the caller's contract);
+        // `to_arc` returns `Arc::into_raw` of an `Arc<T>` whose count is now ours.
+        unsafe { Arc::from_raw((self.vtable.to_arc)(self.data).cast::<T>().as_ptr()) }
     }
 }
 
@@ -142,6 +215,35 @@ mod tests {
         assert!(Arc::ptr_eq(&back, &arc));
         drop((a, b, back));
         assert_eq!(Arc::strong_count(&arc), 1);
+    }
+
+    #[test]
+    fn fields_share_their_owner_and_drop_it_with_the_last_one() {
+        struct Pair {
+            _pad: u8,
+            name: String,
+            n: u64,
+        }
+        let owner = Arc::new(Pair { _pad: 0, name: "x".into(), n: 7 });
+        // SAFETY: the offsets and types of `Pair`'s fields.
+        let (name, n) = unsafe {
+            (
+                Value::from_field::<Pair, String, { std::mem::offset_of!(Pair, name) }>(&owner),
+                Value::from_field::<Pair, u64, { std::mem::offset_of!(Pair, n) }>(&owner),
+            )
+        };
+        assert_eq!(Arc::strong_count(&owner), 3);
+        assert_eq!(name.downcast_ref::<String>().map(String::as_str), Some("x"));
+        assert_eq!(n.clone().downcast_ref::<u64>(), Some(&7));
+        assert!(n.downcast_ref::<String>().is_none());
+        // SAFETY: `n` holds a `u64`; a field's `Arc` is a copy.
+        let copy = unsafe { n.to_arc::<u64>() };
+        assert_eq!((*copy, Arc::strong_count(&copy)), (7, 1));
+        let weak = Arc::downgrade(&owner);
+        drop((owner, name));
+        assert!(weak.upgrade().is_some(), "a field still holds the owner");
+        drop(n);
+        assert!(weak.upgrade().is_none());
     }
 
     #[test]
