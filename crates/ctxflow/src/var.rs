@@ -171,7 +171,9 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
     }
 
     /// The current value as a shared `Arc`: the very object the scope was given, not a copy
-    /// (`None` while unset, even with a default).
+    /// (`None` while unset, even with a default). For a variable bound to a field of a shared
+    /// struct ([`fields!`](crate::fields)) there is no `Arc` of the field: this is a new `Arc`
+    /// holding a clone of it.
     ///
     /// ```
     /// use std::sync::{Arc, Mutex};
