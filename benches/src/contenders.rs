@@ -187,15 +187,16 @@ impl Contender for Opentelemetry {
 /// runtime built with `propagate_context()` (see [`crate::runtimes::propagating`]).
 pub struct Automatic;
 
+/// The same as [`Ctxflow`] but for `spawn`.
 impl Contender for Automatic {
     const NAME: &'static str = "ctxflow_runtime";
 
     fn scope<F: Future + Send>(id: u64, fut: F) -> impl Future<Output = F::Output> + Send {
-        REQUEST_ID.scope(id, fut)
+        Ctxflow::scope(id, fut)
     }
 
     fn sync_scope<R>(id: u64, f: impl FnOnce() -> R) -> R {
-        REQUEST_ID.sync_scope(id, f)
+        Ctxflow::sync_scope(id, f)
     }
 
     fn spawn<F>(fut: F) -> JoinHandle<F::Output>
@@ -207,6 +208,6 @@ impl Contender for Automatic {
     }
 
     fn read() -> u64 {
-        REQUEST_ID.get().unwrap_or(0)
+        Ctxflow::read()
     }
 }

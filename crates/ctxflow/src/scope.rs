@@ -106,16 +106,12 @@ impl<F: Future> Future for Scoped<F> {
     }
 }
 
-/// Runs `f` inside `ctx`, then restores the previous context (also on unwind).
-pub(crate) fn run_sync_in<R>(mut ctx: Ctx, f: impl FnOnce() -> R) -> R {
+/// Runs `f` with `changes` applied on top of the current context, then restores the previous
+/// context (also on unwind).
+pub(crate) fn run_sync_with<R>(changes: impl IntoIterator<Item = Change>, f: impl FnOnce() -> R) -> R {
+    let mut ctx = current::read(|fr| frame::apply(fr, changes)).unwrap_or_else(current::capture);
     let _entered = Entered::new(&mut ctx, None);
     f()
-}
-
-/// Runs `f` with `changes` applied on top of the current context.
-pub(crate) fn run_sync_with<R>(changes: impl IntoIterator<Item = Change>, f: impl FnOnce() -> R) -> R {
-    let ctx = current::read(|fr| frame::apply(fr, changes)).unwrap_or_else(current::capture);
-    run_sync_in(ctx, f)
 }
 
 /// May `set` write here? See [`SetError`].

@@ -21,7 +21,8 @@ use std::sync::Arc;
 
 /// A shared, type-erased `Arc<T>` with `T: Send + Sync + 'static`.
 pub(crate) struct Value {
-    /// `Arc::into_raw` of the `Arc<T>` this value owns one strong count of.
+    /// Where the `T` is: `Arc::into_raw` of the `Arc<T>` this value owns one strong count of,
+    /// or a field of an `Arc<S>` it owns one count of (`from_field`). Only `vtable` knows which.
     data: NonNull<()>,
     vtable: &'static VTable,
 }
@@ -60,9 +61,13 @@ impl<S: Send + Sync + 'static, T: Clone + Send + Sync + 'static, const OFFSET: u
 /// `field` points to a live `T`.
 unsafe fn copy_field<T: Clone>(field: NonNull<()>) -> NonNull<()> {
     // SAFETY: by this function's contract.
-    let copy = Arc::new(unsafe { field.cast::<T>().as_ref() }.clone());
+    into_raw(Arc::new(unsafe { field.cast::<T>().as_ref() }.clone()))
+}
+
+/// `Arc::into_raw`, as the `NonNull` it is.
+fn into_raw<T>(arc: Arc<T>) -> NonNull<()> {
     // SAFETY: `Arc::into_raw` never returns null.
-    unsafe { NonNull::new_unchecked(Arc::into_raw(copy).cast_mut()) }.cast()
+    unsafe { NonNull::new_unchecked(Arc::into_raw(arc).cast_mut()) }.cast()
 }
 
 /// The `Arc<S>` data pointer that a field pointer was derived from.
@@ -110,8 +115,9 @@ unsafe fn drop_arc<T>(data: NonNull<()>) {
     drop(unsafe { Arc::from_raw(data.cast::<T>().as_ptr()) })
 }
 
-// SAFETY: a `Value` is only made from an `Arc<T>` with `T: Send + Sync` (`from_arc`'s bound),
-// and `Arc<T>` is `Send` and `Sync` for such `T`; the raw pointer is that `Arc` in another form.
+// SAFETY: a `Value` is only made from an `Arc<T>` with `T: Send + Sync` (`from_arc`), or from an
+// `Arc<S>` and a `T` field with both `Send + Sync` (`from_field`); such `Arc`s are `Send` and
+// `Sync`, and the raw pointer is that `Arc` in another form.
 unsafe impl Send for Value {}
 // SAFETY: as above.
 unsafe impl Sync for Value {}
@@ -124,9 +130,7 @@ impl Value {
 
     /// Takes over `arc`'s strong count.
     pub(crate) fn from_arc<T: Send + Sync + 'static>(arc: Arc<T>) -> Value {
-        // SAFETY: `Arc::into_raw` never returns null.
-        let data = unsafe { NonNull::new_unchecked(Arc::into_raw(arc).cast_mut()) }.cast::<()>();
-        Value { data, vtable: &TableOf::<T>::TABLE }
+        Value { data: into_raw(arc), vtable: &TableOf::<T>::TABLE }
     }
 
     /// Shares the field at byte `OFFSET` of `owner`'s `S`, a `T`: the value keeps the whole
@@ -140,10 +144,10 @@ impl Value {
         S: Send + Sync + 'static,
         T: Clone + Send + Sync + 'static,
     {
-        let base = Arc::into_raw(Arc::clone(owner));
+        let base = into_raw(Arc::clone(owner)).cast::<u8>();
         // SAFETY: `OFFSET` is within the `S` that `base` points to (the caller's contract), so
-        // the result points into the same allocation and is not null.
-        let data = unsafe { NonNull::new_unchecked(base.cast::<u8>().add(OFFSET).cast_mut()) }.cast::<()>();
+        // the result points into the same allocation.
+        let data = unsafe { base.add(OFFSET) }.cast::<()>();
         Value { data, vtable: &FieldTable::<S, T, OFFSET>::TABLE }
     }
 
@@ -165,8 +169,8 @@ impl Value {
     /// The value was made from a `T` (`self.is::<T>()`).
     #[inline]
     pub(crate) unsafe fn get<T: 'static>(&self) -> &T {
-        // SAFETY: `data` is `Arc::into_raw` of an `Arc<T>` (the caller's contract) that `self`
-        // keeps alive for as long as the returned reference borrows `self`.
+        // SAFETY: `data` points to a `T` (the caller's contract) in an `Arc` that `self` keeps
+        // alive for as long as the returned reference borrows `self`.
         unsafe { self.data.cast::<T>().as_ref() }
     }
 

@@ -103,8 +103,11 @@ fn a_value_dropped_on_another_thread_runs_its_drop_there_without_disturbing_that
     let (value, log) = probe();
     let (send, receive) = mpsc::channel::<Snapshot>();
     let setter = std::thread::spawn(move || {
-        // The last reference to the frame holding the value leaves this thread in a snapshot.
-        PROBE.sync_scope(value, || send.send(Snapshot::capture()).unwrap());
+        // The last reference to the frame holding the value leaves this thread in a snapshot,
+        // sent only once the scope has ended (sent from inside it, the scope's own reference
+        // could outlive the dropper's and run the value's Drop here).
+        let snapshot = PROBE.sync_scope(value, Snapshot::capture);
+        send.send(snapshot).unwrap();
         std::thread::current().id()
     });
     let dropper = std::thread::spawn(move || {

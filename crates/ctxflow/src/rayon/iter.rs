@@ -17,43 +17,19 @@
 use rayon::iter::ParallelIterator;
 use rayon::iter::plumbing::{Consumer, Folder, Reducer, UnindexedConsumer};
 
-use crate::current::{self, Entered};
+use crate::current;
 use crate::frame::Ctx;
 
-/// The captured context, as one wrapper holds it: `original` is never entered; `working` is
-/// what is swapped in for a step, and is reset from `original` if the step wrote to it.
-struct Held {
-    original: Ctx,
-    working: Ctx,
-}
+/// The captured context, as one wrapper holds it. Each step runs with it lent
+/// (`current::run_lent`): no reference count is touched, and a `set` made by a step ends with it.
+#[derive(Clone)]
+struct Held(Ctx);
 
 impl Held {
-    fn new(ctx: Ctx) -> Held {
-        Held { working: ctx.clone(), original: ctx }
-    }
-
     /// Runs `f` inside the context; a `set` made by `f` ends with it.
     #[inline]
-    fn within<R>(&mut self, f: impl FnOnce() -> R) -> R {
-        let out = {
-            let _entered = Entered::new(&mut self.working, None);
-            f()
-        };
-        let unchanged = match (&self.working, &self.original) {
-            (Some(w), Some(o)) => std::sync::Arc::ptr_eq(w, o),
-            (None, None) => true,
-            _ => false,
-        };
-        if !unchanged {
-            self.working = self.original.clone();
-        }
-        out
-    }
-}
-
-impl Clone for Held {
-    fn clone(&self) -> Held {
-        Held::new(self.original.clone())
+    fn within<R>(&self, f: impl FnOnce() -> R) -> R {
+        current::run_lent(&self.0, f)
     }
 }
 
@@ -106,7 +82,7 @@ impl<I: ParallelIterator> ParallelIterator for InCurrentContext<I> {
     where
         C: UnindexedConsumer<Self::Item>,
     {
-        self.base.drive_unindexed(InContext { base: consumer, held: Held::new(self.ctx) })
+        self.base.drive_unindexed(InContext { base: consumer, held: Held(self.ctx) })
     }
 
     fn opt_len(&self) -> Option<usize> {
@@ -135,7 +111,7 @@ impl<T, C: Consumer<T>> Consumer<T> for InContext<C> {
         )
     }
 
-    fn into_folder(mut self) -> Self::Folder {
+    fn into_folder(self) -> Self::Folder {
         let base = self.held.within(|| self.base.into_folder());
         InContext { base, held: self.held }
     }
@@ -158,7 +134,7 @@ impl<T, C: UnindexedConsumer<T>> UnindexedConsumer<T> for InContext<C> {
 impl<T, F: Folder<T>> Folder<T> for InContext<F> {
     type Result = F::Result;
 
-    fn consume(mut self, item: T) -> Self {
+    fn consume(self, item: T) -> Self {
         let base = self.held.within(|| self.base.consume(item));
         InContext { base, held: self.held }
     }
@@ -174,7 +150,7 @@ impl<T, F: Folder<T>> Folder<T> for InContext<F> {
         self
     }
 
-    fn complete(mut self) -> F::Result {
+    fn complete(self) -> F::Result {
         self.held.within(|| self.base.complete())
     }
 
@@ -184,7 +160,7 @@ impl<T, F: Folder<T>> Folder<T> for InContext<F> {
 }
 
 impl<R, Red: Reducer<R>> Reducer<R> for InContext<Red> {
-    fn reduce(mut self, left: R, right: R) -> R {
+    fn reduce(self, left: R, right: R) -> R {
         self.held.within(|| self.base.reduce(left, right))
     }
 }
