@@ -2,11 +2,11 @@
 //!
 //! Every poll of a context-carrying future *swaps* its frame into this thread-local and swaps
 //! it back out when the poll ends, on return and on unwind alike, through [`Entered`]'s `Drop`.
-//! Swapping moves an `Arc` pointer; it never touches a reference count, which keeps the
+//! Swapping moves a frame pointer (`FrameRef`); it never touches a reference count, which keeps the
 //! per-poll cost at a few plain loads and stores.
 //!
-//! Reads ([`read`]) hand out a plain reference into the current frame without cloning the
-//! `Arc`, so `get`/`with` cost no atomic operation. That reference is sound because no code
+//! Reads ([`read`]) hand out a plain reference into the current frame without cloning its
+//! `FrameRef`, so `get`/`with` cost no atomic operation. That reference is sound because no code
 //! path frees a frame that was current while a read is in progress: [`swap_in`] moves frames
 //! between this slot and a guard (never dropping one), and [`replace`] (the one operation that
 //! retires a frame, used by `set`) parks the retired frame until the outermost read ends.
@@ -14,16 +14,14 @@
 //! a count of its own; such a lent frame is never dropped here, only forgotten.
 //! The state a read touches lives in a thread-local without a destructor ([`Hot`]), which std
 //! reaches with no liveness check; what needs a destructor lives apart ([`Cold`]).
-//! This module, `value.rs` (the type-erased `Arc`) and `Frame::get_as` (a read without a
-//! dynamic type check) are the only `unsafe` in the crate; their tests run under miri
-//! (`scripts/miri.sh`).
+//! This module's `unsafe`, like that of `value.rs` (the type-erased `Arc`), `frame_ref.rs`
+//! (the frame's reused allocation) and `Frame::get_as` (a read without a dynamic type check),
+//! is tested under miri (`scripts/miri.sh`).
 
+use crate::frame::{self, Ctx, Frame, FrameRef};
+use crate::ids::AsyncId;
 use std::cell::{Cell, UnsafeCell};
 use std::mem::ManuallyDrop;
-use std::sync::Arc;
-
-use crate::frame::{self, Ctx, Frame};
-use crate::ids::AsyncId;
 // One thread-local per thread, also per thread of a loom model (`tests/loom_*.rs`).
 use crate::sync::thread_local;
 
@@ -48,7 +46,7 @@ struct Hot {
 /// What needs a destructor, touched only by `replace` and when parked frames are freed.
 struct Cold {
     /// Frames retired by `replace` while a read was in progress; freed when reads end.
-    retired: UnsafeCell<Vec<Arc<Frame>>>,
+    retired: UnsafeCell<Vec<FrameRef>>,
 }
 
 /// The flag bit of `Hot::reading`: frames are parked in `Cold::retired`.
@@ -100,13 +98,13 @@ pub(crate) fn read<R>(f: impl FnOnce(Option<&Frame>) -> R) -> R {
         // SAFETY: `frame` is only accessed from this thread. The shared reference lives just
         // long enough to copy out the frame pointer; every `&mut` to the slot in this module
         // lives for one statement that calls no user code, so none overlaps it.
-        let ptr: Option<*const Frame> = unsafe { (*h.frame.get()).as_ref().map(Arc::as_ptr) };
+        let ptr: Option<*const Frame> = unsafe { (*h.frame.get()).as_ref().map(FrameRef::as_ptr) };
         h.reading.set(h.reading.get() + 1);
         let _end = ReadEnd(h);
         // SAFETY: the frame at `ptr` was owned by this thread's slot when we took the pointer.
-        // While a read is in progress no code frees it: `swap_in` only moves `Arc`s between the
+        // While a read is in progress no code frees it: `swap_in` only moves `FrameRef`s between the
         // slot and guards that hold them until they swap back, and `replace` parks a retired
-        // `Arc` in `Cold::retired` instead of dropping it. Parked frames are freed only by
+        // `FrameRef` in `Cold::retired` instead of dropping it. Parked frames are freed only by
         // `ReadEnd` when the count returns to 0, after `f` has returned or unwound. The
         // reference cannot escape `f`, whose signature is generic over its lifetime.
         f(ptr.map(|p| unsafe { &*p }))
@@ -205,7 +203,7 @@ pub(crate) fn replace(new: Ctx) {
 pub(crate) fn capture() -> Ctx {
     with_hot(|h| {
         // SAFETY: shared access for the duration of the clone; no `&mut` exists meanwhile
-        // and `Arc::clone` runs no user code.
+        // and `FrameRef::clone` runs no user code.
         unsafe { (**h.frame.get()).clone() }
     })
 }
@@ -215,14 +213,14 @@ pub(crate) fn capture() -> Ctx {
 /// (not `capture()` then a filtered copy: that was three atomic operations per spawn).
 pub(crate) fn capture_inherited() -> Ctx {
     with_hot(|h| {
-        // SAFETY: shared access for the duration of the call; `inheritable` clones `Arc`s and
+        // SAFETY: shared access for the duration of the call; `inheritable` clones `FrameRef`s and
         // values (reference-count increments) and builds a frame, and runs no user code.
         frame::inheritable(unsafe { &*h.frame.get() })
     })
 }
 
 /// Runs `f` with `ctx` as the current frame, entered as a scope like [`Entered`] but *lent*:
-/// the thread-local holds a bitwise copy of the `Arc` without its own reference count, so
+/// the thread-local holds a bitwise copy of the `FrameRef` without its own reference count, so
 /// entering costs no atomic operation (`Snapshot::run_sync` used to clone and drop one, two
 /// atomic read-modify-writes per call). `ctx` is borrowed for the whole call, so the frame
 /// outlives everything that can see the copy; the copy is never dropped: `replace` (a `set`
@@ -342,6 +340,8 @@ pub(crate) fn leave_detached(slot: &mut Ctx, prev_ids: (AsyncId, AsyncId)) {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
     use crate::frame::{Change, Value, apply};
 
@@ -398,7 +398,7 @@ mod tests {
         });
         assert_eq!(seen, Some(3));
         assert_eq!(current(2), None, "the caller's (empty) context is back");
-        assert_eq!(Arc::strong_count(lender.as_ref().unwrap()), 1, "no count taken or lost");
+        assert_eq!(FrameRef::count(lender.as_ref().unwrap()), 1, "no count taken or lost");
         // The empty context lent, then replaced twice: both frames set inside are owned.
         run_lent(&None, || {
             replace(frame_holding(&set_inside));
@@ -422,7 +422,7 @@ mod tests {
         assert!(r.is_err());
         assert_eq!(current(2), Some(1));
         assert_eq!(depth(), 1);
-        assert_eq!(Arc::strong_count(lender.as_ref().unwrap()), 1);
+        assert_eq!(FrameRef::count(lender.as_ref().unwrap()), 1);
     }
 
     #[test]

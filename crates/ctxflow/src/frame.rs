@@ -4,13 +4,12 @@
 //! never mutated once built: `scope`, `set` and `exit` build a new frame from the current one.
 //! That is what makes snapshots free (an `Arc` clone) and makes it impossible for one task to
 //! observe another's writes. Contexts in real services hold a handful of variables, so a
-//! linear scan over an inline array beats any hash map, and up to four entries cost a single
-//! allocation.
-
-use std::sync::Arc;
+//! linear scan over an inline array beats any hash map, and up to four entries live in the
+//! frame's own allocation (which the thread reuses: `frame_ref.rs`).
 
 use smallvec::SmallVec;
 
+pub(crate) use crate::frame_ref::FrameRef;
 pub(crate) use crate::value::Value;
 
 /// One variable's value in a frame. The low bit of `key` is set for variables that are not
@@ -27,13 +26,16 @@ impl Entry {
     }
 }
 
+/// A frame's entries, sorted by key.
+pub(crate) type Entries = SmallVec<[Entry; 4]>;
+
 /// The context proper. `None` (no frame at all) is the empty context and allocates nothing.
 pub(crate) struct Frame {
-    entries: SmallVec<[Entry; 4]>,
+    pub(crate) entries: Entries,
 }
 
 /// The current context as held by a thread, a scope or a task.
-pub(crate) type Ctx = Option<Arc<Frame>>;
+pub(crate) type Ctx = Option<FrameRef>;
 
 impl Frame {
     #[inline]
@@ -70,21 +72,6 @@ impl Frame {
     pub(crate) fn keys(&self) -> impl Iterator<Item = u64> + '_ {
         self.entries.iter().map(|e| e.key)
     }
-
-    #[inline]
-    fn from_entries(entries: SmallVec<[Entry; 4]>) -> Ctx {
-        if entries.is_empty() {
-            return None;
-        }
-        crate::stats::frame_created();
-        Some(Arc::new(Frame { entries }))
-    }
-}
-
-impl Drop for Frame {
-    fn drop(&mut self) {
-        crate::stats::frame_dropped();
-    }
 }
 
 /// A pending change to one variable: a new value, or `None` to unset it. (Public only so the
@@ -97,53 +84,47 @@ pub struct Change {
 
 /// `base` with `changes` applied in order (later ones win), as one new frame; `None` when the
 /// changes leave `base` as it is (then share `base` instead of copying it). The new values are
-/// moved in, not cloned, and the first change is merged while the base's entries are copied,
-/// so the entry it replaces is never cloned (a clone and a drop are two atomic operations).
+/// moved in, not cloned, and the first change is merged while the base's entries are copied
+/// straight into the new frame, so the entry it replaces is never cloned (a clone and a drop
+/// are two atomic operations) and nothing is sorted or shifted in the common case of one change.
 pub(crate) fn apply(base: Option<&Frame>, changes: impl IntoIterator<Item = Change>) -> Option<Ctx> {
     let base = base.map_or(&[][..], |f| &f.entries[..]);
     let mut changes = changes.into_iter();
-    let mut entries: SmallVec<[Entry; 4]>;
-    let mut changed;
-    loop {
-        let Change { key, value } = changes.next()?;
-        let at = base.partition_point(|e| e.key < key);
-        let replaced = base.get(at).is_some_and(|e| e.key == key);
-        if value.is_none() && !replaced {
-            continue; // unsetting what is not set: nothing to copy yet
+    let (first, at, replaced) = loop {
+        let change = changes.next()?;
+        let at = base.partition_point(|e| e.key < change.key);
+        let replaced = base.get(at).is_some_and(|e| e.key == change.key);
+        if change.value.is_some() || replaced {
+            break (change, at, replaced);
         }
-        entries = SmallVec::new();
+        // Unsetting what is not set: nothing to copy yet.
+    };
+    Some(FrameRef::build(|entries| {
         for e in &base[..at] {
             entries.push(e.clone());
         }
-        if let Some(value) = value {
-            entries.push(Entry { key, value });
+        if let Some(value) = first.value {
+            entries.push(Entry { key: first.key, value });
         }
         for e in &base[at + usize::from(replaced)..] {
             entries.push(e.clone());
         }
-        changed = true;
-        break;
-    }
-    for Change { key, value } in changes {
-        match (entries.binary_search_by_key(&key, |e| e.key), value) {
-            (Ok(i), Some(value)) => entries[i].value = value,
-            (Err(i), Some(value)) => entries.insert(i, Entry { key, value }),
-            (Ok(i), None) => {
-                entries.remove(i);
+        for Change { key, value } in changes {
+            match (entries.binary_search_by_key(&key, |e| e.key), value) {
+                (Ok(i), Some(value)) => entries[i].value = value,
+                (Err(i), Some(value)) => entries.insert(i, Entry { key, value }),
+                (Ok(i), None) => drop(entries.remove(i)),
+                (Err(_), None) => {}
             }
-            (Err(_), None) => continue,
         }
-        changed = true;
-    }
-    changed.then(|| Frame::from_entries(entries))
+    }))
 }
 
 /// The part of `base` that tasks, blocking jobs and threads spawned from it inherit.
 pub(crate) fn inheritable(base: &Ctx) -> Ctx {
     match base {
         Some(f) if !f.entries.iter().all(Entry::inherited) => {
-            let entries = f.entries.iter().filter(|e| e.inherited()).cloned().collect();
-            Frame::from_entries(entries)
+            FrameRef::build(|entries| entries.extend(f.entries.iter().filter(|e| e.inherited()).cloned()))
         }
         other => other.clone(),
     }
@@ -216,6 +197,6 @@ mod tests {
         assert_eq!(read(&b, 2), Some(1));
         assert_eq!(read(&b, 5), None);
         let c = build(&None, &[set(2, 1)]);
-        assert!(Arc::ptr_eq(c.as_ref().unwrap(), inheritable(&c).as_ref().unwrap()));
+        assert!(FrameRef::ptr_eq(c.as_ref().unwrap(), inheritable(&c).as_ref().unwrap()));
     }
 }

@@ -33,6 +33,7 @@ mod current;
 mod error;
 mod fields;
 mod frame;
+mod frame_ref;
 mod ids;
 mod resource;
 mod scope;
