@@ -1,11 +1,12 @@
 //! The immutable map that *is* a context.
 //!
-//! A context is a small sorted array of `(variable id, value)` pairs behind one `Arc`. It is
-//! never mutated once built: `scope`, `set` and `exit` build a new frame from the current one.
-//! That is what makes snapshots free (an `Arc` clone) and makes it impossible for one task to
-//! observe another's writes. Contexts in real services hold a handful of variables, so a
-//! linear scan over an inline array beats any hash map, and up to four entries live in the
-//! frame's own allocation (which the thread reuses: `frame_ref.rs`).
+//! A context is a small sorted array of `(variable id, value)` pairs behind one counted
+//! pointer ([`FrameRef`]: an `Arc` whose allocation the thread reuses). It is never mutated
+//! once built: `scope`, `set` and `exit` build a new frame from the current one. That is what
+//! makes snapshots free (a count increment) and makes it impossible for one task to observe
+//! another's writes. Contexts in real services hold a handful of variables, so a linear scan
+//! over an inline array beats any hash map, and up to four entries live in the frame's own
+//! allocation.
 
 use smallvec::SmallVec;
 

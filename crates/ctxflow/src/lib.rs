@@ -23,8 +23,9 @@
 //! ```
 //!
 //! How it works, and every rule of what is seen where: `docs/semantics.md` in the repository.
-//! Why it is cheap: a context is an immutable frame behind one `Arc`; a poll swaps the
-//! pointer in and out of a thread-local; a read borrows from it without touching a counter.
+//! Why it is cheap: a context is an immutable frame behind one counted pointer (whose
+//! allocation the thread reuses); a poll swaps the pointer in and out of a thread-local; a
+//! read borrows from it without touching a counter.
 
 #![warn(missing_docs)]
 

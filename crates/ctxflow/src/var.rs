@@ -235,7 +235,7 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
     /// assert_eq!(N.get(), None);
     /// ```
     pub fn sync_scope<R>(&self, value: T, f: impl FnOnce() -> R) -> R {
-        scope::run_sync_with([self.change(Some(value))], f)
+        scope::run_sync_with(std::iter::once(self.change(Some(value))), f)
     }
 
     /// Runs `fut` with this variable unset (its default, if any, shows). Node: `als.exit`.
