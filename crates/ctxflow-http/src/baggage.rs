@@ -163,7 +163,8 @@ impl Baggage {
     pub(crate) fn from_fields(fields: &Fields<'_>) -> (Self, Vec<BaggageError>) {
         if let Some(field) = fields.single()
             && let Some(len) = crate::canonical::baggage_members(field.as_bytes())
-            && let Ok(text) = field.to_str()
+            // The automaton accepts printable ASCII only, for which this check is quick.
+            && let Ok(text) = std::str::from_utf8(field.as_bytes())
         {
             return (Baggage { text: text.to_owned(), len }, Vec::new());
         }

@@ -109,7 +109,7 @@ impl Incoming {
     /// ```
     pub fn into_bindings(self) -> Vec<Binding> {
         let mut bindings = bind_declared(&self.baggage);
-        bindings.extend(self.fixed_bindings());
+        bindings.extend(Self::fixed_bindings(Arc::new(self)));
         bindings
     }
 
@@ -118,22 +118,22 @@ impl Incoming {
     pub(crate) fn into_context(self) -> Snapshot {
         let base = Snapshot::capture();
         let mut declared = bind_declared(&self.baggage);
+        // Moved into its allocation here, once (passed on by value, it was copied once more).
+        let fixed = Self::fixed_bindings(Arc::new(self));
         if declared.is_empty() {
-            base.with(self.fixed_bindings())
+            base.with(fixed)
         } else {
-            declared.extend(self.fixed_bindings());
+            declared.extend(fixed);
             base.with(declared)
         }
     }
 
-    fn fixed_bindings(self) -> [Binding; 3] {
+    fn fixed_bindings(shared: Arc<Incoming>) -> [Binding; 3] {
         // One allocation for the three values: each variable is bound to a field of the shared
         // `Incoming` (`ctxflow::fields!`) instead of getting an `Arc` of its own. No baggage:
         // unset (its default is the empty list), which still hides any baggage of the context
         // the request is served in.
-        let no_baggage = self.baggage.is_empty();
-        let shared = Arc::new(self);
-        if no_baggage {
+        if shared.baggage.is_empty() {
             let [trace, request_id] = ctxflow::fields!(shared, Incoming { trace => TRACE, request_id => REQUEST_ID });
             [trace, BAGGAGE.unset(), request_id]
         } else {

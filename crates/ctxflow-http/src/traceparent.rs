@@ -122,7 +122,11 @@ impl TraceParent {
     /// assert_eq!(TraceParent::parse(short), Err(TraceParentError::WrongLength { len: 54 }));
     /// ```
     pub fn parse(value: &str) -> Result<Self, TraceParentError> {
-        let b = trim_ows(value).as_bytes();
+        Self::parse_trimmed(trim_ows(value).as_bytes())
+    }
+
+    /// [`parse`](Self::parse) after the OWS around the value was trimmed.
+    fn parse_trimmed(b: &[u8]) -> Result<Self, TraceParentError> {
         let version: [u8; 1] = decode_lower_hex(b.get(..2).unwrap_or(b)).ok_or(TraceParentError::InvalidVersion)?;
         if b.get(2) != Some(&b'-') {
             return Err(TraceParentError::InvalidVersion);
@@ -164,6 +168,13 @@ impl TraceParent {
         let Some(first) = fields.next() else { return Ok(None) };
         if fields.next().is_some() {
             return Err(TraceParentError::Duplicate);
+        }
+        // The usual field is exactly a version-00 value. Parsing it checks each of its 55 bytes
+        // (hex digits and dashes), so `to_str`'s ASCII check would only repeat that work.
+        if first.len() == V00_LEN
+            && let Ok(parent) = Self::parse_trimmed(first.as_bytes())
+        {
+            return Ok(Some(parent));
         }
         let text = first.to_str().map_err(|_| TraceParentError::NotAscii)?;
         Self::parse(text).map(Some)

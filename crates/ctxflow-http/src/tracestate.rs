@@ -132,7 +132,8 @@ impl TraceState {
     pub(crate) fn from_fields(fields: &Fields<'_>) -> Result<Self, TraceStateError> {
         if let Some(field) = fields.single()
             && let Some(len) = crate::canonical::tracestate_members(field.as_bytes())
-            && let Ok(text) = field.to_str()
+            // The automaton accepts printable ASCII only, for which this check is quick.
+            && let Ok(text) = std::str::from_utf8(field.as_bytes())
         {
             return Ok(TraceState { text: text.to_owned(), len });
         }

@@ -57,6 +57,27 @@ proptest! {
         prop_assert_eq!((back.trace_id, back.parent_id, back.flags), (trace, span, TraceFlags::from_bits(flags).known()));
     }
 
+    /// A 55-byte field skips `to_str` when it parses (`from_fields`): it must still read
+    /// exactly as its text does, errors included, whatever bytes it holds.
+    #[test]
+    fn traceparent_fields_read_as_their_text(
+        edits in prop::collection::vec((0usize..55, prop_oneof![Just(b'-'), Just(b' '), Just(b'\t'), Just(b'A'), Just(b'g'), 0x80u8..=0xff, 0x20u8..=0x7e]), 0..3),
+        version in prop_oneof![Just("00"), Just("01"), Just("ff")],
+    ) {
+        let mut field = format!("{version}-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").into_bytes();
+        for (at, byte) in edits {
+            field[at] = byte;
+        }
+        let Ok(value) = HeaderValue::from_bytes(&field) else { return Ok(()) };
+        let expected = match value.to_str() {
+            Ok(text) => TraceParent::parse(text).map(Some),
+            Err(_) => Err(ctxflow_http::TraceParentError::NotAscii),
+        };
+        let mut h = HeaderMap::new();
+        h.insert("traceparent", value);
+        prop_assert_eq!(TraceParent::from_headers(&h), expected);
+    }
+
     #[test]
     fn tracestate_round_trips(members in prop::collection::vec(("[a-z0-9][a-z0-9_*/@-]{0,20}", "[!-+--<>-~][ !-+--<>-~]{0,20}[!-+--<>-~]"), 0..=32)) {
         let text = members.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" , ");
