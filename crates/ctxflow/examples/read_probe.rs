@@ -44,6 +44,10 @@ fn run_sync(snap: &ctxflow::Snapshot) -> u64 {
     snap.run_sync(|| get(0))
 }
 #[inline(never)]
+fn resource_run(res: &ctxflow::AsyncResource) -> u64 {
+    res.run_in_scope(|| get(0))
+}
+#[inline(never)]
 fn poll(fut: std::pin::Pin<&mut impl Future<Output = ()>>, cx: &mut Context<'_>) -> u64 {
     matches!(fut.poll(cx), Poll::Pending) as u64
 }
@@ -67,6 +71,7 @@ fn main() {
     let mut fut = Box::pin(snap.run(std::future::pending::<()>()));
     let mut acc = 0u64;
     snap.run_sync(|| {
+        let res = ctxflow::AsyncResource::new("probe").expect("a resource");
         for i in 0..n {
             acc = acc.wrapping_add(match op.as_str() {
                 "none" => none(i),
@@ -76,6 +81,7 @@ fn main() {
                 "scope" => scope(i),
                 "scope_async" => scope_async(i, &mut cx),
                 "run_sync" => run_sync(&snap),
+                "resource_run" => resource_run(&res),
                 "poll" => poll(fut.as_mut(), &mut cx),
                 "tspawn" => rt.block_on(async { tokio::spawn(async { 1 }).await.unwrap_or(0) }),
                 "spawn" => rt.block_on(async { ctxflow::spawn(async { 1 }).await.unwrap_or(0) }),

@@ -316,6 +316,26 @@ impl Drop for Entered<'_> {
     }
 }
 
+/// Execution and trigger ids made current on this thread; the previous ones come back when
+/// dropped (also on unwind). For code entered through [`run_lent`], whose guard carries no ids.
+pub(crate) struct IdsEntered {
+    prev: (AsyncId, AsyncId),
+}
+
+impl IdsEntered {
+    #[inline]
+    pub(crate) fn new(ids: (AsyncId, AsyncId)) -> IdsEntered {
+        IdsEntered { prev: with_hot(|h| h.ids.replace(ids)) }
+    }
+}
+
+impl Drop for IdsEntered {
+    #[inline]
+    fn drop(&mut self) {
+        with_hot(|h| h.ids.set(self.prev));
+    }
+}
+
 /// What [`Entered`] does, for code whose start and end run in different callbacks (tokio's
 /// before-poll and after-poll hooks, which cannot share a borrow): enters the frame in `slot`
 /// (the previous frame goes into `slot`) and makes `ids` current. Returns the ids to hand back

@@ -77,9 +77,8 @@ impl Drop for Resource {
 /// A resource's code running on this thread: its context and ids are entered, and, when
 /// announced, `before` has fired and `after` fires on drop (also on unwind).
 pub(crate) struct Running<'a> {
-    id: AsyncId,
-    hooked: bool,
-    // Dropped after `after` fired, so `after` runs inside the resource's context.
+    // Dropped first, so `after` runs inside the resource's context.
+    _announced: Announced,
     _entered: Entered<'a>,
 }
 
@@ -87,15 +86,29 @@ impl<'a> Running<'a> {
     #[inline]
     fn new(slot: &'a mut Ctx, ids: (AsyncId, AsyncId), announce: bool) -> Running<'a> {
         let entered = Entered::new(slot, Some(ids));
-        let hooked = announce && hooks::enabled();
-        if hooked {
-            hooks::before(ids.0);
-        }
-        Running { id: ids.0, hooked, _entered: entered }
+        Running { _announced: Announced::new(ids.0, announce), _entered: entered }
     }
 }
 
-impl Drop for Running<'_> {
+/// `before` for `id` now and `after` when dropped (also on unwind), if `announce` and a hook
+/// is registered.
+struct Announced {
+    id: AsyncId,
+    hooked: bool,
+}
+
+impl Announced {
+    #[inline]
+    fn new(id: AsyncId, announce: bool) -> Announced {
+        let hooked = announce && hooks::enabled();
+        if hooked {
+            hooks::before(id);
+        }
+        Announced { id, hooked }
+    }
+}
+
+impl Drop for Announced {
     #[inline]
     fn drop(&mut self) {
         if self.hooked {
@@ -211,11 +224,17 @@ impl AsyncResource {
     /// assert_eq!(ctxflow::execution_id(), ctxflow::AsyncId::ROOT);
     /// ```
     pub fn run_in_scope<R>(&self, f: impl FnOnce() -> R) -> R {
-        let mut ctx = self.res.ctx.clone();
         // After `emit_destroy` the code still runs with this resource's context and ids, but
         // without `before`/`after`: `destroy` stays the last event.
-        let _running = Running::new(&mut ctx, (self.id, self.res.trigger), self.res.id != AsyncId::NONE);
-        f()
+        let announce = self.res.id != AsyncId::NONE;
+        // Lent, as `Snapshot::run_sync` enters its frame: the handle keeps the frame alive for
+        // the whole run, so no count is taken (runs of one handle on several threads would
+        // otherwise all write its count's cache line).
+        current::run_lent(&self.res.ctx, || {
+            let _ids = current::IdsEntered::new((self.id, self.res.trigger));
+            let _announced = Announced::new(self.id, announce);
+            f()
+        })
     }
 
     /// `f`, bound to this resource: each call runs it through [`run_in_scope`](Self::run_in_scope).
