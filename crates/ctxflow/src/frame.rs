@@ -10,7 +10,7 @@
 
 use smallvec::SmallVec;
 
-pub(crate) use crate::frame_ref::FrameRef;
+pub(crate) use crate::frame_ref::{FrameRef, NewFrame};
 pub(crate) use crate::value::Value;
 
 /// One variable's value in a frame. The low bit of `key` is set for variables that are not
@@ -93,39 +93,43 @@ pub(crate) fn apply(base: Option<&Frame>, changes: impl IntoIterator<Item = Chan
     let mut changes = changes.into_iter();
     let (first, at, replaced) = loop {
         let change = changes.next()?;
-        let at = base.partition_point(|e| e.key < change.key);
+        // A linear scan: frames are small, and a binary search's loop cost more here.
+        let at = base.iter().position(|e| e.key >= change.key).unwrap_or(base.len());
         let replaced = base.get(at).is_some_and(|e| e.key == change.key);
         if change.value.is_some() || replaced {
             break (change, at, replaced);
         }
         // Unsetting what is not set: nothing to copy yet.
     };
-    Some(FrameRef::build(|entries| {
-        for e in &base[..at] {
-            entries.push(e.clone());
+    let mut new = NewFrame::new();
+    let entries = new.entries();
+    for e in &base[..at] {
+        entries.push(e.clone());
+    }
+    if let Some(value) = first.value {
+        entries.push(Entry { key: first.key, value });
+    }
+    for e in &base[at + usize::from(replaced)..] {
+        entries.push(e.clone());
+    }
+    for Change { key, value } in changes {
+        match (entries.binary_search_by_key(&key, |e| e.key), value) {
+            (Ok(i), Some(value)) => entries[i].value = value,
+            (Err(i), Some(value)) => entries.insert(i, Entry { key, value }),
+            (Ok(i), None) => drop(entries.remove(i)),
+            (Err(_), None) => {}
         }
-        if let Some(value) = first.value {
-            entries.push(Entry { key: first.key, value });
-        }
-        for e in &base[at + usize::from(replaced)..] {
-            entries.push(e.clone());
-        }
-        for Change { key, value } in changes {
-            match (entries.binary_search_by_key(&key, |e| e.key), value) {
-                (Ok(i), Some(value)) => entries[i].value = value,
-                (Err(i), Some(value)) => entries.insert(i, Entry { key, value }),
-                (Ok(i), None) => drop(entries.remove(i)),
-                (Err(_), None) => {}
-            }
-        }
-    }))
+    }
+    Some(new.finish())
 }
 
 /// The part of `base` that tasks, blocking jobs and threads spawned from it inherit.
 pub(crate) fn inheritable(base: &Ctx) -> Ctx {
     match base {
         Some(f) if !f.entries.iter().all(Entry::inherited) => {
-            FrameRef::build(|entries| entries.extend(f.entries.iter().filter(|e| e.inherited()).cloned()))
+            let mut new = NewFrame::new();
+            new.entries().extend(f.entries.iter().filter(|e| e.inherited()).cloned());
+            new.finish()
         }
         other => other.clone(),
     }
