@@ -9,13 +9,15 @@
 //! curl http://127.0.0.1:5002/cpu
 //! ```
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
 
 use axum::Router;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use ctxflow_http::ServerLayer;
-use tower::Layer;
+use ctxflow_http::{ScopedBody, ServerLayer};
+use tower::util::MapResponseLayer;
+use tower::{Layer, Service};
 
 /// CPU seconds this process has run so far: the sum over its threads of the scheduler's
 /// nanosecond count (`/proc/self/task/*/schedstat`, Linux), precise enough for short runs.
@@ -28,35 +30,46 @@ async fn cpu_seconds() -> String {
     format!("{:.6}\n", nanos as f64 / 1e9)
 }
 
+/// What a layer costs by itself: the response body wrapped, as ServerLayer does, with no
+/// context work.
+fn wrap_body(res: axum::response::Response) -> http::Response<ScopedBody<axum::body::Body>> {
+    res.map(|body| ScopedBody::new(body, ctxflow::Snapshot::empty()))
+}
+
+/// Serves `svc`, the whole router wrapped once (docs/http.md, "axum"), instead of a router
+/// whose routes axum wraps one by one.
+async fn serve_wrapped<S, B: 'static>(listener: tokio::net::TcpListener, svc: S)
+where
+    S: Service<axum::extract::Request, Response = http::Response<B>, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+    http::Response<B>: IntoResponse,
+{
+    let app = tower::ServiceExt::<axum::extract::Request>::map_response(svc, IntoResponse::into_response);
+    axum::serve(listener, axum::ServiceExt::<axum::extract::Request>::into_make_service(app)).await.expect("serve");
+}
+
 fn main() {
     let mode = std::env::args().nth(1).unwrap_or_else(|| "layer".into());
     let addr: SocketAddr = std::env::args().nth(2).as_deref().unwrap_or("127.0.0.1:5002").parse().expect("address");
     assert!(addr.ip().is_loopback(), "binds loopback only");
     let app = Router::new().route("/", get(|| async { "ok" }));
     let app = match mode.as_str() {
-        "plain" | "outer" => app,
+        "plain" | "outer" | "outer-noop" => app,
         // `Router::layer`: axum wraps every route (its own boxing, per request).
         "layer" => app.layer(ServerLayer::new()),
-        // What axum's layering and a wrapped response body cost by themselves: a layer that
-        // only wraps the body, as ServerLayer does, with no context work.
-        "noop" => app.layer(tower::util::MapResponseLayer::new(|res: axum::response::Response| {
-            res.map(|body| ctxflow_http::ScopedBody::new(body, ctxflow::Snapshot::empty()))
-        })),
-        other => panic!("mode is `plain`, `layer`, `outer` or `noop`, not {other:?}"),
+        // What axum's layering costs by itself.
+        "noop" => app.layer(MapResponseLayer::new(wrap_body)),
+        other => panic!("mode is `plain`, `layer`, `noop`, `outer` or `outer-noop`, not {other:?}"),
     };
     let app = app.route("/cpu", get(cpu_seconds));
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
         eprintln!("cost_server ({mode}) on http://{addr}/");
-        if mode == "outer" {
-            // The layer around the whole router, once (docs/http.md, "axum").
-            let app = ServerLayer::new().layer(app);
-            let app = tower::ServiceExt::<axum::extract::Request>::map_response(app, IntoResponse::into_response);
-            let app = axum::ServiceExt::<axum::extract::Request>::into_make_service(app);
-            axum::serve(listener, app).await.expect("serve");
-        } else {
-            axum::serve(listener, app).await.expect("serve");
+        match mode.as_str() {
+            "outer" => serve_wrapped(listener, ServerLayer::new().layer(app)).await,
+            "outer-noop" => serve_wrapped(listener, MapResponseLayer::new(wrap_body).layer(app)).await,
+            _ => axum::serve(listener, app).await.expect("serve"),
         }
     });
 }
