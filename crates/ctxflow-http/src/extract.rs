@@ -117,6 +117,13 @@ impl Incoming {
     /// when no declared export came in (the usual case).
     pub(crate) fn into_context(self) -> Snapshot {
         let base = Snapshot::capture();
+        if self.baggage.is_empty() && base.is_empty() {
+            // No baggage came in (the usual request) and no context is around the server: no
+            // baggage to hide, so BAGGAGE is left out (two bindings cost about 100 instructions
+            // less than three), and no declared export can have come in.
+            let shared = Arc::new(self);
+            return base.with(ctxflow::fields!(shared, Incoming { trace => TRACE, request_id => REQUEST_ID }));
+        }
         let mut declared = bind_declared(&self.baggage);
         // Moved into its allocation here, once (passed on by value, it was copied once more).
         let fixed = Self::fixed_bindings(Arc::new(self));

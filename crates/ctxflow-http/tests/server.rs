@@ -232,9 +232,13 @@ async fn a_request_without_baggage_sees_the_empty_list_not_the_baggage_around_th
         &ServerLayer::new(),
         tower::service_fn(|_: Request<()>| async {
             let seen = ctxflow_http::BAGGAGE.with(|b| b.map(|b| b.to_string()));
-            Ok::<_, Infallible>(http::Response::new((seen, ctxflow_http::BAGGAGE.is_set())))
+            let others = ctxflow_http::TRACE.is_set() && ctxflow_http::REQUEST_ID.is_set();
+            Ok::<_, Infallible>(http::Response::new((seen, ctxflow_http::BAGGAGE.is_set(), others)))
         }),
     );
+    // No context around the server (BAGGAGE is then left out of the request's frame).
+    let alone = svc.clone().oneshot(Request::new(())).await.unwrap().into_body().into_inner();
+    assert_eq!(alone, (Some(String::new()), false, true));
     let outer: Baggage = "outer=leaked".parse().unwrap();
     let (with_none, with_some) = ctxflow_http::BAGGAGE
         .scope(outer, async {
@@ -243,8 +247,8 @@ async fn a_request_without_baggage_sees_the_empty_list_not_the_baggage_around_th
             (none, svc.oneshot(req).await.unwrap().into_body().into_inner())
         })
         .await;
-    assert_eq!(with_none, (Some(String::new()), false), "unset, read as its default: the empty list");
-    assert_eq!(with_some, (Some("k=v".to_owned()), true));
+    assert_eq!(with_none, (Some(String::new()), false, true), "unset, read as its default: the empty list");
+    assert_eq!(with_some, (Some("k=v".to_owned()), true, true));
 }
 
 /// A body that reports the request id it sees each time hyper polls it.
