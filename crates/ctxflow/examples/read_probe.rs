@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 
 static V: ctxflow::ContextVar<u64> = ctxflow::ContextVar::new("v");
 static W: ctxflow::ContextVar<u64> = ctxflow::ContextVar::new("w");
+static X: ctxflow::ContextVar<u64> = ctxflow::ContextVar::new("x");
 thread_local! { static LOCAL: Cell<u64> = const { Cell::new(7) }; }
 
 #[inline(never)]
@@ -42,6 +43,15 @@ fn scope_async(i: u64, cx: &mut Context<'_>) -> u64 {
 #[inline(never)]
 fn run_sync(snap: &ctxflow::Snapshot) -> u64 {
     snap.run_sync(|| get(0))
+}
+/// A snapshot of two or three variables built from the empty context, then dropped (what an
+/// HTTP layer does per request).
+#[inline(never)]
+fn build(i: u64, three: bool) -> bool {
+    let empty = ctxflow::Snapshot::empty();
+    let built =
+        if three { empty.with((X.value(i), W.value(i), V.value(i))) } else { empty.with((W.value(i), V.value(i))) };
+    black_box(built).is_empty()
 }
 #[inline(never)]
 fn resource_run(res: &ctxflow::AsyncResource) -> u64 {
@@ -82,6 +92,8 @@ fn main() {
                 "scope_async" => scope_async(i, &mut cx),
                 "run_sync" => run_sync(&snap),
                 "resource_run" => resource_run(&res),
+                "build2" => build(i, false) as u64,
+                "build3" => build(i, true) as u64,
                 "poll" => poll(fut.as_mut(), &mut cx),
                 "tspawn" => rt.block_on(async { tokio::spawn(async { 1 }).await.unwrap_or(0) }),
                 "spawn" => rt.block_on(async { ctxflow::spawn(async { 1 }).await.unwrap_or(0) }),
