@@ -121,8 +121,7 @@ impl Incoming {
             // No baggage came in (the usual request) and no context is around the server: no
             // baggage to hide, so BAGGAGE is left out (two bindings cost about 100 instructions
             // less than three), and no declared export can have come in.
-            let shared = Arc::new(self);
-            return base.with(ctxflow::fields!(shared, Incoming { trace => TRACE, request_id => REQUEST_ID }));
+            return base.with(Self::trace_and_id(&Arc::new(self)));
         }
         let mut declared = bind_declared(&self.baggage);
         // Moved into its allocation here, once (passed on by value, it was copied once more).
@@ -135,13 +134,18 @@ impl Incoming {
         }
     }
 
+    /// `TRACE` and `REQUEST_ID` bound to their fields of `shared`.
+    fn trace_and_id(shared: &Arc<Incoming>) -> [Binding; 2] {
+        ctxflow::fields!(shared, Incoming { trace => TRACE, request_id => REQUEST_ID })
+    }
+
     fn fixed_bindings(shared: Arc<Incoming>) -> [Binding; 3] {
         // One allocation for the three values: each variable is bound to a field of the shared
         // `Incoming` (`ctxflow::fields!`) instead of getting an `Arc` of its own. No baggage:
         // unset (its default is the empty list), which still hides any baggage of the context
         // the request is served in.
         if shared.baggage.is_empty() {
-            let [trace, request_id] = ctxflow::fields!(shared, Incoming { trace => TRACE, request_id => REQUEST_ID });
+            let [trace, request_id] = Self::trace_and_id(&shared);
             [trace, BAGGAGE.unset(), request_id]
         } else {
             ctxflow::fields!(shared, Incoming { trace => TRACE, baggage => BAGGAGE, request_id => REQUEST_ID })

@@ -103,8 +103,8 @@ impl FrameRef {
         unsafe { &raw const (*this.0.as_ptr()).frame }
     }
 
-    /// Whether both point to the same frame.
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// Whether both point to the same frame, for tests.
+    #[cfg(test)]
     pub(crate) fn ptr_eq(a: &FrameRef, b: &FrameRef) -> bool {
         a.0 == b.0
     }
@@ -150,8 +150,8 @@ impl Drop for FrameRef {
         if self.shared().count.fetch_sub(1, Ordering::Release) == 1 {
             fence(Ordering::Acquire);
             // SAFETY: that was the last count, so nothing else can reach the allocation, and
-            // the fence orders every other owner's use of it before ours. `build` made it from
-            // a `Box` and leaked it; this takes it back exactly once.
+            // the fence orders every other owner's use of it before ours. `NewFrame::finish` made
+            // it from a `Box` and leaked it; this takes it back exactly once.
             release(unsafe { Box::from_raw(self.0.as_ptr()) });
         }
     }
