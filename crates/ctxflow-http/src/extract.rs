@@ -119,8 +119,8 @@ impl Incoming {
         let base = Snapshot::capture();
         if self.baggage.is_empty() && base.is_empty() {
             // No baggage came in (the usual request) and no context is around the server: no
-            // baggage to hide, so BAGGAGE is left out (two bindings cost about 100 instructions
-            // less than three), and no declared export can have come in.
+            // baggage to hide, so BAGGAGE is left out (one binding fewer to build), and no
+            // declared export can have come in.
             return base.with(Self::trace_and_id(&Arc::new(self)));
         }
         let mut declared = bind_declared(&self.baggage);

@@ -23,51 +23,45 @@
 //! ```
 //!
 //! How it works, and every rule of what is seen where: `docs/semantics.md` in the repository.
-//! Why it is cheap: a context is an immutable frame behind one counted pointer (whose
-//! allocation the thread reuses); a poll swaps the pointer in and out of a thread-local; a
-//! read borrows from it without touching a counter.
+//! How it works: a context is an immutable frame behind one `Arc`; a poll moves that `Arc` in
+//! and out of a thread-local; a read looks the variable up in the current frame. No `unsafe`
+//! code outside the `runtime` feature's poll token (`#![deny(unsafe_code)]`).
 
 #![warn(missing_docs)]
+#![deny(unsafe_code)]
 
-mod bindings;
-mod current;
-mod error;
-mod fields;
-mod frame;
-mod frame_ref;
-mod ids;
-mod resource;
-mod scope;
-mod snapshot;
-mod stats;
+// The layers, each built only on those before it: `sync`, `counter` and `contain` (primitives),
+// `context`, `resource`, then the integrations and diagnostics.
+mod contain;
+#[cfg(feature = "diagnostics")]
+mod counter;
 mod sync;
-#[cfg(feature = "tokio")]
-mod task;
-mod value;
-mod var;
+
+mod context;
+mod resource;
+
+mod integrations;
 
 #[cfg(feature = "diagnostics")]
 pub mod diagnostics;
-pub mod hooks;
-#[cfg(feature = "rayon")]
-pub mod rayon;
-#[cfg(feature = "runtime")]
-pub mod runtime;
-pub mod thread;
 
-#[cfg(feature = "tokio")]
-mod spawn;
-
-pub use bindings::{Binding, IntoBindings, scope, sync_scope};
-pub use error::{ResourceError, SetError};
+pub use context::bindings::{Binding, IntoBindings, scope, sync_scope};
+pub use context::error::SetError;
 #[doc(hidden)]
-pub use fields::__field_binding;
-pub use ids::{AsyncId, execution_id, trigger_id};
-pub use resource::AsyncResource;
-pub use scope::Scoped;
-pub use snapshot::{FutureExt, Snapshot};
+pub use context::fields::__field_binding;
+pub use context::scope::Scoped;
+pub use context::snapshot::{FutureExt, Snapshot};
+pub use context::var::ContextVar;
+#[cfg(feature = "rayon")]
+pub use integrations::rayon;
+#[cfg(feature = "runtime")]
+pub use integrations::runtime;
 #[cfg(feature = "tokio")]
-pub use spawn::{JoinSetExt, spawn, spawn_blocking, spawn_local};
+pub use integrations::spawn::{JoinSetExt, spawn, spawn_blocking, spawn_local};
+pub use integrations::thread;
+pub use resource::async_resource::AsyncResource;
+pub use resource::error::ResourceError;
+pub use resource::hooks;
+pub use resource::ids::{AsyncId, execution_id, trigger_id};
 #[cfg(feature = "diagnostics")]
-pub use stats::{Stats, stats};
-pub use var::ContextVar;
+pub use resource::stats::{Stats, stats};

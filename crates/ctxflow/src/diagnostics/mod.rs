@@ -8,10 +8,8 @@
 //! costs nothing until registered. See docs/hooks.md for a walk-through.
 
 mod json;
-pub(crate) mod names;
 pub mod registry;
 mod report;
-pub(crate) mod shard;
 #[cfg(feature = "timeline")]
 pub mod timeline;
 pub mod trace;

@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 
 use smallvec::SmallVec;
 
-use super::shard::SHARDS;
 use crate::AsyncId;
-use crate::frame::Ctx;
+use crate::context::frame::Ctx;
+use crate::counter::SHARDS;
 
 static ON: AtomicBool = AtomicBool::new(false);
 
@@ -161,7 +161,7 @@ pub fn live() -> Vec<ResourceInfo> {
             trigger,
             location,
             created,
-            variables: super::names::of(keys.into_iter()),
+            variables: crate::context::names::of(keys.into_iter()),
         })
         .collect();
     all.sort_by_key(|r| (r.created, r.id));

@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
-use super::shard::{self, SHARDS};
 use crate::AsyncId;
+use crate::counter::{self as shard, SHARDS};
 use crate::hooks::Hook;
 
 /// Records hook events in memory; write them out with [`to_json`](Self::to_json) or

@@ -1,0 +1,34 @@
+//! The "requests10k" workload on its own, for comparing two builds of ctxflow side by side.
+//!
+//! `requests [runs]` runs 10 000 concurrent requests (a scope, 20 awaits with a read after each,
+//! then 3 children spawned and joined) on a 2-worker runtime, once per run, for plain tokio and
+//! for ctxflow, alternating, and prints one line per run: `plain_ns ctxflow_ns`. Its source does
+//! not depend on ctxflow's internals, so `scripts/compare.sh` builds the same file against an
+//! older commit and runs both binaries in alternation.
+
+use std::time::Instant;
+
+use ctxflow_benches::runtimes::multi_thread;
+use ctxflow_benches::workloads::{REQUESTS, requests};
+use ctxflow_benches::{Contender, Ctxflow, Plain};
+
+fn time<C: Contender>(rt: &tokio::runtime::Runtime) -> u128 {
+    let start = Instant::now();
+    let sum = rt.block_on(requests::<C>(REQUESTS));
+    let elapsed = start.elapsed().as_nanos();
+    std::hint::black_box(sum);
+    elapsed
+}
+
+fn main() {
+    let runs: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(10);
+    let rt = multi_thread();
+    // Warm-up: the runtime's threads, the allocator's pools.
+    time::<Plain>(&rt);
+    time::<Ctxflow>(&rt);
+    for _ in 0..runs {
+        let plain = time::<Plain>(&rt);
+        let ctxflow = time::<Ctxflow>(&rt);
+        println!("{plain} {ctxflow}");
+    }
+}

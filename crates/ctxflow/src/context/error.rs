@@ -1,0 +1,30 @@
+//! Why a write to the context was refused.
+
+use std::fmt;
+
+/// Why [`ContextVar::set`](crate::ContextVar::set) did not change the context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SetError {
+    /// `set` was called inside an async runtime but outside any ctxflow scope (a task spawned
+    /// with plain `tokio::spawn`, or a `block_on` body). Setting there would leak the value
+    /// into whatever task the worker thread runs next, so ctxflow refuses. Wrap the code in
+    /// `VAR.scope(..)`, `Snapshot::run`, or spawn it with `ctxflow::spawn`.
+    NoScope,
+    /// The thread is shutting down and its context storage is gone.
+    ThreadExiting,
+}
+
+impl fmt::Display for SetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SetError::NoScope => f.write_str(
+                "ContextVar::set called inside an async runtime outside any ctxflow scope; \
+                 wrap the code in a scope (VAR.scope, Snapshot::run) or spawn it with ctxflow::spawn",
+            ),
+            SetError::ThreadExiting => f.write_str("ContextVar::set called while the thread is exiting"),
+        }
+    }
+}
+
+impl std::error::Error for SetError {}

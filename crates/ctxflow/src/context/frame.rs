@@ -1,0 +1,200 @@
+//! The immutable map that *is* a context.
+//!
+//! A context is a small sorted array of `(variable key, value)` pairs behind one `Arc`. It is
+//! never mutated once built: `scope`, `set` and `exit` build a new frame from the current one.
+//! That is what makes snapshots cheap (a count increment) and makes it impossible for one task
+//! to observe another's writes. Contexts in real services hold a handful of variables, so a
+//! linear scan over an inline array is the lookup, and a few entries live in the frame itself.
+
+use std::sync::Arc;
+
+use smallvec::SmallVec;
+
+use super::value::Value;
+
+/// The low bit of a key: the variable is not inherited by spawned tasks and threads.
+pub(crate) const NOT_INHERITED: u64 = 1;
+
+/// One variable's value in a frame.
+#[derive(Clone)]
+pub(crate) struct Entry {
+    pub(crate) key: u64,
+    pub(crate) value: Value,
+}
+
+impl Entry {
+    fn inherited(&self) -> bool {
+        self.key & NOT_INHERITED == 0
+    }
+}
+
+/// The context proper. `None` (no frame at all) is the empty context and allocates nothing.
+pub(crate) struct Frame {
+    /// Sorted by key; never empty.
+    entries: SmallVec<[Entry; 4]>,
+}
+
+/// Frames alive now, for `ctxflow::stats()`.
+#[cfg(feature = "diagnostics")]
+static LIVE: crate::counter::Counter = crate::counter::Counter::new();
+
+/// How many frames are alive now.
+#[cfg(feature = "diagnostics")]
+pub(crate) fn live() -> i64 {
+    LIVE.sum()
+}
+
+#[cfg(feature = "diagnostics")]
+impl Drop for Frame {
+    fn drop(&mut self) {
+        LIVE.add(-1);
+    }
+}
+
+/// The current context as held by a thread, a scope or a task.
+pub(crate) type Ctx = Option<Arc<Frame>>;
+
+impl Frame {
+    /// The frame of `entries` (sorted by key), or the empty context if there are none.
+    fn share(entries: SmallVec<[Entry; 4]>) -> Ctx {
+        if entries.is_empty() {
+            return None;
+        }
+        #[cfg(feature = "diagnostics")]
+        LIVE.add(1);
+        Some(Arc::new(Frame { entries }))
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, key: u64) -> Option<&Value> {
+        // Sorted: the scan stops at the first key not below the one sought.
+        for e in &self.entries {
+            if e.key >= key {
+                return (e.key == key).then_some(&e.value);
+            }
+        }
+        None
+    }
+
+    /// The number of variables set.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The keys of the variables set, in order.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = u64> + '_ {
+        self.entries.iter().map(|e| e.key)
+    }
+}
+
+/// A pending change to one variable: a new value, or `None` to unset it. (Public only so the
+/// sealed `IntoBindings` trait can name it; the module is private.)
+#[derive(Clone)]
+pub struct Change {
+    pub(crate) key: u64,
+    pub(crate) value: Option<Value>,
+}
+
+/// Changes waiting to be applied (a `VAR.scope(v, fut)` before its first poll).
+pub(crate) type Changes = SmallVec<[Change; 2]>;
+
+/// `base` with `changes` applied in order (later ones win), as one new frame; `None` when the
+/// changes leave `base` as it is (then share `base` instead of copying it).
+pub(crate) fn apply(base: Option<&Frame>, changes: impl IntoIterator<Item = Change>) -> Option<Ctx> {
+    let mut entries: Option<SmallVec<[Entry; 4]>> = None;
+    for Change { key, value } in changes {
+        let current = entries.as_ref().map_or_else(|| base.map_or(&[][..], |f| &f.entries[..]), |e| &e[..]);
+        let found = current.binary_search_by_key(&key, |e| e.key);
+        if value.is_none() && found.is_err() {
+            continue; // unsetting what is not set changes nothing
+        }
+        let entries = entries.get_or_insert_with(|| base.map(|f| f.entries.clone()).unwrap_or_default());
+        match (found, value) {
+            (Ok(i), Some(value)) => entries[i].value = value,
+            (Err(i), Some(value)) => entries.insert(i, Entry { key, value }),
+            (Ok(i), None) => drop(entries.remove(i)),
+            (Err(_), None) => {}
+        }
+    }
+    entries.map(Frame::share)
+}
+
+/// The part of `base` that tasks, blocking jobs and threads spawned from it inherit.
+pub(crate) fn inheritable(base: &Ctx) -> Ctx {
+    match base {
+        Some(f) if !f.entries.iter().all(Entry::inherited) => {
+            Frame::share(f.entries.iter().filter(|e| e.inherited()).cloned().collect())
+        }
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(key: u64, v: u32) -> Change {
+        Change { key, value: Some(Value::new(v)) }
+    }
+
+    fn unset(key: u64) -> Change {
+        Change { key, value: None }
+    }
+
+    fn build(base: &Ctx, changes: &[Change]) -> Ctx {
+        apply(base.as_deref(), changes.to_vec()).unwrap_or_else(|| base.clone())
+    }
+
+    fn read(ctx: &Ctx, key: u64) -> Option<u32> {
+        ctx.as_ref()?.get(key)?.downcast_ref::<u32>().copied()
+    }
+
+    #[test]
+    fn changes_are_sorted_and_replace() {
+        let a = build(&None, &[set(8, 1), set(2, 2), set(4, 3)]);
+        assert_eq!(a.as_ref().unwrap().keys().collect::<Vec<_>>(), [2, 4, 8]);
+        let b = build(&a, &[set(4, 30)]);
+        assert_eq!(read(&b, 4), Some(30));
+        assert_eq!(read(&a, 4), Some(3), "the base frame is never changed");
+        assert_eq!(b.as_ref().unwrap().len(), 3);
+        let c = build(&a, &[set(6, 1), unset(6), unset(2)]);
+        assert_eq!(c.as_ref().unwrap().keys().collect::<Vec<_>>(), [4, 8]);
+    }
+
+    #[test]
+    fn many_entries_cross_the_inline_threshold() {
+        let mut ctx: Ctx = None;
+        for k in (1..=40u64).rev().map(|i| i * 2) {
+            ctx = build(&ctx, &[set(k, k as u32)]);
+        }
+        for k in (2..=80u64).step_by(2) {
+            assert_eq!(read(&ctx, k), Some(k as u32));
+            assert_eq!(read(&ctx, k + 1), None);
+        }
+        for k in (2..=80u64).step_by(2) {
+            ctx = build(&ctx, &[unset(k)]);
+            assert_eq!(read(&ctx, k), None);
+            if k < 80 {
+                assert_eq!(read(&ctx, k + 2), Some(k as u32 + 2));
+            }
+        }
+        assert!(ctx.is_none(), "removing every entry gives the empty context");
+    }
+
+    #[test]
+    fn unsetting_an_absent_key_changes_nothing() {
+        let a = build(&None, &[set(2, 1)]);
+        assert!(apply(a.as_deref(), [unset(4)]).is_none());
+        assert!(apply(None, [unset(4)]).is_none());
+    }
+
+    #[test]
+    fn inheritable_drops_marked_entries_only() {
+        let a = build(&None, &[set(2, 1), set(5, 2)]);
+        let b = inheritable(&a);
+        assert_eq!(read(&b, 2), Some(1));
+        assert_eq!(read(&b, 5), None);
+        let c = build(&None, &[set(2, 1)]);
+        assert!(Arc::ptr_eq(c.as_ref().unwrap(), inheritable(&c).as_ref().unwrap()));
+    }
+}

@@ -1,0 +1,13 @@
+//! The context layer: values, frames, the thread's current context, variables, scopes and
+//! snapshots. It knows nothing of resources, ids, hooks or runtimes, which are built on it.
+
+pub(crate) mod bindings;
+pub(crate) mod current;
+pub(crate) mod error;
+pub(crate) mod fields;
+pub(crate) mod frame;
+pub(crate) mod names;
+pub(crate) mod scope;
+pub(crate) mod snapshot;
+pub(crate) mod value;
+pub(crate) mod var;

@@ -1,0 +1,158 @@
+//! `Snapshot`: the whole context, captured, to run code in later.
+//!
+//! A snapshot is one `Arc` to an immutable frame, so capturing costs a reference-count bump
+//! and running inside it costs a swap. It is immutable: writes made while running inside it
+//! (`set`) stay inside that run and never change the snapshot (TC39 `AsyncContext.Snapshot`
+//! and Node's AsyncContextFrame semantics, not Python's mutable `Context`).
+
+use std::future::Future;
+
+use super::bindings::IntoBindings;
+use super::frame::{self, Ctx};
+use super::scope::{self, Scoped};
+use super::var::ContextVar;
+use super::{current, names};
+
+/// A captured context. Node: `AsyncLocalStorage.snapshot()`; TC39: `AsyncContext.Snapshot`.
+///
+/// ```
+/// use ctxflow::{ContextVar, Snapshot};
+/// static USER: ContextVar<&str> = ContextVar::new("user");
+///
+/// let snap = USER.sync_scope("ada", Snapshot::capture);
+/// assert_eq!(USER.get(), None);
+/// assert_eq!(snap.run_sync(|| USER.get()), Some("ada"));
+/// ```
+#[derive(Clone, Default)]
+pub struct Snapshot {
+    ctx: Ctx,
+}
+
+impl Snapshot {
+    /// The current context.
+    pub fn capture() -> Snapshot {
+        Snapshot { ctx: current::capture() }
+    }
+
+    /// The empty context: every variable unset.
+    ///
+    /// ```
+    /// static N: ctxflow::ContextVar<u8> = ctxflow::ContextVar::new("n");
+    /// N.sync_scope(1, || assert_eq!(ctxflow::Snapshot::empty().run_sync(|| N.get()), None));
+    /// ```
+    pub const fn empty() -> Snapshot {
+        Snapshot { ctx: None }
+    }
+
+    /// The part of the current context that spawned tasks and threads inherit (variables
+    /// marked [`not_inherited`](ContextVar::not_inherited) left out).
+    pub fn capture_inherited() -> Snapshot {
+        Snapshot { ctx: current::capture_inherited() }
+    }
+
+    pub(crate) fn from_ctx(ctx: Ctx) -> Snapshot {
+        Snapshot { ctx }
+    }
+
+    /// This snapshot with `bindings` applied: one new frame however many bindings.
+    ///
+    /// ```
+    /// use ctxflow::{ContextVar, Snapshot};
+    /// static A: ContextVar<u8> = ContextVar::new("a");
+    /// static B: ContextVar<u8> = ContextVar::new("b");
+    /// let snap = Snapshot::empty().with((A.value(1), B.value(2)));
+    /// assert_eq!((snap.get(&A), snap.get(&B)), (Some(1), Some(2)));
+    /// ```
+    pub fn with(&self, bindings: impl IntoBindings) -> Snapshot {
+        let changes = bindings.into_changes();
+        let ctx = frame::apply(self.ctx.as_deref(), changes).unwrap_or_else(|| self.ctx.clone());
+        Snapshot { ctx }
+    }
+
+    /// The value `var` has in this snapshot (or its default).
+    pub fn get<T: Clone + Send + Sync + 'static>(&self, var: &ContextVar<T>) -> Option<T> {
+        self.run_sync(|| var.get())
+    }
+
+    /// The names of the variables set in this snapshot, in no particular order (a variable
+    /// with an empty name shows as `#` and a number). For diagnostics: what a context holds,
+    /// without its values.
+    ///
+    /// ```
+    /// static USER: ctxflow::ContextVar<&str> = ctxflow::ContextVar::new("user");
+    /// let snap = USER.sync_scope("ada", ctxflow::Snapshot::capture);
+    /// assert_eq!(snap.names(), ["user"]);
+    /// ```
+    pub fn names(&self) -> Vec<String> {
+        self.ctx.as_ref().map_or_else(Vec::new, |f| names::of(f.keys()))
+    }
+
+    /// Whether no variable is set in this snapshot.
+    pub fn is_empty(&self) -> bool {
+        self.ctx.is_none()
+    }
+
+    /// Runs `fut` inside this snapshot (instead of the context that polls it).
+    pub fn run<F: Future>(&self, fut: F) -> Scoped<F> {
+        Scoped::ready(self.ctx.clone(), fut)
+    }
+
+    /// Runs `f` inside this snapshot, then restores the caller's context (also on panic).
+    pub fn run_sync<R>(&self, f: impl FnOnce() -> R) -> R {
+        scope::run_sync_in(self.ctx.clone(), f)
+    }
+
+    /// `f`, bound to this snapshot: whoever calls it later, it runs inside this context.
+    /// Node: `AsyncLocalStorage.bind(fn)`; TC39: `Snapshot.wrap`.
+    ///
+    /// ```
+    /// static N: ctxflow::ContextVar<u8> = ctxflow::ContextVar::new("n");
+    /// let cb = N.sync_scope(1, || ctxflow::Snapshot::capture().wrap(|| N.get()));
+    /// assert_eq!(N.sync_scope(2, cb), Some(1));
+    /// ```
+    pub fn wrap<R>(self, f: impl FnOnce() -> R) -> impl FnOnce() -> R {
+        move || self.run_sync(f)
+    }
+
+    /// A reusable callback bound to this snapshot; takes one argument (use a tuple for more).
+    ///
+    /// ```
+    /// static N: ctxflow::ContextVar<u8> = ctxflow::ContextVar::new("n");
+    /// let add = N.sync_scope(10, || ctxflow::Snapshot::capture().wrap_fn(|x: u8| x + N.get().unwrap()));
+    /// assert_eq!((add(1), add(2)), (11, 12));
+    /// ```
+    pub fn wrap_fn<A, R>(self, f: impl Fn(A) -> R) -> impl Fn(A) -> R {
+        move |a| self.run_sync(|| f(a))
+    }
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.ctx.as_ref().map_or(0, |fr| fr.len());
+        f.debug_struct("Snapshot").field("variables", &n).finish()
+    }
+}
+
+/// Binds futures to the context of the code that creates them.
+pub trait FutureExt: Future + Sized {
+    /// Captures the current context now; the returned future runs inside it whoever polls it.
+    ///
+    /// ```
+    /// use ctxflow::FutureExt;
+    /// static N: ctxflow::ContextVar<u8> = ctxflow::ContextVar::new("n");
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let fut = N.sync_scope(1, || async { N.get() }.in_current_context());
+    /// assert_eq!(fut.await, Some(1));
+    /// # }
+    /// ```
+    fn in_current_context(self) -> Scoped<Self> {
+        Scoped::ready(current::capture(), self)
+    }
+
+    /// Runs this future inside `snapshot`.
+    fn in_snapshot(self, snapshot: &Snapshot) -> Scoped<Self> {
+        snapshot.run(self)
+    }
+}
+
+impl<F: Future> FutureExt for F {}

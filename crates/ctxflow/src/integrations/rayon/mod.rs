@@ -1,0 +1,128 @@
+//! rayon work that sees the caller's context.
+//!
+//! rayon has no per-job hook, so nothing it runs on its pool threads sees the context of the
+//! code that handed it the work (rayon#1018). These counterparts of rayon's entry points
+//! capture the inheritable context where they are called, as `ctxflow::spawn` and
+//! `ctxflow::thread::spawn` do, and run each closure inside it as a tracked resource of kind
+//! `"rayon"` (its own [`AsyncId`](crate::AsyncId), hook events, and a `set` that lasts until
+//! the closure returns). Parallel iterators get the same through
+//! [`ParallelIteratorExt::in_current_context`], which enters the context around each piece of
+//! work and never leaves it entered while rayon steals other work.
+//!
+//! Node cannot do this: worker threads never inherit. Rust threads share memory, so a context
+//! (an `Arc` to an immutable frame) can simply be handed over.
+//!
+//! ```
+//! use ctxflow::rayon::ParallelIteratorExt;
+//! use rayon::prelude::*;
+//! static TENANT: ctxflow::ContextVar<u32> = ctxflow::ContextVar::new("tenant");
+//!
+//! TENANT.sync_scope(7, || {
+//!     let (a, b) = ctxflow::rayon::join(|| TENANT.get(), || TENANT.get());
+//!     assert_eq!((a, b), (Some(7), Some(7)));
+//!     let seen: Vec<_> = (0..1000).into_par_iter().in_current_context().map(|_| TENANT.get()).collect();
+//!     assert!(seen.iter().all(|t| *t == Some(7)));
+//! });
+//! ```
+
+mod iter;
+mod scope;
+
+use std::panic::Location;
+
+use crate::resource::tracked::Resource;
+
+pub use iter::{InCurrentContext, ParallelIteratorExt};
+pub use scope::{Scope, scope};
+
+/// `rayon::spawn`, inheriting the current context.
+///
+/// ```
+/// static N: ctxflow::ContextVar<u32> = ctxflow::ContextVar::new("n");
+/// let (tx, rx) = std::sync::mpsc::channel();
+/// N.sync_scope(5, || ctxflow::rayon::spawn(move || tx.send(N.get()).unwrap()));
+/// assert_eq!(rx.recv().unwrap(), Some(5));
+/// ```
+#[track_caller]
+pub fn spawn<F>(f: F)
+where
+    F: FnOnce() + Send + 'static,
+{
+    let res = Resource::spawned("rayon", Location::caller());
+    rayon::spawn(move || res.run_once(f));
+}
+
+/// `rayon::join`, both closures inheriting the current context (wherever rayon runs them).
+///
+/// ```
+/// static N: ctxflow::ContextVar<u32> = ctxflow::ContextVar::new("n");
+/// let both = N.sync_scope(3, || ctxflow::rayon::join(|| N.get(), || N.get()));
+/// assert_eq!(both, (Some(3), Some(3)));
+/// ```
+#[track_caller]
+pub fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
+    let at = Location::caller();
+    let (ra, rb) = (Resource::spawned("rayon", at), Resource::spawned("rayon", at));
+    rayon::join(move || ra.run_once(a), move || rb.run_once(b))
+}
+
+/// Running work on a specific rayon [`ThreadPool`](rayon::ThreadPool) with the current context.
+pub trait ThreadPoolExt {
+    /// `ThreadPool::install`, with `op` inheriting the current context. (Parallel iterators
+    /// inside `op` still need [`in_current_context`](ParallelIteratorExt::in_current_context)
+    /// for their closures.)
+    ///
+    /// ```
+    /// use ctxflow::rayon::ThreadPoolExt;
+    /// static N: ctxflow::ContextVar<u32> = ctxflow::ContextVar::new("n");
+    /// let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    /// assert_eq!(N.sync_scope(4, || pool.install_in_context(|| N.get())), Some(4));
+    /// ```
+    #[track_caller]
+    fn install_in_context<OP, R>(&self, op: OP) -> R
+    where
+        OP: FnOnce() -> R + Send,
+        R: Send;
+
+    /// `ThreadPool::spawn`, with `f` inheriting the current context.
+    ///
+    /// ```
+    /// use ctxflow::rayon::ThreadPoolExt;
+    /// static N: ctxflow::ContextVar<u32> = ctxflow::ContextVar::new("n");
+    /// let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// N.sync_scope(6, || pool.spawn_in_context(move || tx.send(N.get()).unwrap()));
+    /// assert_eq!(rx.recv().unwrap(), Some(6));
+    /// ```
+    #[track_caller]
+    fn spawn_in_context<F>(&self, f: F)
+    where
+        F: FnOnce() + Send + 'static;
+}
+
+impl ThreadPoolExt for rayon::ThreadPool {
+    #[track_caller]
+    fn install_in_context<OP, R>(&self, op: OP) -> R
+    where
+        OP: FnOnce() -> R + Send,
+        R: Send,
+    {
+        let res = Resource::spawned("rayon", Location::caller());
+        self.install(move || res.run_once(op))
+    }
+
+    #[track_caller]
+    fn spawn_in_context<F>(&self, f: F)
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        let res = Resource::spawned("rayon", Location::caller());
+        self.spawn(move || res.run_once(f));
+    }
+}

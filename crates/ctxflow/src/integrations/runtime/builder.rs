@@ -1,0 +1,69 @@
+//! The opt-in: one method on tokio's own runtime builder.
+//!
+//! An extension of `tokio::runtime::Builder` rather than a builder of our own, so every tokio
+//! setting stays available as it is documented by tokio, and a runtime that propagates context
+//! is a plain `tokio::runtime::Runtime` that can go anywhere a runtime goes.
+
+use tokio::runtime::Builder;
+
+use super::table::TaskTable;
+use crate::contain;
+
+/// Makes a tokio runtime propagate ctxflow context into every task spawned on it.
+pub trait BuilderExt {
+    /// Installs tokio's four task hooks (`on_task_spawn`, `on_before_task_poll`,
+    /// `on_after_task_poll`, `on_task_terminate`) so that every task spawned on the runtime,
+    /// with plain `tokio::spawn`, `Handle::spawn` or `JoinSet::spawn`, by any code:
+    ///
+    /// - starts with the inheritable context of the code that spawned it (captured at the spawn
+    ///   call, as [`ctxflow::spawn`](crate::spawn) does),
+    /// - keeps a `set` made inside it across its awaits, and never leaks it to other tasks,
+    /// - gets its own [`AsyncId`](crate::AsyncId) (trigger: the spawner's execution id) and
+    ///   fires the [`hooks`](crate::hooks) `init`, `before`/`after` around each poll and
+    ///   `destroy` once. (`resolve` is not fired: tokio's hooks do not say whether a task
+    ///   completed or was cancelled.)
+    ///
+    /// tokio keeps one callback of each kind per builder, so installing one of these four
+    /// hooks yourself after this call replaces ctxflow's; observe tasks through
+    /// [`ctxflow::hooks`](crate::hooks) instead. Tasks spawned with `ctxflow::spawn` keep
+    /// their own tracking and are not tracked twice. Not covered: `spawn_blocking` (use
+    /// [`ctxflow::spawn_blocking`](crate::spawn_blocking)), `LocalSet`, and the `block_on`
+    /// future itself, which is not a task (wrap it: `rt.block_on(VAR.scope(v, main()))`).
+    ///
+    /// ```
+    /// use ctxflow::runtime::BuilderExt;
+    /// static USER: ctxflow::ContextVar<String> = ctxflow::ContextVar::new("user");
+    ///
+    /// let rt = tokio::runtime::Builder::new_current_thread().propagate_context().build().unwrap();
+    /// rt.block_on(USER.scope("ada".to_string(), async {
+    ///     let task = tokio::spawn(async {
+    ///         USER.set("bob".to_string()).unwrap(); // lasts for the rest of this task
+    ///         tokio::task::yield_now().await;
+    ///         USER.get()
+    ///     });
+    ///     assert_eq!(task.await.unwrap().as_deref(), Some("bob"));
+    ///     assert_eq!(USER.get().as_deref(), Some("ada"), "the child's write stays in the child");
+    /// }));
+    /// ```
+    fn propagate_context(&mut self) -> &mut Self;
+}
+
+impl BuilderExt for Builder {
+    fn propagate_context(&mut self) -> &mut Self {
+        let table = TaskTable::new();
+        let (spawned, before, after, terminated) = (table.clone(), table.clone(), table.clone(), table);
+        // A panic out of a tokio hook takes the worker down. The table contains the user code it
+        // runs (hooks, values' `Drop`) where it runs it; this is the last line.
+        self.on_task_spawn(move |meta| boundary(|| spawned.spawned(meta.id(), meta.spawned_at())))
+            .on_before_task_poll(move |meta| boundary(|| before.before_poll(meta.id())))
+            .on_after_task_poll(move |meta| boundary(|| after.after_poll(meta.id())))
+            .on_task_terminate(move |meta| boundary(|| terminated.terminated(meta.id())))
+    }
+}
+
+#[inline]
+fn boundary(f: impl FnOnce()) {
+    if contain::catch(f).is_err() {
+        contain::report(format_args!("a panic inside a tokio task hook was contained"));
+    }
+}

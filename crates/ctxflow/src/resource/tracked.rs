@@ -1,0 +1,119 @@
+//! Tracked resources: what every task, blocking job, thread and `AsyncResource` carries.
+//!
+//! A [`Resource`] is the captured context plus the two ids. It announces
+//! itself to the hooks when created and says goodbye (`destroy`) exactly once when dropped.
+
+use std::panic::Location;
+
+use super::ids::{self, AsyncId, IdsEntered};
+use super::{hooks, stats};
+use crate::context::current::{self, Entered};
+use crate::context::frame::Ctx;
+
+/// The context and ids a tracked resource runs with.
+pub(crate) struct Resource {
+    pub(crate) ctx: Ctx,
+    pub(crate) id: AsyncId,
+    pub(crate) trigger: AsyncId,
+}
+
+impl Resource {
+    /// A resource created here, by the code running now, inheriting `ctx`.
+    pub(crate) fn new(kind: &str, ctx: Ctx, trigger: AsyncId, at: &'static Location<'static>) -> Resource {
+        let id = AsyncId::next();
+        stats::resource_created(id, kind, trigger, at, &ctx);
+        hooks::init(id, kind, trigger);
+        Resource { ctx, id, trigger }
+    }
+
+    /// A resource for something spawned here: inherits the inheritable part of the current
+    /// context, triggered by the current execution id.
+    pub(crate) fn spawned(kind: &str, at: &'static Location<'static>) -> Resource {
+        Resource::new(kind, current::capture_inherited(), ids::current().0, at)
+    }
+
+    /// Enters the resource's context and ids; `before` now, `after` when the guard drops.
+    #[inline]
+    pub(crate) fn enter(&mut self) -> Running<'_> {
+        let ids = (self.id, self.trigger);
+        Running::new(&mut self.ctx, ids, true)
+    }
+
+    /// Enters the resource's context and ids without `before`/`after`: for dropping a
+    /// cancelled task's future, which is not a run of its code (a task cancelled before its
+    /// first poll gets `init` and `destroy` only), but whose `Drop` code must still see the
+    /// task's context and ids.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn enter_silently(&mut self) -> Running<'_> {
+        let ids = (self.id, self.trigger);
+        Running::new(&mut self.ctx, ids, false)
+    }
+
+    /// Runs `f` as this resource's code, then retires the resource.
+    pub(crate) fn run_once<R>(mut self, f: impl FnOnce() -> R) -> R {
+        let _running = self.enter();
+        f()
+    }
+}
+
+impl Resource {
+    /// Emits `destroy` now; the later drop then does nothing.
+    pub(crate) fn retire(&mut self) {
+        let id = std::mem::replace(&mut self.id, AsyncId::NONE);
+        if id != AsyncId::NONE {
+            hooks::destroy(id);
+            stats::resource_dropped(id);
+        }
+    }
+}
+
+impl Drop for Resource {
+    fn drop(&mut self) {
+        self.retire();
+    }
+}
+
+/// A resource's code running on this thread: its context and ids are entered, and, when
+/// announced, `before` has fired and `after` fires on drop (also on unwind).
+pub(crate) struct Running<'a> {
+    // Dropped first, so `after` runs inside the resource's context and ids.
+    _announced: Announced,
+    _ids: IdsEntered,
+    _entered: Entered<'a>,
+}
+
+impl<'a> Running<'a> {
+    #[inline]
+    fn new(slot: &'a mut Ctx, ids: (AsyncId, AsyncId), announce: bool) -> Running<'a> {
+        let entered = Entered::new(slot);
+        let ids_entered = IdsEntered::new(ids);
+        Running { _announced: Announced::new(ids.0, announce), _ids: ids_entered, _entered: entered }
+    }
+}
+
+/// `before` for `id` now and `after` when dropped (also on unwind), if `announce` and a hook
+/// is registered.
+pub(crate) struct Announced {
+    id: AsyncId,
+    hooked: bool,
+}
+
+impl Announced {
+    #[inline]
+    pub(crate) fn new(id: AsyncId, announce: bool) -> Announced {
+        let hooked = announce && hooks::enabled();
+        if hooked {
+            hooks::before(id);
+        }
+        Announced { id, hooked }
+    }
+}
+
+impl Drop for Announced {
+    #[inline]
+    fn drop(&mut self) {
+        if self.hooked {
+            hooks::after(self.id);
+        }
+    }
+}
