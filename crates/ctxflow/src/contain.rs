@@ -20,12 +20,18 @@ pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, ()> {
     catch_unwind(AssertUnwindSafe(f)).map_err(drop_payload)
 }
 
-/// Drops a panic payload, whose own `Drop` may panic: such a second payload is leaked rather
-/// than dropped (it could panic again, without end).
+/// Drops a panic payload, whose own `Drop` may panic and so yield another payload. Each is
+/// dropped in turn; one that is still panicking after a few rounds is leaked rather than
+/// dropped, since it could panic again without end.
 fn drop_payload(payload: Box<dyn Any + Send>) {
-    if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
-        std::mem::forget(again);
+    let mut next = payload;
+    for _ in 0..4 {
+        match catch_unwind(AssertUnwindSafe(move || drop(next))) {
+            Ok(()) => return,
+            Err(again) => next = again,
+        }
     }
+    std::mem::forget(next);
 }
 
 /// Drops `value`; a panic in its `Drop` is reported on stderr instead of propagating.

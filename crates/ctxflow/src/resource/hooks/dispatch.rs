@@ -72,7 +72,9 @@ thread_local! {
 fn install_panic_flag() {
     static INSTALLED: Once = Once::new();
     // `set_hook` panics when called during a panic; the unwind still disables the hook then.
-    if std::thread::panicking() {
+    // A loom model's thread-locals exist only inside the model, and a panic hook runs outside it
+    // too: the models check the unwind path instead.
+    if std::thread::panicking() || cfg!(loom) {
         return;
     }
     INSTALLED.call_once(|| {
