@@ -118,7 +118,7 @@ pub(crate) fn trace_json(records: &[Record], thread_names: &[String], dropped: u
                 stacks.entry(r.thread).or_default().push((*id, false));
                 let (name, kind, trigger) = match known.get(id) {
                     Some(k) => (k.name.clone(), k.kind.as_str(), Some(k.trigger)),
-                    None => (format!("#{id}"), "unknown", None),
+                    None => (format!("unknown #{id}"), "unknown", None),
                 };
                 w.event()
                     .str("ph", "B")
