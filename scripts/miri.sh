@@ -12,7 +12,7 @@ fi
 
 export CARGO_TARGET_DIR=target/miri
 # `--cfg tokio_unstable` comes from .cargo/config.toml; MIRIFLAGS keeps the default checks.
-cargo +nightly miri test -p ctxflow --no-default-features --lib --test scoping --test snapshot --test contained_panics
+cargo +nightly miri test -p ctxflow --no-default-features --lib --test scoping --test snapshot --test contained_panics --test reentrant_reads
 # The runtime's poll token (runtime/poll_token.rs) hands a task's context between threads
 # through an `UnsafeCell`: its racing-polls test, on real threads.
 cargo +nightly miri test -p ctxflow --no-default-features --features runtime --lib poll_token

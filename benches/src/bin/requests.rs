@@ -1,8 +1,10 @@
 //! The "requests10k" workload on its own, for comparing two builds of ctxflow side by side.
 //!
-//! `requests [runs]` runs 10 000 concurrent requests (a scope, 20 awaits with a read after each,
+//! `requests [runs] [plain|ctxflow]` runs 10 000 concurrent requests (a scope, 20 awaits with a read after each,
 //! then 3 children spawned and joined) on a 2-worker runtime, once per run, for plain tokio and
-//! for ctxflow, alternating, and prints one line per run: `plain_ns ctxflow_ns`. Its source does
+//! for ctxflow, alternating, and prints one line per run: `plain_ns ctxflow_ns`. With a second
+//! argument it runs that contender alone and prints nothing: for counting instructions under
+//! valgrind, where the difference between two run counts is the cost of the extra runs. Its source does
 //! not depend on ctxflow's internals, so `scripts/compare.sh` builds the same file against an
 //! older commit and runs both binaries in alternation.
 
@@ -23,6 +25,19 @@ fn time<C: Contender>(rt: &tokio::runtime::Runtime) -> u128 {
 fn main() {
     let runs: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(10);
     let rt = multi_thread();
+    match std::env::args().nth(2).as_deref() {
+        Some("plain") => {
+            return (0..runs).for_each(|_| {
+                time::<Plain>(&rt);
+            });
+        }
+        Some("ctxflow") => {
+            return (0..runs).for_each(|_| {
+                time::<Ctxflow>(&rt);
+            });
+        }
+        _ => {}
+    }
     // Warm-up: the runtime's threads, the allocator's pools.
     time::<Plain>(&rt);
     time::<Ctxflow>(&rt);

@@ -183,10 +183,10 @@ fn stats_count_frames_resources_and_hook_events() {
         s
     });
     assert_eq!(inside.live_resources - start.live_resources, 10);
-    assert!(inside.live_frames > start.live_frames, "the scope's frame is alive");
+    assert!(inside.live_bindings > start.live_bindings, "the scope's binding is alive");
     let end = ctxflow::stats();
     assert_eq!(end.live_resources, start.live_resources);
-    assert_eq!(end.live_frames, start.live_frames);
+    assert_eq!(end.live_bindings, start.live_bindings);
 
     struct Busy;
     impl ctxflow::hooks::Hook for Busy {

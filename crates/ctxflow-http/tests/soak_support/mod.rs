@@ -241,7 +241,7 @@ pub struct Report {
     pub failed_as_intended: u64,
     /// Requests that failed otherwise (not a context error; reported, not hidden).
     pub unexpected: u64,
-    pub leaked_frames: i64,
+    pub leaked_bindings: i64,
     pub leaked_resources: i64,
     pub leaked_tasks: usize,
 }
@@ -257,7 +257,7 @@ impl std::fmt::Display for Report {
         )?;
         writeln!(f, "context reads checked: {}", self.checks)?;
         writeln!(f, "wrong reads:        {}", self.wrong_reads)?;
-        writeln!(f, "leaked frames:      {}", self.leaked_frames)?;
+        writeln!(f, "leaked bindings:    {}", self.leaked_bindings)?;
         writeln!(f, "leaked resources:   {}", self.leaked_resources)?;
         write!(f, "leaked tasks:       {}", self.leaked_tasks)
     }
@@ -292,7 +292,7 @@ pub fn run(requests: u64, concurrency: u64, seed: u64) -> Report {
         answered,
         failed_as_intended,
         unexpected,
-        leaked_frames: end.live_frames - start.live_frames,
+        leaked_bindings: end.live_bindings - start.live_bindings,
         leaked_resources: end.live_resources - start.live_resources,
         leaked_tasks: ctxflow::runtime::tracked_tasks().saturating_sub(tasks_before),
     }

@@ -5,15 +5,19 @@
 //! Moving a frame touches no reference count and runs no user code, so ctxflow's state is
 //! consistent at every point where user code can run (or panic).
 //!
-//! A read ([`read`]) takes a counted reference to the current frame for its duration, so the
-//! frame outlives the read even if the code reading it replaces the current context (a `set`
-//! inside `with`) or enters another: re-entrancy needs no special case.
+//! A read ([`read`]) borrows the current frame from a `RefCell` for its duration, without
+//! touching a reference count: a read is a lookup, never an atomic operation. The code a read
+//! runs (the closure of `with`, a value's `Clone` in `get`) may itself enter a scope or `set` a
+//! variable, which would replace the borrowed frame. Such a write goes to the *overlay* instead:
+//! a stack of frames that hides the borrowed one until the write's scope ends, and that reads
+//! take a counted reference from. Writes inside reads are rare, so the overlay is nearly always
+//! empty and costs a reader one check.
 //!
 //! The root frame that a `set` outside any scope leaves is released at thread exit; a value's
 //! `Drop` that panics there is contained, since a panic in a thread-local destructor aborts the
 //! process.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::mem::ManuallyDrop;
 
 use super::frame::{self, Ctx, Frame};
@@ -21,69 +25,108 @@ use crate::contain;
 // One thread-local per thread, also per thread of a loom model (`tests/loom_*.rs`).
 use crate::sync::thread_local;
 
-/// The thread's context. Nothing in it needs dropping (the frame is in a `ManuallyDrop`), so
-/// std never destroys it: it stays usable while other thread-locals are torn down, and a value's
-/// `Drop` that runs then can still enter scopes and read them. The root frame a `set` leaves is
-/// released by [`Release`] instead.
+/// The thread's context: the top of `overlay` if it has any frame, else `base`. Nothing in it
+/// needs dropping (the frames are in `ManuallyDrop`s), so std never destroys it: it stays usable
+/// while other thread-locals are torn down, and a value's `Drop` that runs then can still enter
+/// scopes and read them. The frames it holds at thread exit are released by [`Release`].
 struct Current {
-    frame: Cell<ManuallyDrop<Ctx>>,
+    /// The current frame while the overlay is empty. Borrowed shared by reads for their whole
+    /// duration, mutably only by code that runs no user code.
+    base: RefCell<ManuallyDrop<Ctx>>,
+    /// Frames entered or set while `base` was borrowed by a read in progress; the last one is
+    /// current. Borrowed only by code that runs no user code.
+    overlay: RefCell<ManuallyDrop<Vec<Ctx>>>,
+    /// `overlay`'s length, readable without a borrow.
+    overlaid: Cell<usize>,
+    /// Entered scopes whose frame went to the overlay (see [`Mode::Overlay`]).
+    overlay_scopes: Cell<usize>,
     /// Entered ctxflow scopes on this thread (tasks, `scope`, `Snapshot::run`, ...).
     depth: Cell<u32>,
 }
 
-/// Releases the root frame at thread exit; registered by the first [`replace`] on a thread.
+/// Releases the frames left at thread exit; registered by the first [`replace`] on a thread
+/// (only a `set` leaves a frame behind: scopes always take theirs back).
 struct Release;
 
 impl Drop for Release {
     fn drop(&mut self) {
         // `try_with`: std never destroys `CURRENT` (it needs no drop), but a loom model does.
-        if let Ok(root) = CURRENT.try_with(|c| c.swap(None)) {
-            contain::drop_quietly("a context value at thread exit", root);
+        let left = CURRENT.try_with(|c| {
+            let base = c.base.try_borrow_mut().map(|mut b| b.take()).ok().flatten();
+            let overlay = c.overlay.try_borrow_mut().map(|mut o| std::mem::take(&mut **o)).unwrap_or_default();
+            c.overlaid.set(0);
+            (base, overlay)
+        });
+        if let Ok(left) = left {
+            contain::drop_quietly("a context value at thread exit", left);
         }
     }
 }
 
 thread_local! {
-    static CURRENT: Current = const { Current { frame: Cell::new(ManuallyDrop::new(None)), depth: Cell::new(0) } };
+    static CURRENT: Current = const {
+        Current {
+            base: RefCell::new(ManuallyDrop::new(None)),
+            overlay: RefCell::new(ManuallyDrop::new(Vec::new())),
+            overlaid: Cell::new(0),
+            overlay_scopes: Cell::new(0),
+            depth: Cell::new(0),
+        }
+    };
     static RELEASE: Release = const { Release };
 }
 
 impl Current {
-    #[inline]
-    fn swap(&self, new: Ctx) -> Ctx {
-        ManuallyDrop::into_inner(self.frame.replace(ManuallyDrop::new(new)))
+    /// The current frame, counted: from the overlay, or from `base` if no read holds it.
+    fn counted(&self) -> Ctx {
+        if self.overlaid.get() > 0 {
+            return self.overlay.borrow().last().cloned().flatten();
+        }
+        self.base.borrow().as_ref().cloned()
     }
-}
 
-/// Runs `f` on the current frame, put back afterwards. `f` must not run user code: while it
-/// runs, the thread-local holds the empty context.
-#[inline]
-fn peek<R>(f: impl FnOnce(&Ctx) -> R) -> R {
-    CURRENT.with(|c| {
-        let ctx = c.swap(None);
-        let r = f(&ctx);
-        let _none = c.swap(ctx);
-        r
-    })
+    /// Folds the overlay back into `base` when nothing needs it any more: no scope entered
+    /// through it, and no read holding `base`. Only a `set` made inside a read leaves such a
+    /// frame; without this, every later read on the thread would take the counted path.
+    fn settle(&self) -> Vec<Ctx> {
+        if self.overlaid.get() == 0 || self.overlay_scopes.get() > 0 {
+            return Vec::new();
+        }
+        let Ok(mut base) = self.base.try_borrow_mut() else { return Vec::new() };
+        let mut overlay = self.overlay.borrow_mut();
+        let top = overlay.pop().flatten();
+        let mut retired: Vec<Ctx> = overlay.drain(..).collect();
+        self.overlaid.set(0);
+        retired.push(std::mem::replace(&mut **base, top));
+        // Dropped by the caller once nothing is borrowed.
+        retired
+    }
 }
 
 /// A counted reference to the current frame.
 #[inline]
 pub(crate) fn capture() -> Ctx {
-    peek(Ctx::clone)
+    CURRENT.with(Current::counted)
 }
 
 /// What tasks, blocking jobs and threads spawned now inherit: the current frame without its
 /// `not_inherited` variables.
 pub(crate) fn capture_inherited() -> Ctx {
-    peek(frame::inheritable)
+    frame::inheritable(&capture())
 }
 
 /// Runs `f` with the current frame (`None`: the empty context).
 #[inline]
 pub(crate) fn read<R>(f: impl FnOnce(Option<&Frame>) -> R) -> R {
-    let ctx = capture();
-    f(ctx.as_deref())
+    CURRENT.with(|c| {
+        if c.overlaid.get() == 0
+            && let Ok(base) = c.base.try_borrow()
+        {
+            return f(base.as_deref());
+        }
+        let ctx = c.counted();
+        f(ctx.as_deref())
+    })
 }
 
 /// Makes `new` the current frame, for the rest of the innermost scope; the old frame is
@@ -92,27 +135,129 @@ pub(crate) fn read<R>(f: impl FnOnce(Option<&Frame>) -> R) -> R {
 pub(crate) fn replace(new: Ctx) -> Result<(), ()> {
     // Registers the releaser of a root frame left at thread exit.
     RELEASE.try_with(|_| ()).map_err(drop)?;
-    let old = CURRENT.with(|c| c.swap(new));
-    drop(old);
+    let (old, settled) = CURRENT.with(|c| {
+        let settled = if c.overlaid.get() > 0 { c.settle() } else { Vec::new() };
+        let old = if c.overlaid.get() > 0 {
+            c.overlay.borrow_mut().last_mut().map(|top| std::mem::replace(top, new))
+        } else if let Ok(mut base) = c.base.try_borrow_mut() {
+            Some(std::mem::replace(&mut **base, new))
+        } else {
+            // A read in progress holds `base`: the new frame hides it until the innermost scope
+            // ends, or until `settle` folds it back.
+            c.overlay.borrow_mut().push(new);
+            c.overlaid.set(1);
+            None
+        };
+        (old, settled)
+    });
+    drop((old, settled));
     Ok(())
 }
 
-/// Enters the frame in `slot` one scope deeper; the previous frame goes into `slot`.
-#[inline]
-pub(crate) fn push(slot: &mut Ctx) {
-    CURRENT.with(|c| {
-        *slot = c.swap(slot.take());
-        c.depth.set(c.depth.get() + 1);
-    });
+/// Where [`push`] put a frame, for [`pop`] to take it back from.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Mode {
+    /// Into `base` (the overlay was empty).
+    Base,
+    /// Onto the overlay, at this index (a read held `base`, or the overlay was in use).
+    Overlay { at: usize },
 }
 
-/// Undoes [`push`]: the frame as the entered code left it goes back into `slot`.
+/// Enters the frame in `slot` one scope deeper; the previous frame goes into `slot` (or, in
+/// overlay mode, stays where it is, under the entered one). Returns where the frame went.
 #[inline]
-pub(crate) fn pop(slot: &mut Ctx) {
+pub(crate) fn push(slot: &mut Ctx) -> Mode {
     CURRENT.with(|c| {
-        *slot = c.swap(slot.take());
+        c.depth.set(c.depth.get() + 1);
+        if c.overlaid.get() == 0
+            && let Ok(mut base) = c.base.try_borrow_mut()
+        {
+            *slot = std::mem::replace(&mut **base, slot.take());
+            return Mode::Base;
+        }
+        push_overlaid(c, slot)
+    })
+}
+
+/// [`push`] with a read in progress or frames in the overlay.
+#[cold]
+fn push_overlaid(c: &Current, slot: &mut Ctx) -> Mode {
+    let settled = c.settle();
+    let mode = if c.overlaid.get() == 0
+        && let Ok(mut base) = c.base.try_borrow_mut()
+    {
+        *slot = std::mem::replace(&mut **base, slot.take());
+        Mode::Base
+    } else {
+        let mut overlay = c.overlay.borrow_mut();
+        overlay.push(slot.take());
+        c.overlaid.set(overlay.len());
+        c.overlay_scopes.set(c.overlay_scopes.get() + 1);
+        Mode::Overlay { at: overlay.len() - 1 }
+    };
+    // A frame `settle` retired is freed with nothing borrowed (its values' `Drop` is user code,
+    // which may enter scopes of its own).
+    drop(settled);
+    mode
+}
+
+/// Undoes [`push`]: the frame as the entered code left it goes back into `slot`, and the
+/// previous frame is current again.
+#[inline]
+pub(crate) fn pop(slot: &mut Ctx, mode: Mode) {
+    let retired = CURRENT.with(|c| {
         c.depth.set(c.depth.get().saturating_sub(1));
+        // No read holds `base` in base mode: one that did when this scope was entered would
+        // have sent it to the overlay, and the reads begun inside have ended.
+        if let Mode::Base = mode
+            && c.overlaid.get() == 0
+            && let Ok(mut base) = c.base.try_borrow_mut()
+        {
+            *slot = std::mem::replace(&mut **base, slot.take());
+            return Vec::new();
+        }
+        pop_overlaid(c, slot, mode)
     });
+    // Frames retired on the way (by `set`s made inside reads), freed with nothing borrowed.
+    drop(retired);
+}
+
+/// [`pop`] with frames in the overlay; returns the frames it retires.
+#[cold]
+fn pop_overlaid(c: &Current, slot: &mut Ctx, mode: Mode) -> Vec<Ctx> {
+    let at = match mode {
+        Mode::Base => 0,
+        Mode::Overlay { at } => {
+            c.overlay_scopes.set(c.overlay_scopes.get().saturating_sub(1));
+            at
+        }
+    };
+    // Scopes entered inside this one have all been left, so the overlay above `at` holds this
+    // scope's frame (overlay mode) and frames of `set`s made inside reads: the last of them is
+    // the one the entered code left.
+    let mut above: Vec<Ctx> = {
+        let mut overlay = c.overlay.borrow_mut();
+        let from = at.min(overlay.len());
+        let above = overlay.drain(from..).collect();
+        c.overlaid.set(overlay.len());
+        above
+    };
+    let left = above.pop();
+    if let Mode::Base = mode
+        && let Ok(mut base) = c.base.try_borrow_mut()
+    {
+        let inner = std::mem::replace(&mut **base, slot.take());
+        match left {
+            Some(top) => {
+                above.push(inner);
+                *slot = top;
+            }
+            None => *slot = inner,
+        }
+        return above;
+    }
+    *slot = left.flatten();
+    above
 }
 
 /// Whether a `set` may still leave a root frame on this thread: false once its thread-locals
@@ -130,21 +275,22 @@ pub(crate) fn depth() -> u32 {
 /// context back and leaves the frame, as the entered code left it, in `slot`.
 pub(crate) struct Entered<'a> {
     slot: &'a mut Ctx,
+    mode: Mode,
 }
 
 impl<'a> Entered<'a> {
     /// Enters the frame in `slot`.
     #[inline]
     pub(crate) fn new(slot: &'a mut Ctx) -> Self {
-        push(slot);
-        Entered { slot }
+        let mode = push(slot);
+        Entered { slot, mode }
     }
 }
 
 impl Drop for Entered<'_> {
     #[inline]
     fn drop(&mut self) {
-        pop(self.slot);
+        pop(self.slot, self.mode);
     }
 }
 
@@ -173,21 +319,110 @@ mod tests {
     }
 
     fn current(key: u64) -> Option<u32> {
-        read(|f| f?.get(key)?.downcast_ref::<u32>().copied())
+        read(|f| frame::lookup(f?, key)?.downcast_ref::<u32>().copied())
+    }
+
+    fn overlaid() -> usize {
+        CURRENT.with(|c| c.overlaid.get())
     }
 
     #[test]
-    fn replace_during_a_read_keeps_the_read_frame_alive() {
+    fn a_set_inside_a_read_is_seen_inside_and_after_it_and_the_read_frame_stays_alive() {
         let mut outer = frame_with(2, 1);
-        let _g = Entered::new(&mut outer);
+        let g = Entered::new(&mut outer);
         read(|f| {
-            let v = f.unwrap().get(2).unwrap();
+            let v = frame::lookup(f.unwrap(), 2).unwrap();
             replace(frame_with(2, 2)).unwrap();
+            assert_eq!(current(2), Some(2), "the set shows inside the read");
             replace(frame_with(2, 3)).unwrap();
             assert_eq!(current(2), Some(3));
-            assert_eq!(v.downcast_ref::<u32>(), Some(&1));
+            assert_eq!(v.downcast_ref::<u32>(), Some(&1), "the borrowed frame is intact");
         });
-        assert_eq!(current(2), Some(3));
+        assert_eq!(current(2), Some(3), "and after it");
+        drop(g);
+        assert_eq!(current(2), None);
+        assert_eq!(outer.as_ref().and_then(|f| frame::lookup(f, 2)?.downcast_ref::<u32>().copied()), Some(3));
+        assert_eq!(overlaid(), 0);
+    }
+
+    #[test]
+    fn a_scope_entered_inside_a_read_goes_to_the_overlay_and_leaves_it() {
+        let mut outer = frame_with(2, 1);
+        let _g = Entered::new(&mut outer);
+        read(|_| {
+            let mut inner = frame_with(2, 5);
+            {
+                let _i = Entered::new(&mut inner);
+                assert_eq!(overlaid(), 1);
+                assert_eq!(current(2), Some(5));
+                replace(frame_with(2, 6)).unwrap();
+                // A read inside, and a scope inside that read: still the overlay.
+                read(|_| {
+                    let mut deeper = frame_with(2, 7);
+                    let _d = Entered::new(&mut deeper);
+                    assert_eq!(current(2), Some(7));
+                });
+                assert_eq!(current(2), Some(6));
+            }
+            assert_eq!(overlaid(), 0);
+            assert_eq!(current(2), Some(1), "the read's own frame is current again");
+            let left = inner.as_ref().and_then(|f| frame::lookup(f, 2)?.downcast_ref::<u32>().copied());
+            assert_eq!(left, Some(6), "the scope's frame, as its code left it, went back to its owner");
+        });
+        assert_eq!(current(2), Some(1));
+    }
+
+    #[test]
+    fn a_set_inside_a_read_inside_a_scope_ends_with_the_scope() {
+        let witness = Arc::new(());
+        let mut scope = frame_with(2, 1);
+        {
+            let _g = Entered::new(&mut scope);
+            read(|_| {
+                let holding = apply(None, [Change { key: 3, value: Some(Value::new(Arc::clone(&witness))) }]);
+                replace(holding.unwrap()).unwrap();
+            });
+            assert_eq!(current(2), None, "the set replaced the scope's frame");
+            assert!(read(|f| f.is_some_and(|f| frame::lookup(f, 3).is_some())));
+        }
+        assert_eq!((current(2), current(3)), (None, None), "the caller's context is back");
+        drop(scope);
+        assert_eq!(Arc::strong_count(&witness), 1, "nothing retired on the way leaks");
+        assert_eq!(overlaid(), 0);
+    }
+
+    #[test]
+    fn a_root_set_inside_a_read_settles_back_into_the_base() {
+        std::thread::spawn(|| {
+            replace(frame_with(2, 1)).unwrap();
+            read(|_| replace(frame_with(2, 2)).unwrap());
+            assert_eq!(overlaid(), 1, "set inside a read: the overlay holds it");
+            assert_eq!(current(2), Some(2));
+            // The next write with no read in progress folds it back: reads are fast again.
+            replace(frame_with(2, 3)).unwrap();
+            assert_eq!(overlaid(), 0);
+            assert_eq!(current(2), Some(3));
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn an_unwind_out_of_an_overlay_scope_restores_everything() {
+        let mut outer = frame_with(2, 1);
+        let _g = Entered::new(&mut outer);
+        read(|_| {
+            let mut inner = frame_with(2, 9);
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let _i = Entered::new(&mut inner);
+                read(|_| replace(frame_with(2, 10)).unwrap());
+                panic!("boom");
+            }));
+            assert!(r.is_err());
+            assert_eq!(overlaid(), 0);
+            assert_eq!(current(2), Some(1));
+            assert_eq!(depth(), 1);
+        });
     }
 
     #[test]

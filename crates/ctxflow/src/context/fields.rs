@@ -6,11 +6,10 @@
 //! variable to one of its fields: one allocation for all of them. The variables read exactly as
 //! before; the struct lives as long as any context holds any of its fields.
 
-use std::any::Any;
 use std::sync::Arc;
 
 use super::bindings::Binding;
-use super::value::{Shared, Value, clone_field};
+use super::value::Value;
 use super::var::ContextVar;
 
 /// Binds variables to fields of one `Arc`'d struct: one allocation for all of them.
@@ -79,13 +78,9 @@ macro_rules! fields {
                 // The field's exact type: a raw pointer takes part in no deref coercion, so a
                 // `Box<T>` field cannot pass for a `T`.
                 ::core::ptr::addr_of!((**owner).$field),
-                // How to reach the field from the owner, checked: a reference to a field of a
-                // packed struct does not compile, and a union's field needs `unsafe`.
-                |owner: &(dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync)| {
-                    owner.downcast_ref::<$owner_type>().map(|owner| {
-                        &owner.$field as &(dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync)
-                    })
-                },
+                // How to reach the field from the owner: a reference to a field of a packed
+                // struct does not compile, and a union's field needs `unsafe`.
+                |owner: &$owner_type| &owner.$field,
             )
         ),+]
     }};
@@ -94,19 +89,13 @@ macro_rules! fields {
 /// What [`fields!`] expands to, for one field. Not public API.
 ///
 /// `_field` only fixes `T` to the field's exact type; it is never read. `project` reaches the
-/// field through the owner; the value it makes is read back with a checked downcast.
+/// field through the owner; it must capture nothing (checked at compile time).
 #[doc(hidden)]
-pub fn __field_binding<S, T>(
-    owner: &Arc<S>,
-    var: &ContextVar<T>,
-    _field: *const T,
-    project: fn(&(dyn Any + Send + Sync)) -> Option<&(dyn Any + Send + Sync)>,
-) -> Binding
+pub fn __field_binding<S, T, P>(owner: &Arc<S>, var: &ContextVar<T>, _field: *const T, project: P) -> Binding
 where
     S: Send + Sync + 'static,
     T: Clone + Send + Sync + 'static,
+    P: Fn(&S) -> &T + Send + Sync + 'static,
 {
-    let owner: Shared = Arc::clone(owner) as Shared;
-    let value = Value::Field { owner, project, clone: clone_field::<T> };
-    var.value_of(value)
+    var.value_of(Value::field(owner, project))
 }

@@ -16,75 +16,68 @@ use super::value::Value;
 pub(crate) const NOT_INHERITED: u64 = 1;
 
 /// One variable's value in a frame.
-#[derive(Clone)]
 pub(crate) struct Entry {
     pub(crate) key: u64,
     pub(crate) value: Value,
 }
 
 impl Entry {
+    fn new(key: u64, value: Value) -> Entry {
+        #[cfg(feature = "diagnostics")]
+        LIVE.add(1);
+        Entry { key, value }
+    }
+
     fn inherited(&self) -> bool {
         self.key & NOT_INHERITED == 0
     }
 }
 
-/// The context proper. `None` (no frame at all) is the empty context and allocates nothing.
-pub(crate) struct Frame {
-    /// Sorted by key; never empty.
-    entries: SmallVec<[Entry; 4]>,
+impl Clone for Entry {
+    fn clone(&self) -> Entry {
+        Entry::new(self.key, self.value.clone())
+    }
 }
 
-/// Frames alive now, for `ctxflow::stats()`.
+/// Bindings alive now (entries of live frames), for `ctxflow::stats()`.
 #[cfg(feature = "diagnostics")]
 static LIVE: crate::counter::Counter = crate::counter::Counter::new();
 
-/// How many frames are alive now.
+/// How many entries live frames hold now.
 #[cfg(feature = "diagnostics")]
 pub(crate) fn live() -> i64 {
     LIVE.sum()
 }
 
 #[cfg(feature = "diagnostics")]
-impl Drop for Frame {
+impl Drop for Entry {
     fn drop(&mut self) {
         LIVE.add(-1);
     }
 }
 
+/// The context proper: entries sorted by key, never empty. `None` (no frame at all) is the
+/// empty context and allocates nothing.
+pub(crate) type Frame = [Entry];
+
 /// The current context as held by a thread, a scope or a task.
 pub(crate) type Ctx = Option<Arc<Frame>>;
 
-impl Frame {
-    /// The frame of `entries` (sorted by key), or the empty context if there are none.
-    fn share(entries: SmallVec<[Entry; 4]>) -> Ctx {
-        if entries.is_empty() {
-            return None;
+/// The value of the variable `key` in `frame`.
+#[inline]
+pub(crate) fn lookup(frame: &Frame, key: u64) -> Option<&Value> {
+    // Sorted and small: the scan stops at the first key not below the one sought.
+    for e in frame {
+        if e.key >= key {
+            return (e.key == key).then_some(&e.value);
         }
-        #[cfg(feature = "diagnostics")]
-        LIVE.add(1);
-        Some(Arc::new(Frame { entries }))
     }
+    None
+}
 
-    #[inline]
-    pub(crate) fn get(&self, key: u64) -> Option<&Value> {
-        // Sorted: the scan stops at the first key not below the one sought.
-        for e in &self.entries {
-            if e.key >= key {
-                return (e.key == key).then_some(&e.value);
-            }
-        }
-        None
-    }
-
-    /// The number of variables set.
-    pub(crate) fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// The keys of the variables set, in order.
-    pub(crate) fn keys(&self) -> impl Iterator<Item = u64> + '_ {
-        self.entries.iter().map(|e| e.key)
-    }
+/// The keys of the variables set in `frame`, in order.
+pub(crate) fn keys(frame: &Frame) -> impl Iterator<Item = u64> + '_ {
+    frame.iter().map(|e| e.key)
 }
 
 /// A pending change to one variable: a new value, or `None` to unset it. (Public only so the
@@ -101,30 +94,56 @@ pub(crate) type Changes = SmallVec<[Change; 2]>;
 /// `base` with `changes` applied in order (later ones win), as one new frame; `None` when the
 /// changes leave `base` as it is (then share `base` instead of copying it).
 pub(crate) fn apply(base: Option<&Frame>, changes: impl IntoIterator<Item = Change>) -> Option<Ctx> {
-    let mut entries: Option<SmallVec<[Entry; 4]>> = None;
-    for Change { key, value } in changes {
-        let current = entries.as_ref().map_or_else(|| base.map_or(&[][..], |f| &f.entries[..]), |e| &e[..]);
-        let found = current.binary_search_by_key(&key, |e| e.key);
-        if value.is_none() && found.is_err() {
-            continue; // unsetting what is not set changes nothing
+    let base = base.unwrap_or(&[]);
+    let mut changes = changes.into_iter();
+    let (first, at, replaced) = loop {
+        let change = changes.next()?;
+        let at = base.partition_point(|e| e.key < change.key);
+        let replaced = base.get(at).is_some_and(|e| e.key == change.key);
+        if change.value.is_some() || replaced {
+            break (change, at, replaced);
         }
-        let entries = entries.get_or_insert_with(|| base.map(|f| f.entries.clone()).unwrap_or_default());
-        match (found, value) {
+        // Unsetting what is not set: nothing to copy yet.
+    };
+    let after = at + usize::from(replaced);
+    let first = first.value.map(|value| Entry::new(first.key, value));
+    let Some(second) = changes.next() else {
+        // One change, the usual case: an exact-size iterator, which `Arc<[_]>` collects into one
+        // allocation of the right size, each entry written in place.
+        if at + usize::from(first.is_some()) + (base.len() - after) == 0 {
+            return Some(None);
+        }
+        let entries = base[..at].iter().cloned().chain(first).chain(base[after..].iter().cloned());
+        return Some(Some(entries.collect()));
+    };
+    let mut entries: SmallVec<[Entry; 4]> = base[..at].iter().cloned().chain(first).collect();
+    entries.extend(base[after..].iter().cloned());
+    for Change { key, value } in std::iter::once(second).chain(changes) {
+        match (entries.binary_search_by_key(&key, |e| e.key), value) {
             (Ok(i), Some(value)) => entries[i].value = value,
-            (Err(i), Some(value)) => entries.insert(i, Entry { key, value }),
+            (Err(i), Some(value)) => entries.insert(i, Entry::new(key, value)),
             (Ok(i), None) => drop(entries.remove(i)),
             (Err(_), None) => {}
         }
     }
-    entries.map(Frame::share)
+    Some(share(entries))
+}
+
+/// The frame of `entries`, or the empty context if there are none.
+fn share(entries: SmallVec<[Entry; 4]>) -> Ctx {
+    if entries.is_empty() {
+        return None;
+    }
+    // From a slice: an exact-size iterator, which `Arc<[_]>` collects into one allocation.
+    // (Moving the entries out would go through a `Vec` first: a second allocation, dearer
+    // than a count taken and given back per entry.)
+    Some(entries.iter().cloned().collect())
 }
 
 /// The part of `base` that tasks, blocking jobs and threads spawned from it inherit.
 pub(crate) fn inheritable(base: &Ctx) -> Ctx {
     match base {
-        Some(f) if !f.entries.iter().all(Entry::inherited) => {
-            Frame::share(f.entries.iter().filter(|e| e.inherited()).cloned().collect())
-        }
+        Some(f) if !f.iter().all(Entry::inherited) => share(f.iter().filter(|e| e.inherited()).cloned().collect()),
         other => other.clone(),
     }
 }
@@ -146,19 +165,26 @@ mod tests {
     }
 
     fn read(ctx: &Ctx, key: u64) -> Option<u32> {
-        ctx.as_ref()?.get(key)?.downcast_ref::<u32>().copied()
+        lookup(ctx.as_ref()?, key)?.downcast_ref::<u32>().copied()
+    }
+
+    fn keys_of(ctx: &Ctx) -> Vec<u64> {
+        keys(ctx.as_ref().unwrap()).collect()
     }
 
     #[test]
     fn changes_are_sorted_and_replace() {
         let a = build(&None, &[set(8, 1), set(2, 2), set(4, 3)]);
-        assert_eq!(a.as_ref().unwrap().keys().collect::<Vec<_>>(), [2, 4, 8]);
+        assert_eq!(keys_of(&a), [2, 4, 8]);
         let b = build(&a, &[set(4, 30)]);
         assert_eq!(read(&b, 4), Some(30));
         assert_eq!(read(&a, 4), Some(3), "the base frame is never changed");
         assert_eq!(b.as_ref().unwrap().len(), 3);
         let c = build(&a, &[set(6, 1), unset(6), unset(2)]);
-        assert_eq!(c.as_ref().unwrap().keys().collect::<Vec<_>>(), [4, 8]);
+        assert_eq!(keys_of(&c), [4, 8]);
+        let d = build(&a, &[unset(2)]);
+        assert_eq!(keys_of(&d), [4, 8], "one change that removes an entry");
+        assert!(build(&build(&None, &[set(2, 1)]), &[unset(2)]).is_none(), "and the last one");
     }
 
     #[test]

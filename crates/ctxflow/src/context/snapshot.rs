@@ -84,7 +84,7 @@ impl Snapshot {
     /// assert_eq!(snap.names(), ["user"]);
     /// ```
     pub fn names(&self) -> Vec<String> {
-        self.ctx.as_ref().map_or_else(Vec::new, |f| names::of(f.keys()))
+        self.ctx.as_ref().map_or_else(Vec::new, |f| names::of(frame::keys(f)))
     }
 
     /// Whether no variable is set in this snapshot.

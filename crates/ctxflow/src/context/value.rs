@@ -1,61 +1,95 @@
 //! `Value`: a variable's value as a frame stores it, an `Arc` with its type erased.
 //!
 //! A value is either an `Arc` of its own, or a field of a struct that several variables share
-//! (`ctxflow::fields!`), reached through a projection function the macro generates. Both are
-//! read back with a checked downcast, so a value can never be read as another type than the
-//! one it was made from, whatever the frame's invariants: safety does not rest on them.
+//! (`ctxflow::fields!`): then the `Arc` is the struct's, and a projection reaches the field.
+//! Both are read back with a checked downcast, so a value can never be read as another type
+//! than the one it was made from, whatever the frame's invariants: safety does not rest on them.
 
 use std::any::Any;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 /// A shared value of any `Send + Sync + 'static` type.
 pub(crate) type Shared = Arc<dyn Any + Send + Sync>;
 
-/// The field of an owner, given the owner; `None` if it is not of the owner type the
-/// projection was made for.
-pub(crate) type Projection = fn(&(dyn Any + Send + Sync)) -> Option<&(dyn Any + Send + Sync)>;
-
-/// A new `Arc` holding a clone of a field (there is no `Arc` of the field itself).
-pub(crate) type CloneField = fn(&(dyn Any + Send + Sync)) -> Option<Shared>;
-
 /// A value in a frame.
 #[derive(Clone)]
-pub(crate) enum Value {
-    /// A value in its own `Arc`.
-    Own(Shared),
-    /// A field of `owner`, which several variables may share (one allocation for all).
-    Field { owner: Shared, project: Projection, clone: CloneField },
+pub(crate) struct Value {
+    /// The value's own `Arc`, or the `Arc` of the struct it is a field of.
+    data: Shared,
+    /// For a field: how to reach it in `data`.
+    field: Option<&'static dyn FieldAccess>,
+}
+
+/// How to reach one field of an owner struct, type-erased.
+pub(crate) trait FieldAccess: Send + Sync {
+    /// The field, if `owner` is of the struct type this access was made for.
+    fn project<'a>(&self, owner: &'a (dyn Any + Send + Sync)) -> Option<&'a (dyn Any + Send + Sync)>;
+    /// A new `Arc` holding a clone of the field (there is no `Arc` of the field itself).
+    fn clone_out(&self, owner: &(dyn Any + Send + Sync)) -> Option<Shared>;
+}
+
+/// The field of an `S` that the function `P` reaches, a `T`.
+pub(crate) struct Projector<S, T, P> {
+    project: P,
+    _types: PhantomData<fn(&S) -> &T>,
+}
+
+impl<S, T, P> FieldAccess for Projector<S, T, P>
+where
+    S: Send + Sync + 'static,
+    T: Clone + Send + Sync + 'static,
+    P: Fn(&S) -> &T + Send + Sync,
+{
+    fn project<'a>(&self, owner: &'a (dyn Any + Send + Sync)) -> Option<&'a (dyn Any + Send + Sync)> {
+        owner.downcast_ref::<S>().map(|s| (self.project)(s) as &(dyn Any + Send + Sync))
+    }
+
+    fn clone_out(&self, owner: &(dyn Any + Send + Sync)) -> Option<Shared> {
+        owner.downcast_ref::<S>().map(|s| Arc::new((self.project)(s).clone()) as Shared)
+    }
 }
 
 impl Value {
     /// Moves `value` into a new `Arc`.
     pub(crate) fn new<T: Send + Sync + 'static>(value: T) -> Value {
-        Value::Own(Arc::new(value))
+        Value { data: Arc::new(value), field: None }
+    }
+
+    /// The field that `project` reaches in `owner`: the value keeps the whole `Arc<S>` alive.
+    ///
+    /// `project` must be zero-sized (a function item or a closure that captures nothing): it is
+    /// given the `'static` lifetime by leaking a box of it, which allocates nothing for a
+    /// zero-sized type. A capturing closure is refused at compile time.
+    pub(crate) fn field<S, T, P>(owner: &Arc<S>, project: P) -> Value
+    where
+        S: Send + Sync + 'static,
+        T: Clone + Send + Sync + 'static,
+        P: Fn(&S) -> &T + Send + Sync + 'static,
+    {
+        const { assert!(size_of::<P>() == 0, "a field projection captures nothing") };
+        let access: &'static Projector<S, T, P> = Box::leak(Box::new(Projector { project, _types: PhantomData }));
+        Value { data: Arc::clone(owner) as Shared, field: Some(access) }
     }
 
     /// The value as a `T`, or `None` if it holds another type.
     #[inline]
     pub(crate) fn downcast_ref<T: 'static>(&self) -> Option<&T> {
-        match self {
-            Value::Own(arc) => arc.downcast_ref(),
-            Value::Field { owner, project, .. } => project(&**owner)?.downcast_ref(),
+        match self.field {
+            None => self.data.downcast_ref(),
+            Some(access) => access.project(&*self.data)?.downcast_ref(),
         }
     }
 
     /// The value as an `Arc<T>`: its own `Arc` (one count more), or for a field a new `Arc`
     /// holding a clone of it. `None` if it holds another type.
     pub(crate) fn to_arc<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
-        let shared = match self {
-            Value::Own(arc) => Arc::clone(arc),
-            Value::Field { owner, project, clone } => clone(project(&**owner)?)?,
+        let shared = match self.field {
+            None => Arc::clone(&self.data),
+            Some(access) => access.clone_out(&*self.data)?,
         };
         shared.downcast().ok()
     }
-}
-
-/// The [`CloneField`] of fields of type `T`.
-pub(crate) fn clone_field<T: Clone + Send + Sync + 'static>(field: &(dyn Any + Send + Sync)) -> Option<Shared> {
-    field.downcast_ref::<T>().map(|v| Arc::new(v.clone()) as Shared)
 }
 
 #[cfg(test)]
@@ -64,16 +98,14 @@ mod tests {
 
     #[test]
     fn clones_share_and_drops_release() {
-        let arc = Arc::new(String::from("v"));
-        let a = Value::Own(arc.clone());
-        let b = a.clone();
-        assert_eq!(Arc::strong_count(&arc), 3);
+        let v = Value::new(String::from("v"));
+        let b = v.clone();
         assert_eq!(b.downcast_ref::<String>().map(String::as_str), Some("v"));
         assert!(b.downcast_ref::<u32>().is_none());
-        let back = a.to_arc::<String>().unwrap();
-        assert!(Arc::ptr_eq(&back, &arc));
-        assert!(a.to_arc::<u32>().is_none());
-        drop((a, b, back));
+        let arc = v.to_arc::<String>().unwrap();
+        assert_eq!(Arc::strong_count(&arc), 3, "the value's own Arc, shared");
+        assert!(v.to_arc::<u32>().is_none());
+        drop((v, b));
         assert_eq!(Arc::strong_count(&arc), 1);
     }
 
@@ -83,16 +115,18 @@ mod tests {
             name: String,
         }
         let owner = Arc::new(Pair { name: "x".into() });
-        let project: Projection = |o| o.downcast_ref::<Pair>().map(|p| &p.name as &(dyn Any + Send + Sync));
-        let v = Value::Field { owner: owner.clone(), project, clone: clone_field::<String> };
+        let v = Value::field(&owner, |p: &Pair| &p.name);
         assert_eq!(Arc::strong_count(&owner), 2);
         assert_eq!(v.downcast_ref::<String>().map(String::as_str), Some("x"));
         assert!(v.downcast_ref::<u64>().is_none());
         let copy = v.to_arc::<String>().unwrap();
         assert_eq!((copy.as_str(), Arc::strong_count(&copy)), ("x", 1));
-        // A projection handed the wrong owner type finds nothing rather than misreading it.
-        let wrong = Value::Field { owner: Arc::new(7u8), project, clone: clone_field::<String> };
-        assert!(wrong.downcast_ref::<String>().is_none());
-        assert!(wrong.to_arc::<String>().is_none());
+        drop(v);
+        assert_eq!(Arc::strong_count(&owner), 1);
+    }
+
+    #[test]
+    fn a_value_is_four_words() {
+        assert_eq!(size_of::<Value>(), 4 * size_of::<usize>());
     }
 }

@@ -147,7 +147,7 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
     pub fn with<R>(&self, f: impl FnOnce(Option<&T>) -> R) -> R {
         let key = self.key();
         current::read(|frame| {
-            let set = frame.and_then(|fr| fr.get(key)?.downcast_ref::<T>());
+            let set = frame.and_then(|fr| frame::lookup(fr, key)?.downcast_ref::<T>());
             f(set.or_else(|| self.default_ref()))
         })
     }
@@ -184,13 +184,13 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
     /// ```
     pub fn get_arc(&self) -> Option<Arc<T>> {
         let key = self.key();
-        current::read(|frame| frame?.get(key)?.to_arc::<T>())
+        current::read(|fr| frame::lookup(fr?, key)?.to_arc::<T>())
     }
 
     /// Whether the variable holds a value in the current context (a default does not count).
     pub fn is_set(&self) -> bool {
         let key = self.key();
-        current::read(|frame| frame.and_then(|f| f.get(key)).is_some())
+        current::read(|fr| fr.and_then(|fr| frame::lookup(fr, key)).is_some())
     }
 
     fn default_ref(&self) -> Option<&T> {

@@ -119,7 +119,7 @@ pub(crate) fn created(id: AsyncId, kind: &str, trigger: AsyncId, location: &'sta
     if !is_enabled() {
         return;
     }
-    let keys = ctx.as_ref().map(|f| f.keys().collect()).unwrap_or_default();
+    let keys = ctx.as_ref().map(|f| crate::context::frame::keys(f).collect()).unwrap_or_default();
     let live = Live { kind: super::intern_kind(kind), trigger, location, created: Instant::now(), keys };
     shard(id).get_or_insert_with(HashMap::new).insert(id, live);
 }

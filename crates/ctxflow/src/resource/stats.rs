@@ -1,4 +1,4 @@
-//! Counters for diagnostics: live frames, live resources, hook events and time in hooks.
+//! Counters for diagnostics: live bindings, live resources, hook events and time in hooks.
 //!
 //! Everything here compiles to nothing unless the `diagnostics` feature is on, so the hot
 //! paths pay for it only when a user asks for it. With the feature on, counters are sharded
@@ -62,8 +62,9 @@ mod enabled {
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     #[non_exhaustive]
     pub struct Stats {
-        /// Context frames alive now (held by scopes, tasks, snapshots, threads, resources).
-        pub live_frames: i64,
+        /// Variable bindings alive now: the entries of every live context frame (held by
+        /// scopes, tasks, snapshots, threads, resources). A frame holds one per variable set.
+        pub live_bindings: i64,
         /// Tracked resources alive now: tasks, blocking jobs and threads spawned through
         /// ctxflow, and `AsyncResource`s that have not been destroyed.
         pub live_resources: i64,
@@ -76,7 +77,7 @@ mod enabled {
         pub hook_time: Duration,
     }
 
-    /// Reads ctxflow's counters. A count of live frames or resources that keeps growing under
+    /// Reads ctxflow's counters. A count of live bindings or resources that keeps growing under
     /// a steady load is a leak: a context captured and never released (see
     /// [`diagnostics::registry`](crate::diagnostics::registry) to find out where).
     ///
@@ -90,7 +91,7 @@ mod enabled {
     /// ```
     pub fn stats() -> Stats {
         Stats {
-            live_frames: frame::live(),
+            live_bindings: frame::live(),
             live_resources: RESOURCES.sum(),
             hook_events: HOOK_EVENTS.sum().max(0) as u64,
             hook_time: Duration::from_nanos(HOOK_NANOS.sum().max(0) as u64),
@@ -101,8 +102,8 @@ mod enabled {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             write!(
                 f,
-                "{} live frames, {} live resources, {} hook events, ~{:?} in hooks",
-                self.live_frames, self.live_resources, self.hook_events, self.hook_time
+                "{} live bindings, {} live resources, {} hook events, ~{:?} in hooks",
+                self.live_bindings, self.live_resources, self.hook_events, self.hook_time
             )
         }
     }

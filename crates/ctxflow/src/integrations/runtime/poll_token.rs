@@ -58,11 +58,13 @@ struct Task {
     prev_ids: (AsyncId, AsyncId),
     /// Whether the poll dispatched `before`, so `after` must be.
     hooked: bool,
+    /// Where the poll's `current::push` put the task's frame, for its `pop`.
+    entered: current::Mode,
 }
 
 impl Tracked {
     pub(crate) fn new(res: Resource) -> Box<Tracked> {
-        let task = Task { res, prev_ids: (AsyncId::NONE, AsyncId::NONE), hooked: false };
+        let task = Task { res, prev_ids: (AsyncId::NONE, AsyncId::NONE), hooked: false, entered: current::Mode::Base };
         Box::new(Tracked { state: AtomicU64::new(0), task: Cell::new(task) })
     }
 }
@@ -141,7 +143,7 @@ impl Token {
     pub(crate) fn enter(self) -> Option<AsyncId> {
         self.with_task(|t| {
             let ids = (t.res.id, t.res.trigger);
-            current::push(&mut t.res.ctx);
+            t.entered = current::push(&mut t.res.ctx);
             t.prev_ids = ids::enter(ids);
             t.hooked = hooks::enabled();
             t.hooked.then_some(ids.0)
@@ -160,7 +162,7 @@ impl Token {
     #[inline]
     pub(crate) fn leave(self) -> bool {
         self.with_task(|t| {
-            current::pop(&mut t.res.ctx);
+            current::pop(&mut t.res.ctx, t.entered);
             ids::restore(t.prev_ids);
         });
         // SAFETY: as in `with_task`: the entry lives until this thread gives the bit back here;
