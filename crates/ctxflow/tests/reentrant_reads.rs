@@ -65,6 +65,7 @@ fn writes_inside_reads_on_many_threads_at_once() {
     }
 }
 
+#[cfg(feature = "tokio")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(miri, ignore = "a tokio runtime under miri is too slow")]
 async fn writes_inside_reads_in_many_tasks() {
