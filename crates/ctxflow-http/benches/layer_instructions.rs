@@ -42,7 +42,7 @@ fn main() {
             "client" | "client-declared" => support::send(&mut client, &context),
             "bare-client" => {
                 context
-                    .run_sync(|| support::now(tower::ServiceExt::oneshot(&mut bare_client, request(false))).unwrap());
+                    .sync_run(|| support::now(tower::ServiceExt::oneshot(&mut bare_client, request(false))).unwrap());
             }
             other => panic!("unknown case {other:?}"),
         }

@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use ctxflow_http::{Baggage, ExtractOptions, Incoming, TraceParent, TraceState};
+use ctxflow_http::{Baggage, ExtractOptions, IncomingContext, TraceParent, TraceState};
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::TraceContextExt;
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
@@ -61,18 +61,18 @@ fn parse(c: &mut Criterion) {
     for (name, headers) in [("no headers", &empty), ("all headers", &map)] {
         g.bench_function(format!("extract + bind + snapshot, {name}"), |b| {
             b.iter(|| {
-                let incoming = Incoming::from_headers(black_box(headers), ExtractOptions::default());
-                black_box(ctxflow::Snapshot::capture().with(incoming.into_bindings()))
+                let incoming = IncomingContext::from_headers(black_box(headers), ExtractOptions::default());
+                black_box(ctxflow::Snapshot::capture().with_bindings(incoming.into_bindings()))
             })
         });
     }
-    g.bench_function("parts: Incoming::from_headers, all headers", |b| {
-        b.iter(|| black_box(Incoming::from_headers(black_box(&map), ExtractOptions::default())))
+    g.bench_function("parts: IncomingContext::from_headers, all headers", |b| {
+        b.iter(|| black_box(IncomingContext::from_headers(black_box(&map), ExtractOptions::default())))
     });
-    g.bench_function("parts: into_bindings + Snapshot::with", |b| {
+    g.bench_function("parts: into_bindings + Snapshot::with_bindings", |b| {
         b.iter_batched(
-            || Incoming::from_headers(&map, ExtractOptions::default()),
-            |incoming| black_box(ctxflow::Snapshot::capture().with(incoming.into_bindings())),
+            || IncomingContext::from_headers(&map, ExtractOptions::default()),
+            |incoming| black_box(ctxflow::Snapshot::capture().with_bindings(incoming.into_bindings())),
             criterion::BatchSize::SmallInput,
         )
     });

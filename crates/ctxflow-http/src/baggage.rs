@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::fields::Fields;
+use crate::header_fields::Fields;
 use crate::list::{members, split_list};
 use crate::member::{Member, decode, key_of, raw_value_of, scan};
 

@@ -65,7 +65,7 @@ impl<B: Body> Body for ScopedBody<B> {
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
         let this = self.project();
         let inner = this.inner;
-        this.context.run_sync(|| inner.poll_frame(cx))
+        this.context.sync_run(|| inner.poll_frame(cx))
     }
 
     fn is_end_stream(&self) -> bool {

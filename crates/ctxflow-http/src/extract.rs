@@ -13,8 +13,8 @@ use http::HeaderMap;
 use crate::baggage::Baggage;
 use crate::context::{BAGGAGE, REQUEST_ID, TRACE, TraceContext};
 use crate::export::bind_declared;
-use crate::fields::{self, Fields};
 use crate::header;
+use crate::header_fields::{self, Fields};
 use crate::log::dropped;
 use crate::request_id::RequestId;
 use crate::traceparent::TraceParent;
@@ -45,17 +45,17 @@ impl Default for ExtractOptions {
 /// The context a request brings: trace, baggage and request id, read from its headers.
 ///
 /// ```
-/// use ctxflow_http::{Incoming, ExtractOptions, TRACE};
+/// use ctxflow_http::{IncomingContext, ExtractOptions, TRACE};
 /// let mut h = http::HeaderMap::new();
 /// h.insert("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".parse().unwrap());
 /// h.insert("baggage", "tenant=acme".parse().unwrap());
-/// let incoming = Incoming::from_headers(&h, ExtractOptions::default());
+/// let incoming = IncomingContext::from_headers(&h, ExtractOptions::default());
 /// assert_eq!(incoming.trace.trace_id.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
 /// let seen = ctxflow::sync_scope(incoming.into_bindings(), || TRACE.with(|t| t.unwrap().trace_id));
 /// assert_eq!(seen.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
 /// ```
 #[derive(Debug, Clone)]
-pub struct Incoming {
+pub struct IncomingContext {
     /// The continued trace, or a new one.
     pub trace: TraceContext,
     /// The incoming baggage (possibly empty).
@@ -64,18 +64,18 @@ pub struct Incoming {
     pub request_id: RequestId,
 }
 
-impl Incoming {
+impl IncomingContext {
     /// Reads the headers; malformed ones are dropped and reported at debug level.
     ///
     /// ```
-    /// use ctxflow_http::{ExtractOptions, Incoming};
+    /// use ctxflow_http::{ExtractOptions, IncomingContext};
     /// let mut h = http::HeaderMap::new();
     /// h.insert("traceparent", "garbage".parse().unwrap());
-    /// let incoming = Incoming::from_headers(&h, ExtractOptions::default());
+    /// let incoming = IncomingContext::from_headers(&h, ExtractOptions::default());
     /// assert!(incoming.trace.parent_id.is_none(), "a new trace instead of a rejected request");
     /// ```
-    pub fn from_headers(headers: &HeaderMap, options: ExtractOptions) -> Incoming {
-        let fields = fields::Incoming::find(headers);
+    pub fn from_headers(headers: &HeaderMap, options: ExtractOptions) -> IncomingContext {
+        let fields = header_fields::FoundHeaders::find(headers);
         let trace = match TraceParent::from_fields(&fields.traceparent) {
             Ok(Some(parent)) => TraceContext::continued(parent, tracestate(&fields.tracestate)),
             Ok(None) => TraceContext::new_root(options.sample_new_traces),
@@ -95,15 +95,15 @@ impl Incoming {
             dropped(header::REQUEST_ID.as_str(), &e);
             None
         });
-        Incoming { trace, baggage, request_id: request_id.unwrap_or_else(RequestId::generate) }
+        IncomingContext { trace, baggage, request_id: request_id.unwrap_or_else(RequestId::generate) }
     }
 
     /// The bindings for the request's context: [`TRACE`], [`BAGGAGE`], [`REQUEST_ID`], and every
     /// declared export whose key came in the baggage.
     ///
     /// ```
-    /// use ctxflow_http::{ExtractOptions, Incoming, REQUEST_ID};
-    /// let incoming = Incoming::from_headers(&http::HeaderMap::new(), ExtractOptions::default());
+    /// use ctxflow_http::{ExtractOptions, IncomingContext, REQUEST_ID};
+    /// let incoming = IncomingContext::from_headers(&http::HeaderMap::new(), ExtractOptions::default());
     /// let id = incoming.request_id.clone();
     /// assert_eq!(ctxflow::sync_scope(incoming.into_bindings(), || REQUEST_ID.get()), Some(id));
     /// ```
@@ -121,34 +121,34 @@ impl Incoming {
             // No baggage came in (the usual request) and no context is around the server: no
             // baggage to hide, so BAGGAGE is left out (one binding fewer to build), and no
             // declared export can have come in.
-            return base.with(Self::trace_and_id(&Arc::new(self)));
+            return base.with_bindings(Self::trace_and_id(&Arc::new(self)));
         }
         let mut declared = bind_declared(&self.baggage);
         // Moved into its allocation here, once (passed on by value, it was copied once more).
         let fixed = Self::fixed_bindings(Arc::new(self));
         if declared.is_empty() {
-            base.with(fixed)
+            base.with_bindings(fixed)
         } else {
             declared.extend(fixed);
-            base.with(declared)
+            base.with_bindings(declared)
         }
     }
 
     /// `TRACE` and `REQUEST_ID` bound to their fields of `shared`.
-    fn trace_and_id(shared: &Arc<Incoming>) -> [Binding; 2] {
-        ctxflow::fields!(shared, Incoming { trace => TRACE, request_id => REQUEST_ID })
+    fn trace_and_id(shared: &Arc<IncomingContext>) -> [Binding; 2] {
+        ctxflow::fields!(shared, IncomingContext { trace => TRACE, request_id => REQUEST_ID })
     }
 
-    fn fixed_bindings(shared: Arc<Incoming>) -> [Binding; 3] {
+    fn fixed_bindings(shared: Arc<IncomingContext>) -> [Binding; 3] {
         // One allocation for the three values: each variable is bound to a field of the shared
-        // `Incoming` (`ctxflow::fields!`) instead of getting an `Arc` of its own. No baggage:
+        // `IncomingContext` (`ctxflow::fields!`) instead of getting an `Arc` of its own. No baggage:
         // unset (its default is the empty list), which still hides any baggage of the context
         // the request is served in.
         if shared.baggage.is_empty() {
             let [trace, request_id] = Self::trace_and_id(&shared);
             [trace, BAGGAGE.unset(), request_id]
         } else {
-            ctxflow::fields!(shared, Incoming { trace => TRACE, baggage => BAGGAGE, request_id => REQUEST_ID })
+            ctxflow::fields!(shared, IncomingContext { trace => TRACE, baggage => BAGGAGE, request_id => REQUEST_ID })
         }
     }
 }

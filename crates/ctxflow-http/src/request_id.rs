@@ -12,7 +12,7 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use crate::fields::Fields;
+use crate::header_fields::Fields;
 
 /// Longest accepted request id.
 ///

@@ -17,7 +17,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::body::ScopedBody;
-use crate::extract::{ExtractOptions, Incoming};
+use crate::extract::{ExtractOptions, IncomingContext};
 
 /// Runs every request inside a context holding its [`TRACE`](crate::TRACE),
 /// [`BAGGAGE`](crate::BAGGAGE), [`REQUEST_ID`](crate::REQUEST_ID) and declared exports.
@@ -26,7 +26,7 @@ use crate::extract::{ExtractOptions, Incoming};
 /// `Router` (`.layer(ServerLayer::new())`) or a hyper service through
 /// `hyper_util::service::TowerToHyperService`. The response body is wrapped in a
 /// [`ScopedBody`] so that a streaming body is polled inside the request's context too.
-/// Malformed headers never fail the request (see [`Incoming::from_headers`]).
+/// Malformed headers never fail the request (see [`IncomingContext::from_headers`]).
 ///
 /// ```
 /// use ctxflow_http::{ServerLayer, REQUEST_ID};
@@ -119,9 +119,9 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        let context = Incoming::from_headers(req.headers(), self.options).into_context();
+        let context = IncomingContext::from_headers(req.headers(), self.options).into_context();
         let inner = &mut self.inner;
-        let fut = context.run_sync(|| inner.call(req));
+        let fut = context.sync_run(|| inner.call(req));
         ResponseFuture { inner: context.run(fut), context: Some(context) }
     }
 }
@@ -145,6 +145,12 @@ pin_project! {
         #[pin]
         inner: Scoped<F>,
         context: Option<Snapshot>,
+    }
+}
+
+impl<F> std::fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture").field("inner", &self.inner).field("context", &self.context).finish()
     }
 }
 

@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use crate::fields::Fields;
+use crate::header_fields::Fields;
 use crate::ids::{IdError, SpanId, TraceFlags, TraceId, ascii, decode_lower_hex, encode_lower_hex};
 use crate::list::trim_ows;
 

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use crate::fields::Fields;
+use crate::header_fields::Fields;
 use crate::list::{is_ows, members, next_comma, skip, split_list};
 
 /// Most members a tracestate may have.

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use ctxflow_http::{ExtractOptions, Incoming};
+use ctxflow_http::{ExtractOptions, IncomingContext};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
@@ -62,7 +62,9 @@ fn events_for(headers: &[(&str, &str)]) -> Vec<Recorded> {
     for (k, v) in headers {
         map.append(http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
     }
-    tracing::subscriber::with_default(recorder.clone(), || Incoming::from_headers(&map, ExtractOptions::default()));
+    tracing::subscriber::with_default(recorder.clone(), || {
+        IncomingContext::from_headers(&map, ExtractOptions::default())
+    });
     recorder.0.lock().unwrap().clone()
 }
 

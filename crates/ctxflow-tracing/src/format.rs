@@ -19,7 +19,7 @@ use tracing_subscriber::fmt::format::{self, Format, Writer};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::fields::ContextFields;
+use crate::context_fields::ContextFields;
 use crate::render::{self, Style};
 use crate::splice::{self, Tail};
 

@@ -38,14 +38,14 @@
 
 #![warn(missing_docs)]
 
-mod fields;
+mod context_fields;
 mod format;
 #[cfg(feature = "log")]
 mod log_bridge;
 mod render;
 mod splice;
 
-pub use fields::ContextFields;
+pub use context_fields::ContextFields;
 pub use format::{ContextFormat, Layout};
 #[cfg(feature = "log")]
 pub use log_bridge::{Carry, ContextLog};

@@ -16,7 +16,7 @@ use std::fmt::{self, Write as _};
 use log::kv::{self, Key, Value, VisitSource};
 use log::{Log, Metadata, Record};
 
-use crate::fields::ContextFields;
+use crate::context_fields::ContextFields;
 use crate::render::EscapeControl;
 
 /// Where [`ContextLog`] puts the fields.

@@ -11,7 +11,7 @@ use std::io;
 use nu_ansi_term::Style as Ansi;
 use serde::Serializer as _;
 
-use crate::fields::ContextFields;
+use crate::context_fields::ContextFields;
 
 /// The shape of the fields in one kind of output (public only to the sealed [`Layout`](crate::Layout)).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

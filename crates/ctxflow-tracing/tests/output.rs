@@ -153,7 +153,7 @@ fn unset_variables_can_be_written_as_a_placeholder() {
 
 #[test]
 fn a_context_without_the_request_shows_nothing_of_it() {
-    let out = text(&fields(), || in_request("r-6", "acme", || Snapshot::empty().run_sync(|| info!("x"))));
+    let out = text(&fields(), || in_request("r-6", "acme", || Snapshot::empty().sync_run(|| info!("x"))));
     assert_eq!(out, " INFO output: x\n");
 }
 

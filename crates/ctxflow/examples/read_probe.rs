@@ -41,21 +41,24 @@ fn scope_async(i: u64, cx: &mut Context<'_>) -> u64 {
     }
 }
 #[inline(never)]
-fn run_sync(snap: &ctxflow::Snapshot) -> u64 {
-    snap.run_sync(|| get(0))
+fn sync_run(snap: &ctxflow::Snapshot) -> u64 {
+    snap.sync_run(|| get(0))
 }
 /// A snapshot of two or three variables built from the empty context, then dropped (what an
 /// HTTP layer does per request).
 #[inline(never)]
 fn build(i: u64, three: bool) -> bool {
     let empty = ctxflow::Snapshot::empty();
-    let built =
-        if three { empty.with((X.value(i), W.value(i), V.value(i))) } else { empty.with((W.value(i), V.value(i))) };
+    let built = if three {
+        empty.with_bindings((X.value(i), W.value(i), V.value(i)))
+    } else {
+        empty.with_bindings((W.value(i), V.value(i)))
+    };
     black_box(built).is_empty()
 }
 #[inline(never)]
 fn resource_run(res: &ctxflow::AsyncResource) -> u64 {
-    res.run_in_scope(|| get(0))
+    res.sync_run(|| get(0))
 }
 #[inline(never)]
 fn poll(fut: std::pin::Pin<&mut impl Future<Output = ()>>, cx: &mut Context<'_>) -> u64 {
@@ -76,12 +79,12 @@ fn main() {
     let op = std::env::args().nth(1).unwrap_or_default();
     let n: u64 = std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
     let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
-    let snap = ctxflow::Snapshot::capture().with((V.value(7), W.value(8)));
+    let snap = ctxflow::Snapshot::capture().with_bindings((V.value(7), W.value(8)));
     let mut cx = Context::from_waker(std::task::Waker::noop());
     let mut fut = Box::pin(snap.run(std::future::pending::<()>()));
     let mut acc = 0u64;
-    snap.run_sync(|| {
-        let res = ctxflow::AsyncResource::new("probe").expect("a resource");
+    snap.sync_run(|| {
+        let res = ctxflow::AsyncResource::new("probe");
         for i in 0..n {
             acc = acc.wrapping_add(match op.as_str() {
                 "none" => none(i),
@@ -90,7 +93,7 @@ fn main() {
                 "with" => with(i),
                 "scope" => scope(i),
                 "scope_async" => scope_async(i, &mut cx),
-                "run_sync" => run_sync(&snap),
+                "sync_run" => sync_run(&snap),
                 "resource_run" => resource_run(&res),
                 "build2" => build(i, false) as u64,
                 "build3" => build(i, true) as u64,

@@ -84,8 +84,8 @@ mod workload {
         // Blocking I/O: a blocking job and a thread that mostly wait.
         let compress = ctxflow::spawn_blocking(|| {
             std::thread::sleep(Duration::from_millis(5));
-            let done = AsyncResource::new("on-compressed").expect("kind");
-            done.run_in_scope(|| busy(Duration::from_millis(1)));
+            let done = AsyncResource::new("on-compressed");
+            done.sync_run(|| busy(Duration::from_millis(1)));
         });
         let audit = ctxflow::thread::Builder::new()
             .name(format!("audit-{id}"))

@@ -47,10 +47,10 @@ pub mod diagnostics;
 
 pub use context::bindings::{Binding, IntoBindings, scope, sync_scope};
 pub use context::error::SetError;
-#[doc(hidden)]
-pub use context::fields::__field_binding;
 pub use context::scope::Scoped;
-pub use context::snapshot::{FutureExt, Snapshot};
+pub use context::snapshot::{FutureContextExt, Snapshot};
+#[doc(hidden)]
+pub use context::struct_fields::__field_binding;
 pub use context::var::ContextVar;
 #[cfg(feature = "rayon")]
 pub use integrations::rayon;
@@ -60,7 +60,6 @@ pub use integrations::runtime;
 pub use integrations::spawn::{JoinSetExt, spawn, spawn_blocking, spawn_local};
 pub use integrations::thread;
 pub use resource::async_resource::AsyncResource;
-pub use resource::error::ResourceError;
 pub use resource::hooks;
 pub use resource::ids::{AsyncId, execution_id, trigger_id};
 #[cfg(feature = "diagnostics")]

@@ -68,11 +68,10 @@ fn a_hook_panic_whose_payload_panics_on_drop_leaves_context_and_ids_as_they_were
     let handle = hooks::register(Arc::clone(&hook));
     let snapshot = REQUEST.sync_scope(1, Snapshot::capture);
     let resource = ctxflow::sync_scope((REQUEST.value(2), ARM.value("payload-test")), || AsyncResource::new("r"));
-    let resource = resource.unwrap();
     REQUEST.sync_scope(3, || {
         let ids = (ctxflow::execution_id(), ctxflow::trigger_id());
         // Inside a snapshot's run: the hook panics in `before` of the resource's run.
-        let seen = snapshot.run_sync(|| resource.run_in_scope(|| REQUEST.get()));
+        let seen = snapshot.sync_run(|| resource.sync_run(|| REQUEST.get()));
         assert_eq!(seen, Some(2), "the resource's code ran in its own context");
         assert_eq!(REQUEST.get(), Some(3), "the caller's context is back");
         assert_eq!((ctxflow::execution_id(), ctxflow::trigger_id()), ids, "and its ids");
@@ -178,9 +177,8 @@ fn a_hook_panic_reported_to_a_closed_stderr_is_still_contained() {
         });
         let _handle = hooks::register(Arc::clone(&hook));
         let resource = ctxflow::sync_scope((REQUEST.value(5), ARM.value("closed-stderr")), || AsyncResource::new("r"));
-        let resource = resource.unwrap();
         let snapshot = REQUEST.sync_scope(6, Snapshot::capture);
-        let seen = snapshot.run_sync(|| resource.run_in_scope(|| REQUEST.get()));
+        let seen = snapshot.sync_run(|| resource.sync_run(|| REQUEST.get()));
         assert_eq!((seen, REQUEST.get(), snapshot.get(&REQUEST)), (Some(5), None, Some(6)));
         return;
     }

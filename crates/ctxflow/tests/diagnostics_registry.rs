@@ -53,7 +53,7 @@ fn an_async_resource_carries_every_variable_and_its_creation_line() {
     static UNNAMED: ContextVar<u8> = ContextVar::new("");
     let dynamic: ContextVar<u8> = ContextVar::named(format!("shard-{}", 3));
     let (res, line) = ctxflow::sync_scope((REQUEST.value(1), TX.value(2), UNNAMED.value(3), dynamic.value(4)), || {
-        (AsyncResource::new("db-callback").unwrap(), line!())
+        (AsyncResource::new("db-callback"), line!())
     });
     let i = info(res.id()).unwrap();
     assert_eq!(
@@ -72,10 +72,10 @@ fn an_async_resource_carries_every_variable_and_its_creation_line() {
 #[test]
 fn dump_prints_the_tree_by_trigger() {
     let _s = serial();
-    let conn = AsyncResource::new("connection").unwrap();
-    let (q1, q2) = conn.run_in_scope(|| (AsyncResource::new("query").unwrap(), AsyncResource::new("query").unwrap()));
-    let row = q1.run_in_scope(|| AsyncResource::new("row")).unwrap();
-    let orphan = AsyncResource::with_trigger("orphan", AsyncId::NONE).unwrap();
+    let conn = AsyncResource::new("connection");
+    let (q1, q2) = conn.sync_run(|| (AsyncResource::new("query"), AsyncResource::new("query")));
+    let row = q1.sync_run(|| AsyncResource::new("row"));
+    let orphan = AsyncResource::with_trigger("orphan", AsyncId::NONE);
     let dump = diagnostics::dump();
     assert!(dump.resources().iter().any(|r| r.id == row.id()));
     let text = dump.to_string();
@@ -112,10 +112,10 @@ fn dump_prints_the_tree_by_trigger() {
 #[test]
 fn the_leak_report_lists_what_was_never_released() {
     let _s = serial();
-    let forgotten = REQUEST.sync_scope(9, || AsyncResource::new("forgotten").unwrap());
+    let forgotten = REQUEST.sync_scope(9, || AsyncResource::new("forgotten"));
     let id = forgotten.id();
     std::mem::forget(forgotten);
-    let released = AsyncResource::new("released").unwrap();
+    let released = AsyncResource::new("released");
     let released_id = released.id();
     drop(released);
 
@@ -134,11 +134,11 @@ fn the_leak_report_lists_what_was_never_released() {
 #[test]
 fn disabling_forgets_and_stops_recording() {
     let _s = serial();
-    let before = AsyncResource::new("before-disable").unwrap();
+    let before = AsyncResource::new("before-disable");
     registry::disable();
     assert!(!registry::is_enabled());
     assert!(registry::live().is_empty());
-    let during = AsyncResource::new("while-disabled").unwrap();
+    let during = AsyncResource::new("while-disabled");
     registry::enable();
     assert!(info(during.id()).is_none() && info(before.id()).is_none());
     drop((before, during));
@@ -177,7 +177,7 @@ fn stats_count_frames_resources_and_hook_events() {
     let _s = serial();
     let start = ctxflow::stats();
     let inside = REQUEST.sync_scope(1, || {
-        let resources: Vec<_> = (0..10).map(|_| AsyncResource::new("counted").unwrap()).collect();
+        let resources: Vec<_> = (0..10).map(|_| AsyncResource::new("counted")).collect();
         let s = ctxflow::stats();
         drop(resources);
         s
@@ -195,9 +195,9 @@ fn stats_count_frames_resources_and_hook_events() {
         }
     }
     let hook = ctxflow::hooks::register(Busy);
-    let res = AsyncResource::new("timed").unwrap();
+    let res = AsyncResource::new("timed");
     for _ in 0..200 {
-        res.run_in_scope(|| ());
+        res.sync_run(|| ());
     }
     drop(res);
     drop(hook);

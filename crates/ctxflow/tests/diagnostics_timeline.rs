@@ -49,8 +49,8 @@ fn legend(svg: &str) -> usize {
 fn names_are_escaped_for_xml() {
     let recorder = Arc::new(TraceRecorder::new());
     let hook = ctxflow::hooks::register(recorder.clone());
-    let res = ctxflow::AsyncResource::new("<a & b>").unwrap();
-    res.run_in_scope(|| ());
+    let res = ctxflow::AsyncResource::new("<a & b>");
+    res.sync_run(|| ());
     drop((res, hook));
     let svg = timeline::svg_from_json(&recorder.to_json()).unwrap();
     assert!(svg.contains("&lt;a &amp; b&gt;"));

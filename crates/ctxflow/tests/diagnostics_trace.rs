@@ -33,8 +33,8 @@ fn workload() -> Ids {
                 .collect();
             let blocking = ctxflow::spawn_blocking(ctxflow::execution_id).await.unwrap();
             let thread = ctxflow::thread::spawn(ctxflow::execution_id).join().unwrap();
-            let callback = AsyncResource::new("db \"callback\"\n").unwrap();
-            callback.run_in_scope(|| ());
+            let callback = AsyncResource::new("db \"callback\"\n");
+            callback.sync_run(|| ());
             let mut ids = Vec::new();
             for c in children {
                 ids.push(c.await.unwrap());
@@ -155,9 +155,9 @@ fn the_trace_is_well_formed_and_links_parents_to_children() {
 fn the_limit_keeps_the_first_events_and_counts_the_rest() {
     let recorder = Arc::new(TraceRecorder::with_limit(3));
     let hook = ctxflow::hooks::register(recorder.clone());
-    let res = AsyncResource::new("limited").unwrap();
+    let res = AsyncResource::new("limited");
     for _ in 0..5 {
-        res.run_in_scope(|| ());
+        res.sync_run(|| ());
     }
     drop((res, hook));
     assert_eq!(recorder.len(), 3);

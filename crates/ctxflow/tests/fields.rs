@@ -24,19 +24,19 @@ fn request() -> (Arc<Request>, Weak<Request>) {
 #[test]
 fn fields_read_like_values_and_the_struct_lives_while_a_context_holds_a_field() {
     let (r, weak) = request();
-    let snap = Snapshot::empty().with(ctxflow::fields!(r, Request { id => ID, tenant => TENANT }));
+    let snap = Snapshot::empty().with_bindings(ctxflow::fields!(r, Request { id => ID, tenant => TENANT }));
     drop(r);
-    assert_eq!(snap.run_sync(|| (ID.get(), TENANT.get())), (Some(7), Some("acme".to_string())));
+    assert_eq!(snap.sync_run(|| (ID.get(), TENANT.get())), (Some(7), Some("acme".to_string())));
     assert_eq!(snap.get(&ID), Some(7));
     TENANT.with(|t| assert_eq!(t, None));
     // A write replaces one field's variable; the struct stays for the other one.
-    let after_set = snap.run_sync(|| {
+    let after_set = snap.sync_run(|| {
         TENANT.set("other".into()).unwrap();
         Snapshot::capture()
     });
     drop(snap);
     assert!(weak.upgrade().is_some(), "ID in the captured context still holds the struct");
-    assert_eq!(after_set.run_sync(|| (ID.get(), TENANT.get())), (Some(7), Some("other".to_string())));
+    assert_eq!(after_set.sync_run(|| (ID.get(), TENANT.get())), (Some(7), Some("other".to_string())));
     drop(after_set);
     assert!(weak.upgrade().is_none(), "freed with the last context that held a field");
 }

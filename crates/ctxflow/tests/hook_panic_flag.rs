@@ -30,7 +30,7 @@ impl Hook for PanicsOnce {
 fn raise_events_elsewhere() {
     std::thread::spawn(|| {
         for _ in 0..DURING_REPORT {
-            AsyncResource::new("elsewhere").unwrap().run_in_scope(|| ());
+            AsyncResource::new("elsewhere").sync_run(|| ());
         }
     })
     .join()
@@ -61,18 +61,18 @@ fn a_panicking_hook_is_skipped_while_its_panic_is_reported() {
 
     let hook = Arc::new(PanicsOnce { calls: AtomicUsize::new(0) });
     let handle = hooks::register(Arc::clone(&hook));
-    AsyncResource::new("first").unwrap().run_in_scope(|| ());
+    AsyncResource::new("first").sync_run(|| ());
     assert!(reporting.load(Ordering::SeqCst) >= 1, "the application's panic hook still ran");
     assert_eq!(hook.calls.load(Ordering::SeqCst), 1, "no call while the panic was reported");
     assert!(!handle.is_enabled(), "then the hook was disabled");
-    AsyncResource::new("after").unwrap().run_in_scope(|| ());
+    AsyncResource::new("after").sync_run(|| ());
     assert_eq!(hook.calls.load(Ordering::SeqCst), 1);
     drop(handle);
 
     let catching = Arc::new(CatchesItsOwnPanic { calls: AtomicUsize::new(0) });
     let handle = hooks::register(Arc::clone(&catching));
     for _ in 0..3 {
-        AsyncResource::new("caught").unwrap().run_in_scope(|| ());
+        AsyncResource::new("caught").sync_run(|| ());
     }
     assert!(handle.is_enabled(), "a panic the hook caught itself does not disable it");
     assert_eq!(catching.calls.load(Ordering::SeqCst), 3);

@@ -54,11 +54,11 @@ fn blocking_jobs_and_threads_are_triggered_by_their_spawner() {
 }
 
 #[test]
-fn run_in_scope_runs_as_the_resource_with_its_trigger() {
-    let outer = AsyncResource::new("outer").unwrap();
-    let inner = outer.run_in_scope(|| AsyncResource::new("inner")).unwrap();
-    assert_eq!(outer.run_in_scope(ids), (outer.id(), AsyncId::ROOT));
-    assert_eq!(inner.run_in_scope(ids), (inner.id(), outer.id()));
+fn sync_run_runs_as_the_resource_with_its_trigger() {
+    let outer = AsyncResource::new("outer");
+    let inner = outer.sync_run(|| AsyncResource::new("inner"));
+    assert_eq!(outer.sync_run(ids), (outer.id(), AsyncId::ROOT));
+    assert_eq!(inner.sync_run(ids), (inner.id(), outer.id()));
     assert_eq!(inner.trigger_id(), outer.id());
     assert_eq!(ids(), (AsyncId::ROOT, AsyncId::NONE));
 }
@@ -71,9 +71,9 @@ fn a_thousand_nested_resources_restore_their_ids_at_each_level() {
         if n == 1000 {
             return;
         }
-        let res = AsyncResource::new("level").unwrap();
+        let res = AsyncResource::new("level");
         assert_eq!(res.trigger_id(), parent);
-        res.run_in_scope(|| {
+        res.sync_run(|| {
             assert_eq!(ids(), (res.id(), parent));
             DEPTH.sync_scope(n, || {
                 level(n + 1, res.id());

@@ -60,12 +60,12 @@ fn s69a_a_hook_registered_inside_init_misses_the_current_dispatch_others_see_nes
     let _a = hooks::register(on(TAG, move |event, _id, kind| {
         if event == "init" && kind == "outer" {
             *late2.lock().unwrap() = Some(Log::register(TAG));
-            nested2.lock().unwrap().push(AsyncResource::new("nested").unwrap());
+            nested2.lock().unwrap().push(AsyncResource::new("nested"));
         }
     }));
     let (other, _c) = Log::register(TAG);
 
-    let outer = TEST.sync_scope(TAG, || AsyncResource::new("outer")).unwrap();
+    let outer = TEST.sync_scope(TAG, || AsyncResource::new("outer"));
     let (late_log, _late_handle) = late.lock().unwrap().take().expect("A ran");
     let nested_id = nested.lock().unwrap()[0].id();
     assert_eq!(late_log.ids(), [], "B saw neither the in-flight init nor the nested one");
@@ -73,9 +73,9 @@ fn s69a_a_hook_registered_inside_init_misses_the_current_dispatch_others_see_nes
     assert_eq!(other.init_of(nested_id).unwrap().1, AsyncId::ROOT, "created at the top level, inside a hook");
 
     // After the outermost dispatch, B is live: it sees the next events (a partial lifecycle).
-    outer.run_in_scope(|| ());
+    outer.sync_run(|| ());
     assert_eq!(late_log.all().len(), 0, "B only tracks what it saw created");
-    TEST.sync_scope(TAG, || drop(AsyncResource::new("later").unwrap()));
+    TEST.sync_scope(TAG, || drop(AsyncResource::new("later")));
     assert_eq!(late_log.of(late_log.only("later")), ["init", "destroy"]);
 }
 
@@ -90,16 +90,16 @@ fn s69b_a_hook_disabled_inside_init_still_gets_the_current_dispatch_and_nested_e
             if let Some(b) = slot.lock().unwrap().as_ref() {
                 b.disable();
             }
-            kept2.lock().unwrap().push(AsyncResource::new("nested").unwrap());
+            kept2.lock().unwrap().push(AsyncResource::new("nested"));
         }
     }));
     let (b_log, b) = Log::register(TAG);
     *b_slot.lock().unwrap() = Some(b);
 
-    let outer = TEST.sync_scope(TAG, || AsyncResource::new("outer")).unwrap();
+    let outer = TEST.sync_scope(TAG, || AsyncResource::new("outer"));
     assert_eq!(b_log.ids().len(), 2, "B got the in-flight init and the nested one");
     assert!(!b_slot.lock().unwrap().as_ref().unwrap().is_enabled());
-    outer.run_in_scope(|| ());
+    outer.sync_run(|| ());
     drop(outer);
     assert_eq!(b_log.all().len(), 2, "nothing after the outermost dispatch");
 
@@ -112,7 +112,7 @@ fn s69b_a_hook_disabled_inside_init_still_gets_the_current_dispatch_and_nested_e
             drop(c_slot.lock().unwrap().take());
         }
     }));
-    let outer = TEST.sync_scope(TAG, || AsyncResource::new("outer")).unwrap();
+    let outer = TEST.sync_scope(TAG, || AsyncResource::new("outer"));
     let id = outer.id();
     drop(outer);
     // C comes before D in the list, so it got the in-flight init; nothing after it.
@@ -128,7 +128,7 @@ fn s71_a_hook_that_spawns_and_creates_resources_terminates() {
         // Every event of every resource of this test makes two more resources.
         s.fetch_add(1, Ordering::Relaxed);
         drop(ctxflow::spawn(async {}));
-        drop(AsyncResource::new("made-by-hook").unwrap());
+        drop(AsyncResource::new("made-by-hook"));
         let _ = event;
     }));
     let (log, _l) = Log::register(TAG);
@@ -160,9 +160,9 @@ fn a_hook_that_panics_is_disabled_and_everything_else_goes_on() {
     let (log, _good) = Log::register(TAG);
     static STORE: ctxflow::ContextVar<u32> = ctxflow::ContextVar::new("store");
 
-    let res = TEST.sync_scope(TAG, || STORE.sync_scope(7, || AsyncResource::new("victim"))).unwrap();
+    let res = TEST.sync_scope(TAG, || STORE.sync_scope(7, || AsyncResource::new("victim")));
     let seen = STORE.sync_scope(1, || {
-        let seen = res.run_in_scope(|| (STORE.get(), ctxflow::execution_id()));
+        let seen = res.sync_run(|| (STORE.get(), ctxflow::execution_id()));
         assert_eq!(STORE.get(), Some(1), "the caller's context is back");
         seen
     });
@@ -170,7 +170,7 @@ fn a_hook_that_panics_is_disabled_and_everything_else_goes_on() {
     assert_eq!((ctxflow::execution_id(), ctxflow::trigger_id()), (AsyncId::ROOT, AsyncId::NONE));
     assert!(!bad.is_enabled());
     assert_eq!(calls.load(Ordering::Relaxed), 2, "init, then the before that panicked");
-    res.run_in_scope(|| ());
+    res.sync_run(|| ());
     assert_eq!(calls.load(Ordering::Relaxed), 2, "never called again");
     assert_eq!(log.of(res.id()), ["init", "before", "after", "before", "after"], "the other hook got everything");
 

@@ -47,11 +47,11 @@ fn thousands_of_resources_on_four_workers_keep_a_valid_lifecycle() {
                             tokio::task::yield_now().await;
                             (REQUEST.get(), ctxflow::trigger_id())
                         });
-                        let res = AsyncResource::new("callback").unwrap();
+                        let res = AsyncResource::new("callback");
                         let blocking = if i % 10 == 0 {
-                            Some(ctxflow::spawn_blocking(move || res.run_in_scope(|| REQUEST.get())))
+                            Some(ctxflow::spawn_blocking(move || res.sync_run(|| REQUEST.get())))
                         } else {
-                            assert_eq!(res.run_in_scope(|| REQUEST.get()), Some(i));
+                            assert_eq!(res.sync_run(|| REQUEST.get()), Some(i));
                             None
                         };
                         assert_eq!(child.await.unwrap(), (Some(i), me));

@@ -76,8 +76,8 @@ fn threads_reading_and_writing_their_own_contexts_stay_isolated() {
             std::thread::spawn(move || {
                 for i in 0..2_000u64 {
                     let id = t * 1_000_000 + i;
-                    let snap = Snapshot::empty().with(REQUEST.value(id));
-                    snap.run_sync(|| {
+                    let snap = Snapshot::empty().with_bindings(REQUEST.value(id));
+                    snap.sync_run(|| {
                         assert_eq!(REQUEST.get(), Some(id));
                         REQUEST.set(id + 1).unwrap();
                         assert_eq!(REQUEST.get(), Some(id + 1));

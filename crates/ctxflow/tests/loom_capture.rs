@@ -11,7 +11,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use ctxflow::{AsyncResource, ContextVar, FutureExt, Snapshot};
+use ctxflow::{AsyncResource, ContextVar, FutureContextExt, Snapshot};
 use loom::thread;
 
 static REQUEST: ContextVar<u64> = ContextVar::new("request");
@@ -58,7 +58,7 @@ fn a_snapshot_entered_on_two_threads_while_its_owner_writes_keeps_them_apart() {
         let run_on = |own: u64| {
             let snapshot = snapshot.clone();
             thread::spawn(move || {
-                snapshot.run_sync(|| {
+                snapshot.sync_run(|| {
                     let seen = REQUEST.get();
                     REQUEST.set(own).unwrap();
                     (seen, REQUEST.get())
@@ -77,10 +77,10 @@ fn a_snapshot_entered_on_two_threads_while_its_owner_writes_keeps_them_apart() {
 #[test]
 fn an_async_resource_run_on_two_threads_gives_each_the_capture_and_its_own_ids() {
     loom_support::check("capture: AsyncResource run on two threads", || {
-        let resource = std::sync::Arc::new(REQUEST.sync_scope(1, || AsyncResource::new("callback")).unwrap());
+        let resource = std::sync::Arc::new(REQUEST.sync_scope(1, || AsyncResource::new("callback")));
         let run = |resource: std::sync::Arc<AsyncResource>| {
             thread::spawn(move || {
-                let inside = resource.run_in_scope(|| (REQUEST.get(), ctxflow::execution_id()));
+                let inside = resource.sync_run(|| (REQUEST.get(), ctxflow::execution_id()));
                 (inside, REQUEST.get(), ctxflow::execution_id())
             })
         };

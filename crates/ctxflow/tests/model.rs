@@ -149,7 +149,7 @@ fn run_async<'a>(
 }
 
 /// The same program as synchronous code on OS threads.
-fn run_sync(ops: &[Op], model: &mut Model, run: &mut Run) {
+fn sync_run(ops: &[Op], model: &mut Model, run: &mut Run) {
     let mut children = Vec::new();
     for op in ops {
         assert_eq!(read_all(), *model, "before {op:?}");
@@ -159,21 +159,21 @@ fn run_sync(ops: &[Op], model: &mut Model, run: &mut Run) {
         match op {
             Op::Scope(v, x, body) => {
                 let mut inner = inner(model, *v, Some(*x));
-                VARS[*v].sync_scope(*x, || run_sync(body, &mut inner, run));
+                VARS[*v].sync_scope(*x, || sync_run(body, &mut inner, run));
             }
             Op::Exit(v, body) => {
                 let mut inner = inner(model, *v, None);
-                VARS[*v].sync_exit(|| run_sync(body, &mut inner, run));
+                VARS[*v].sync_exit(|| sync_run(body, &mut inner, run));
             }
             Op::RunSnapshot(s, body) => {
                 let (snap, mut inner) = run.slots[*s].clone();
-                snap.run_sync(|| run_sync(body, &mut inner, run));
+                snap.sync_run(|| sync_run(body, &mut inner, run));
             }
             Op::Spawn(body) | Op::SpawnPanicking(body) => {
                 let (body, mut inner, panics) = (body.clone(), model.clone(), matches!(op, Op::SpawnPanicking(_)));
                 let child = ctxflow::thread::spawn(move || {
                     let mut run = Run::new();
-                    run_sync(&body, &mut inner, &mut run);
+                    sync_run(&body, &mut inner, &mut run);
                     assert!(!panics, "planned panic");
                     run.reads
                 });
@@ -223,7 +223,7 @@ proptest! {
         quiet_planned_panics();
         ctxflow::thread::spawn(move || {
             let mut run = Run::new();
-            run_sync(&ops, &mut Model::new(), &mut run);
+            sync_run(&ops, &mut Model::new(), &mut run);
         }).join().unwrap();
     }
 }

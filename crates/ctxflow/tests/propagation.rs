@@ -5,7 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use ctxflow::{ContextVar, FutureExt, JoinSetExt};
+use ctxflow::{ContextVar, FutureContextExt, JoinSetExt};
 
 static S: ContextVar<&'static str> = ContextVar::new("s");
 static A: ContextVar<u32> = ContextVar::new("a");

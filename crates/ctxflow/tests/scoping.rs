@@ -150,7 +150,7 @@ fn several_variables_set_at_once_build_one_context() {
             assert_eq!((A.get(), B.get(), S.get()), (None, Some(3), Some("x")));
         });
     });
-    let built = Snapshot::empty().with([A.value(5), A.value(6)]);
+    let built = Snapshot::empty().with_bindings([A.value(5), A.value(6)]);
     assert_eq!(built.get(&A), Some(6), "later bindings win");
 }
 
@@ -163,7 +163,7 @@ fn many_variables_stay_correct_across_representation_sizes() {
             assert_eq!(v.get(), expect(i), "variable {i}");
         }
     };
-    Snapshot::empty().run_sync(|| {
+    Snapshot::empty().sync_run(|| {
         for (i, v) in vars.iter().enumerate() {
             v.set(i).unwrap();
             check(&|j| (j <= i).then_some(j));

@@ -37,7 +37,7 @@ fn a_scope_restores_the_whole_previous_context() {
 #[test]
 fn set_overwrites_and_is_not_a_stack() {
     // S38
-    Snapshot::empty().run_sync(|| {
+    Snapshot::empty().sync_run(|| {
         S.set("1").unwrap();
         S.set("2").unwrap();
         assert_eq!(S.sync_exit(|| S.get()), None);
@@ -129,7 +129,7 @@ fn an_inline_awaited_future_shares_its_callers_scope() {
 
 #[test]
 fn set_inside_with_is_seen_by_later_reads_and_the_borrow_stays_valid() {
-    Snapshot::empty().run_sync(|| {
+    Snapshot::empty().sync_run(|| {
         S.set("first").unwrap();
         S.with(|v| {
             assert_eq!(v, Some(&"first"));

@@ -1,6 +1,6 @@
 //! Snapshots (docs/semantics.md §4): immutable captures of the whole context.
 
-use ctxflow::{ContextVar, FutureExt, Snapshot};
+use ctxflow::{ContextVar, FutureContextExt, Snapshot};
 
 static S: ContextVar<u32> = ContextVar::new("s");
 static OTHER: ContextVar<u32> = ContextVar::new("other");
@@ -9,7 +9,7 @@ static OTHER: ContextVar<u32> = ContextVar::new("other");
 fn run_restores_the_captured_values_and_then_the_callers() {
     // S50
     let snap = S.sync_scope(123, Snapshot::capture);
-    let (inside, after) = S.sync_scope(321, || (snap.run_sync(|| S.get()), S.get()));
+    let (inside, after) = S.sync_scope(321, || (snap.sync_run(|| S.get()), S.get()));
     assert_eq!((inside, after), (Some(123), Some(321)));
 }
 
@@ -20,7 +20,7 @@ fn run_replaces_the_whole_context_including_later_variables() {
     let new_default: ContextVar<u32> = ContextVar::new("new1").with_default(|| 77);
     let new_plain: ContextVar<u32> = ContextVar::new("new2");
     let seen = ctxflow::sync_scope((OTHER.value(2), new_default.value(3), new_plain.value(4)), || {
-        snap.run_sync(|| (S.get(), OTHER.get(), new_default.get(), new_plain.get()))
+        snap.sync_run(|| (S.get(), OTHER.get(), new_default.get(), new_plain.get()))
     });
     assert_eq!(seen, (Some(1), None, Some(77), None));
 }
@@ -51,25 +51,25 @@ fn a_panic_in_a_wrapped_callback_restores_the_callers_context() {
 fn writes_inside_a_run_never_change_the_snapshot() {
     // S41, S55, S56: immutable, like TC39 and Node's AsyncContextFrame (not Python's Context).
     let snap = S.sync_scope(42, Snapshot::capture);
-    snap.run_sync(|| {
+    snap.sync_run(|| {
         S.set(56).unwrap();
         assert_eq!(S.get(), Some(56));
     });
     assert_eq!(snap.get(&S), Some(42));
-    assert_eq!(snap.run_sync(|| S.get()), Some(42));
-    assert_eq!(Snapshot::empty().run_sync(|| S.get()), None);
+    assert_eq!(snap.sync_run(|| S.get()), Some(42));
+    assert_eq!(Snapshot::empty().sync_run(|| S.get()), None);
 }
 
 #[test]
 fn a_value_set_inside_a_run_lives_until_the_run_ends_and_the_snapshot_keeps_its_own() {
-    // `run_sync` enters the snapshot without taking a reference count (current.rs, `run_lent`):
+    // `sync_run` enters the snapshot without taking a reference count (current.rs, `run_lent`):
     // what `set` makes inside is still owned and freed, what the snapshot holds is not touched.
     static WITNESS: ContextVar<std::sync::Arc<()>> = ContextVar::new("witness");
     let held = std::sync::Arc::new(());
     let made_inside = std::sync::Arc::new(());
     let snap = WITNESS.sync_scope(held.clone(), Snapshot::capture);
     for _ in 0..3 {
-        snap.run_sync(|| {
+        snap.sync_run(|| {
             WITNESS.set(made_inside.clone()).unwrap();
             WITNESS.with(|w| {
                 WITNESS.set(std::sync::Arc::new(())).unwrap(); // retires the frame being read
@@ -97,11 +97,11 @@ fn one_snapshot_entered_by_many_threads_at_once_with_writes_inside_stays_isolate
             std::thread::spawn(move || {
                 for i in 0..runs {
                     let mine = t * 1000 + i;
-                    let seen = snap.run_sync(|| {
+                    let seen = snap.sync_run(|| {
                         let before = S.get();
                         S.set(mine).unwrap();
                         std::thread::yield_now();
-                        let nested = snap.run_sync(|| S.get());
+                        let nested = snap.sync_run(|| S.get());
                         (before, S.get(), nested)
                     });
                     assert_eq!(seen, (Some(1), Some(mine), Some(1)), "thread {t}, run {i}");
@@ -122,11 +122,11 @@ fn one_snapshot_entered_by_many_threads_at_once_with_writes_inside_stays_isolate
 fn a_snapshot_can_be_entered_reentrantly_and_from_many_threads() {
     // S30: immutable snapshots have no "already entered" state.
     let snap = S.sync_scope(5, Snapshot::capture);
-    assert_eq!(snap.run_sync(|| snap.run_sync(|| S.get())), Some(5));
+    assert_eq!(snap.sync_run(|| snap.sync_run(|| S.get())), Some(5));
     let handles: Vec<_> = (0..8)
         .map(|_| {
             let snap = snap.clone();
-            std::thread::spawn(move || snap.run_sync(|| S.get()))
+            std::thread::spawn(move || snap.sync_run(|| S.get()))
         })
         .collect();
     for h in handles {
@@ -140,13 +140,13 @@ fn snapshot_run_binds_a_future_whoever_polls_it() {
     let snap = S.sync_scope(7, Snapshot::capture);
     let seen = rt.block_on(S.scope(8, async {
         let a = snap.run(async { S.get() }).await;
-        let b = async { S.get() }.in_snapshot(&snap).await;
+        let b = S.sync_scope(9, || async { S.get() }.in_current_context()).await;
         (a, b, S.get())
     }));
-    assert_eq!(seen, (Some(7), Some(7), Some(8)));
+    assert_eq!(seen, (Some(7), Some(9), Some(8)));
 }
 
-/// A runtime driven from inside `run_sync` swaps its tasks' frames with the lent one on every
+/// A runtime driven from inside `sync_run` swaps its tasks' frames with the lent one on every
 /// poll: the lent frame must come back untouched, never be dropped by a task, and tasks must
 /// see what they captured.
 #[cfg(feature = "tokio")]
@@ -165,7 +165,7 @@ fn a_runtime_driven_inside_a_run_swaps_with_the_lent_frame_and_gives_it_back() {
     }
     for mut builder in builders {
         let rt = builder.enable_all().build().unwrap();
-        let seen = snap.run_sync(|| {
+        let seen = snap.sync_run(|| {
             rt.block_on(async {
                 let mut tasks = tokio::task::JoinSet::new();
                 for n in 0..50u32 {

@@ -85,7 +85,7 @@ pub fn send(
     client: &mut ctxflow_http::ClientService<impl Service<Request<()>, Response = usize, Error = Infallible>>,
     context: &Snapshot,
 ) {
-    context.run_sync(|| black_box(now(client.oneshot(request(false))).unwrap()));
+    context.sync_run(|| black_box(now(client.oneshot(request(false))).unwrap()));
 }
 
 pub fn client() -> ctxflow_http::ClientService<impl Service<Request<()>, Response = usize, Error = Infallible> + Clone>

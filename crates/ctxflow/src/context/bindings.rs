@@ -30,7 +30,7 @@ impl<T: sealed::Sealed> IntoBindings for T {}
 
 pub(crate) mod sealed {
     /// The conversion itself, kept private so the frame representation stays internal. An
-    /// iterator rather than a list, so that `Snapshot::with` and `sync_scope` build their frame
+    /// iterator rather than a list, so that `Snapshot::with_bindings` and `sync_scope` build their frame
     /// straight from an array or tuple without first collecting it (three or more bindings
     /// would spill a `Changes` to the heap: one allocation per request in ctxflow-http).
     pub trait Sealed {
@@ -108,5 +108,5 @@ pub fn scope<F: Future>(bindings: impl IntoBindings, fut: F) -> Scoped<F> {
 /// assert_eq!(ctxflow::sync_scope([A.value(1), B.value(2)], || (A.get(), B.get())), (Some(1), Some(2)));
 /// ```
 pub fn sync_scope<R>(bindings: impl IntoBindings, f: impl FnOnce() -> R) -> R {
-    scope::run_sync_with(bindings.into_changes(), f)
+    scope::sync_run_with(bindings.into_changes(), f)
 }

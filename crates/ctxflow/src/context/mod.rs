@@ -4,10 +4,10 @@
 pub(crate) mod bindings;
 pub(crate) mod current;
 pub(crate) mod error;
-pub(crate) mod fields;
 pub(crate) mod frame;
 pub(crate) mod names;
 pub(crate) mod scope;
 pub(crate) mod snapshot;
+pub(crate) mod struct_fields;
 pub(crate) mod value;
 pub(crate) mod var;

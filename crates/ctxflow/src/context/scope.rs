@@ -51,13 +51,19 @@ impl Slot {
 pin_project! {
     /// A future running inside its own context: made by [`ContextVar::scope`],
     /// [`ctxflow::scope`](crate::scope()), [`Snapshot::run`] and
-    /// [`FutureExt::in_current_context`].
+    /// [`FutureContextExt::in_current_context`].
     ///
     /// Polling it after it completed panics, as most futures do.
     ///
+    /// ```
+    /// static N: ctxflow::ContextVar<u8> = ctxflow::ContextVar::new("n");
+    /// let fut = N.scope(1, async {});
+    /// assert_eq!(format!("{fut:?}"), r#"Scoped { state: "not yet polled", variables: 1, .. }"#);
+    /// ```
+    ///
     /// [`ContextVar::scope`]: crate::ContextVar::scope
     /// [`Snapshot::run`]: crate::Snapshot::run
-    /// [`FutureExt::in_current_context`]: crate::FutureExt::in_current_context
+    /// [`FutureContextExt::in_current_context`]: crate::FutureContextExt::in_current_context
     #[must_use = "futures do nothing unless you `.await` or poll them"]
     pub struct Scoped<F> {
         slot: Slot,
@@ -79,6 +85,19 @@ pin_project! {
                 drop(Owned(ctx.take()));
             }
         }
+    }
+}
+
+impl<F> std::fmt::Debug for Scoped<F> {
+    /// The state and the number of variables of the scope's context; not the inner future,
+    /// which need not be `Debug`, nor the values.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (state, variables) = match &self.slot {
+            Slot::Pending(changes) => ("not yet polled", changes.len()),
+            Slot::Ready(ctx) if self.inner.is_some() => ("running", ctx.as_ref().map_or(0, |f| f.len())),
+            Slot::Ready(ctx) => ("finished", ctx.as_ref().map_or(0, |f| f.len())),
+        };
+        f.debug_struct("Scoped").field("state", &state).field("variables", &variables).finish_non_exhaustive()
     }
 }
 
@@ -113,12 +132,12 @@ impl<F: Future> Future for Scoped<F> {
 
 /// Runs `f` with `changes` applied on top of the current context, then restores the previous
 /// context (also on unwind).
-pub(crate) fn run_sync_with<R>(changes: impl IntoIterator<Item = Change>, f: impl FnOnce() -> R) -> R {
-    run_sync_in(current::read(|fr| frame::apply(fr, changes)).unwrap_or_else(current::capture), f)
+pub(crate) fn sync_run_with<R>(changes: impl IntoIterator<Item = Change>, f: impl FnOnce() -> R) -> R {
+    sync_run_in(current::read(|fr| frame::apply(fr, changes)).unwrap_or_else(current::capture), f)
 }
 
 /// Runs `f` inside `ctx`, then restores the caller's context (also on unwind).
-pub(crate) fn run_sync_in<R>(ctx: Ctx, f: impl FnOnce() -> R) -> R {
+pub(crate) fn sync_run_in<R>(ctx: Ctx, f: impl FnOnce() -> R) -> R {
     let mut owned = Owned(ctx);
     let _entered = Entered::new(&mut owned.0);
     f()

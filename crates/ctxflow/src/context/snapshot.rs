@@ -21,7 +21,7 @@ use super::{current, names};
 ///
 /// let snap = USER.sync_scope("ada", Snapshot::capture);
 /// assert_eq!(USER.get(), None);
-/// assert_eq!(snap.run_sync(|| USER.get()), Some("ada"));
+/// assert_eq!(snap.sync_run(|| USER.get()), Some("ada"));
 /// ```
 #[derive(Clone, Default)]
 pub struct Snapshot {
@@ -38,7 +38,7 @@ impl Snapshot {
     ///
     /// ```
     /// static N: ctxflow::ContextVar<u8> = ctxflow::ContextVar::new("n");
-    /// N.sync_scope(1, || assert_eq!(ctxflow::Snapshot::empty().run_sync(|| N.get()), None));
+    /// N.sync_scope(1, || assert_eq!(ctxflow::Snapshot::empty().sync_run(|| N.get()), None));
     /// ```
     pub const fn empty() -> Snapshot {
         Snapshot { ctx: None }
@@ -60,10 +60,10 @@ impl Snapshot {
     /// use ctxflow::{ContextVar, Snapshot};
     /// static A: ContextVar<u8> = ContextVar::new("a");
     /// static B: ContextVar<u8> = ContextVar::new("b");
-    /// let snap = Snapshot::empty().with((A.value(1), B.value(2)));
+    /// let snap = Snapshot::empty().with_bindings((A.value(1), B.value(2)));
     /// assert_eq!((snap.get(&A), snap.get(&B)), (Some(1), Some(2)));
     /// ```
-    pub fn with(&self, bindings: impl IntoBindings) -> Snapshot {
+    pub fn with_bindings(&self, bindings: impl IntoBindings) -> Snapshot {
         let changes = bindings.into_changes();
         let ctx = frame::apply(self.ctx.as_deref(), changes).unwrap_or_else(|| self.ctx.clone());
         Snapshot { ctx }
@@ -71,7 +71,7 @@ impl Snapshot {
 
     /// The value `var` has in this snapshot (or its default).
     pub fn get<T: Clone + Send + Sync + 'static>(&self, var: &ContextVar<T>) -> Option<T> {
-        self.run_sync(|| var.get())
+        self.sync_run(|| var.get())
     }
 
     /// The names of the variables set in this snapshot, in no particular order (a variable
@@ -98,8 +98,8 @@ impl Snapshot {
     }
 
     /// Runs `f` inside this snapshot, then restores the caller's context (also on panic).
-    pub fn run_sync<R>(&self, f: impl FnOnce() -> R) -> R {
-        scope::run_sync_in(self.ctx.clone(), f)
+    pub fn sync_run<R>(&self, f: impl FnOnce() -> R) -> R {
+        scope::sync_run_in(self.ctx.clone(), f)
     }
 
     /// `f`, bound to this snapshot: whoever calls it later, it runs inside this context.
@@ -111,7 +111,7 @@ impl Snapshot {
     /// assert_eq!(N.sync_scope(2, cb), Some(1));
     /// ```
     pub fn wrap<R>(self, f: impl FnOnce() -> R) -> impl FnOnce() -> R {
-        move || self.run_sync(f)
+        move || self.sync_run(f)
     }
 
     /// A reusable callback bound to this snapshot; takes one argument (use a tuple for more).
@@ -122,7 +122,7 @@ impl Snapshot {
     /// assert_eq!((add(1), add(2)), (11, 12));
     /// ```
     pub fn wrap_fn<A, R>(self, f: impl Fn(A) -> R) -> impl Fn(A) -> R {
-        move |a| self.run_sync(|| f(a))
+        move |a| self.sync_run(|| f(a))
     }
 }
 
@@ -133,12 +133,13 @@ impl std::fmt::Debug for Snapshot {
     }
 }
 
-/// Binds futures to the context of the code that creates them.
-pub trait FutureExt: Future + Sized {
+/// Binds futures to the context of the code that creates them. (Named apart from the
+/// `FutureExt` traits of `futures` and `opentelemetry`, which are often imported beside it.)
+pub trait FutureContextExt: Future + Sized {
     /// Captures the current context now; the returned future runs inside it whoever polls it.
     ///
     /// ```
-    /// use ctxflow::FutureExt;
+    /// use ctxflow::FutureContextExt;
     /// static N: ctxflow::ContextVar<u8> = ctxflow::ContextVar::new("n");
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// let fut = N.sync_scope(1, || async { N.get() }.in_current_context());
@@ -148,11 +149,6 @@ pub trait FutureExt: Future + Sized {
     fn in_current_context(self) -> Scoped<Self> {
         Scoped::ready(current::capture(), self)
     }
-
-    /// Runs this future inside `snapshot`.
-    fn in_snapshot(self, snapshot: &Snapshot) -> Scoped<Self> {
-        snapshot.run(self)
-    }
 }
 
-impl<F: Future> FutureExt for F {}
+impl<F: Future> FutureContextExt for F {}

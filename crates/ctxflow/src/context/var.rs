@@ -203,7 +203,7 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
     }
 
     /// This variable bound to `value`, for setting several variables at once with
-    /// [`ctxflow::scope`](crate::scope()) or [`Snapshot::with`](crate::Snapshot::with).
+    /// [`ctxflow::scope`](crate::scope()) or [`Snapshot::with_bindings`](crate::Snapshot::with_bindings).
     pub fn value(&self, value: T) -> Binding {
         Binding(self.change(Some(value)))
     }
@@ -237,7 +237,7 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
     /// assert_eq!(N.get(), None);
     /// ```
     pub fn sync_scope<R>(&self, value: T, f: impl FnOnce() -> R) -> R {
-        scope::run_sync_with([self.change(Some(value))], f)
+        scope::sync_run_with([self.change(Some(value))], f)
     }
 
     /// Runs `fut` with this variable unset (its default, if any, shows). Node: `als.exit`.
@@ -255,7 +255,7 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
     /// });
     /// ```
     pub fn sync_exit<R>(&self, f: impl FnOnce() -> R) -> R {
-        scope::run_sync_with([self.change(None)], f)
+        scope::sync_run_with([self.change(None)], f)
     }
 
     /// Sets the variable for the rest of the innermost scope (or task, blocking job, thread

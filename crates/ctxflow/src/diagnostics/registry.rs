@@ -70,7 +70,7 @@ impl ResourceInfo {
     /// ```
     /// use ctxflow::diagnostics::registry;
     /// registry::enable();
-    /// let res = ctxflow::AsyncResource::new("aged").unwrap();
+    /// let res = ctxflow::AsyncResource::new("aged");
     /// let info = registry::live().into_iter().find(|r| r.id == res.id()).unwrap();
     /// assert!(info.age() < std::time::Duration::from_secs(3600));
     /// ```
@@ -138,7 +138,7 @@ pub(crate) fn dropped(id: AsyncId) {
 /// use ctxflow::diagnostics::registry;
 /// static USER: ctxflow::ContextVar<&str> = ctxflow::ContextVar::new("user");
 /// registry::enable();
-/// let res = USER.sync_scope("ada", || ctxflow::AsyncResource::new("session")).unwrap();
+/// let res = USER.sync_scope("ada", || ctxflow::AsyncResource::new("session"));
 /// let info = registry::live().into_iter().find(|r| r.id == res.id()).unwrap();
 /// assert_eq!((info.kind.as_str(), info.variables.clone()), ("session", vec!["user".to_string()]));
 /// drop(res);

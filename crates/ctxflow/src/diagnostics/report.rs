@@ -23,8 +23,8 @@ pub struct Dump {
 /// ```
 /// use ctxflow::diagnostics::{self, registry};
 /// registry::enable();
-/// let conn = ctxflow::AsyncResource::new("connection").unwrap();
-/// let query = conn.run_in_scope(|| ctxflow::AsyncResource::new("query")).unwrap();
+/// let conn = ctxflow::AsyncResource::new("connection");
+/// let query = conn.sync_run(|| ctxflow::AsyncResource::new("query"));
 /// let text = diagnostics::dump().to_string();
 /// // `query` hangs under `connection`, which hangs under the root:
 /// //   connection #1026  at src/main.rs:4:12  age 15µs
@@ -108,7 +108,7 @@ pub struct LeakReport {
 /// use std::time::Duration;
 /// use ctxflow::diagnostics::{self, registry};
 /// registry::enable();
-/// let forgotten = ctxflow::AsyncResource::new("forgotten-callback").unwrap();
+/// let forgotten = ctxflow::AsyncResource::new("forgotten-callback");
 /// let report = diagnostics::leaks(Duration::ZERO);
 /// assert!(report.resources().iter().any(|r| r.id == forgotten.id()));
 /// eprintln!("{report}");

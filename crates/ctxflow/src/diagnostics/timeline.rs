@@ -176,8 +176,8 @@ fn label_time(us: f64) -> String {
 ///
 /// let recorder = Arc::new(TraceRecorder::new());
 /// let hook = ctxflow::hooks::register(recorder.clone());
-/// let job = ctxflow::AsyncResource::new("job").unwrap();
-/// job.run_in_scope(|| ());
+/// let job = ctxflow::AsyncResource::new("job");
+/// job.sync_run(|| ());
 /// drop((job, hook));
 /// let svg = timeline::svg_from_json(&recorder.to_json()).unwrap();
 /// assert!(svg.starts_with("<svg") && svg.contains("job #"));

@@ -3,7 +3,6 @@
 use std::borrow::Cow;
 use std::panic::Location;
 
-use super::error::ResourceError;
 use super::ids::{self, AsyncId, IdsEntered};
 use super::tracked::{Announced, Resource};
 use crate::context::current;
@@ -14,11 +13,11 @@ use crate::context::snapshot::Snapshot;
 /// which the handle was made. Node: `AsyncResource`.
 ///
 /// It captures the whole current context and gets its own [`AsyncId`] at creation (later
-/// changes in the creator are not seen). [`run_in_scope`](Self::run_in_scope) runs code inside
+/// changes in the creator are not seen). [`sync_run`](Self::sync_run) runs code inside
 /// that context with `before`/`after` hook events; dropping it (or
 /// [`emit_destroy`](Self::emit_destroy)) emits `destroy` exactly once.
 ///
-/// The captured context is immutable: a `set` made inside one `run_in_scope` is gone in the
+/// The captured context is immutable: a `set` made inside one `sync_run` is gone in the
 /// next (Node's AsyncContextFrame and TC39 semantics). The handle is `Send + Sync`; runs on
 /// several threads at once give overlapping `before`/`after` pairs for one id, one per
 /// thread, and a run nested inside a run of the same resource nests its pair.
@@ -27,10 +26,10 @@ use crate::context::snapshot::Snapshot;
 /// use ctxflow::{AsyncResource, ContextVar};
 /// static REQUEST: ContextVar<u32> = ContextVar::new("request");
 ///
-/// let res = REQUEST.sync_scope(7, || AsyncResource::new("db-callback")).unwrap();
+/// let res = REQUEST.sync_scope(7, || AsyncResource::new("db-callback"));
 /// // Later, from a callback that runs anywhere:
-/// assert_eq!(res.run_in_scope(|| REQUEST.get()), Some(7));
-/// assert_eq!(res.run_in_scope(ctxflow::execution_id), res.id());
+/// assert_eq!(res.sync_run(|| REQUEST.get()), Some(7));
+/// assert_eq!(res.sync_run(ctxflow::execution_id), res.id());
 /// ```
 pub struct AsyncResource {
     res: Resource,
@@ -39,17 +38,17 @@ pub struct AsyncResource {
 }
 
 impl AsyncResource {
-    /// Captures the current context; `kind` names the resource in hooks and diagnostics. Its
-    /// trigger is the current execution id. An empty `kind` is refused.
+    /// Captures the current context; `kind` names the resource in hooks and diagnostics (an
+    /// empty kind is passed on as it is). Its trigger is the current execution id.
     ///
     /// ```
-    /// use ctxflow::{AsyncResource, ResourceError};
-    /// let res = AsyncResource::new("queue-job").unwrap();
+    /// use ctxflow::AsyncResource;
+    /// let res = AsyncResource::new("queue-job");
     /// assert_eq!(res.trigger_id(), ctxflow::execution_id());
-    /// assert_eq!(AsyncResource::new("").unwrap_err(), ResourceError::EmptyKind);
+    /// assert_eq!(res.kind(), "queue-job");
     /// ```
     #[track_caller]
-    pub fn new(kind: impl Into<Cow<'static, str>>) -> Result<AsyncResource, ResourceError> {
+    pub fn new(kind: impl Into<Cow<'static, str>>) -> AsyncResource {
         AsyncResource::with_trigger(kind, ids::current().0)
     }
 
@@ -58,26 +57,23 @@ impl AsyncResource {
     ///
     /// ```
     /// use ctxflow::{AsyncId, AsyncResource};
-    /// let parent = AsyncResource::new("connection").unwrap();
-    /// let query = AsyncResource::with_trigger("query", parent.id()).unwrap();
+    /// let parent = AsyncResource::new("connection");
+    /// let query = AsyncResource::with_trigger("query", parent.id());
     /// assert_eq!(query.trigger_id(), parent.id());
-    /// assert_eq!(query.run_in_scope(ctxflow::trigger_id), parent.id());
+    /// assert_eq!(query.sync_run(ctxflow::trigger_id), parent.id());
     /// ```
     #[track_caller]
-    pub fn with_trigger(kind: impl Into<Cow<'static, str>>, trigger: AsyncId) -> Result<AsyncResource, ResourceError> {
+    pub fn with_trigger(kind: impl Into<Cow<'static, str>>, trigger: AsyncId) -> AsyncResource {
         let kind = kind.into();
-        if kind.is_empty() {
-            return Err(ResourceError::EmptyKind);
-        }
         let res = Resource::new(&kind, current::capture(), trigger, Location::caller());
-        Ok(AsyncResource { id: res.id, res, kind })
+        AsyncResource { id: res.id, res, kind }
     }
 
     /// This resource's id. Node: `asyncResource.asyncId()`.
     ///
     /// ```
-    /// let a = ctxflow::AsyncResource::new("a").unwrap();
-    /// let b = ctxflow::AsyncResource::new("b").unwrap();
+    /// let a = ctxflow::AsyncResource::new("a");
+    /// let b = ctxflow::AsyncResource::new("b");
     /// assert_ne!(a.id(), b.id());
     /// ```
     pub fn id(&self) -> AsyncId {
@@ -88,7 +84,7 @@ impl AsyncResource {
     /// `asyncResource.triggerAsyncId()`.
     ///
     /// ```
-    /// let res = ctxflow::AsyncResource::new("top").unwrap();
+    /// let res = ctxflow::AsyncResource::new("top");
     /// assert_eq!(res.trigger_id(), ctxflow::AsyncId::ROOT);
     /// ```
     pub fn trigger_id(&self) -> AsyncId {
@@ -98,7 +94,7 @@ impl AsyncResource {
     /// The kind given at creation.
     ///
     /// ```
-    /// assert_eq!(ctxflow::AsyncResource::new("smtp").unwrap().kind(), "smtp");
+    /// assert_eq!(ctxflow::AsyncResource::new("smtp").kind(), "smtp");
     /// ```
     pub fn kind(&self) -> &str {
         &self.kind
@@ -111,34 +107,34 @@ impl AsyncResource {
     ///
     /// ```
     /// static N: ctxflow::ContextVar<u32> = ctxflow::ContextVar::new("n");
-    /// let res = N.sync_scope(1, || ctxflow::AsyncResource::new("cb")).unwrap();
-    /// res.run_in_scope(|| N.set(2).unwrap());
-    /// assert_eq!(res.run_in_scope(|| N.get()), Some(1), "the write did not persist");
+    /// let res = N.sync_scope(1, || ctxflow::AsyncResource::new("cb"));
+    /// res.sync_run(|| N.set(2).unwrap());
+    /// assert_eq!(res.sync_run(|| N.get()), Some(1), "the write did not persist");
     /// assert_eq!(ctxflow::execution_id(), ctxflow::AsyncId::ROOT);
     /// ```
-    pub fn run_in_scope<R>(&self, f: impl FnOnce() -> R) -> R {
+    pub fn sync_run<R>(&self, f: impl FnOnce() -> R) -> R {
         // After `emit_destroy` the code still runs with this resource's context and ids, but
         // without `before`/`after`: `destroy` stays the last event.
         let announce = self.res.id != AsyncId::NONE;
-        scope::run_sync_in(self.res.ctx.clone(), || {
+        scope::sync_run_in(self.res.ctx.clone(), || {
             let _ids = IdsEntered::new((self.id, self.res.trigger));
             let _announced = Announced::new(self.id, announce);
             f()
         })
     }
 
-    /// `f`, bound to this resource: each call runs it through [`run_in_scope`](Self::run_in_scope).
+    /// `f`, bound to this resource: each call runs it through [`sync_run`](Self::sync_run).
     /// The resource is destroyed when the returned closure is dropped. Node:
     /// `asyncResource.bind(fn)`.
     ///
     /// ```
     /// static N: ctxflow::ContextVar<u32> = ctxflow::ContextVar::new("n");
-    /// let double = N.sync_scope(21, || ctxflow::AsyncResource::new("cb")).unwrap()
-    ///     .bind(|x: u32| x * N.get().unwrap_or(0));
+    /// let double = N.sync_scope(21, || ctxflow::AsyncResource::new("cb"))
+    ///     .wrap_fn(|x: u32| x * N.get().unwrap_or(0));
     /// assert_eq!(double(2), 42);
     /// ```
-    pub fn bind<A, R>(self, f: impl Fn(A) -> R) -> impl Fn(A) -> R {
-        move |a| self.run_in_scope(|| f(a))
+    pub fn wrap_fn<A, R>(self, f: impl Fn(A) -> R) -> impl Fn(A) -> R {
+        move |a| self.sync_run(|| f(a))
     }
 
     /// Emits `destroy` now instead of at drop. Calling it again (or dropping later) does
@@ -146,7 +142,7 @@ impl AsyncResource {
     /// deliberate difference). Node: `asyncResource.emitDestroy()`.
     ///
     /// ```
-    /// let mut res = ctxflow::AsyncResource::new("socket").unwrap();
+    /// let mut res = ctxflow::AsyncResource::new("socket");
     /// res.emit_destroy();
     /// res.emit_destroy(); // no second `destroy`
     /// ```
@@ -158,7 +154,7 @@ impl AsyncResource {
     ///
     /// ```
     /// static N: ctxflow::ContextVar<u32> = ctxflow::ContextVar::new("n");
-    /// let res = N.sync_scope(5, || ctxflow::AsyncResource::new("cb")).unwrap();
+    /// let res = N.sync_scope(5, || ctxflow::AsyncResource::new("cb"));
     /// assert_eq!(res.snapshot().get(&N), Some(5));
     /// ```
     pub fn snapshot(&self) -> Snapshot {

@@ -2,7 +2,6 @@
 //! lifecycle hooks, `AsyncResource`, and the counters behind `ctxflow::stats()`.
 
 pub(crate) mod async_resource;
-pub(crate) mod error;
 pub mod hooks;
 pub(crate) mod ids;
 pub(crate) mod stats;

@@ -83,7 +83,7 @@ mod enabled {
     ///
     /// ```
     /// let before = ctxflow::stats();
-    /// let res = ctxflow::AsyncResource::new("stats-doc").unwrap();
+    /// let res = ctxflow::AsyncResource::new("stats-doc");
     /// assert!(ctxflow::stats().live_resources >= 1);
     /// drop(res);
     /// println!("{}", ctxflow::stats());

@@ -26,8 +26,8 @@ use crate::hooks::Hook;
 ///
 /// let recorder = Arc::new(TraceRecorder::new());
 /// let hook = ctxflow::hooks::register(recorder.clone());
-/// let job = ctxflow::AsyncResource::new("job").unwrap();
-/// job.run_in_scope(|| { /* the work */ });
+/// let job = ctxflow::AsyncResource::new("job");
+/// job.sync_run(|| { /* the work */ });
 /// drop(job);
 /// drop(hook);
 /// let json = recorder.to_json();
@@ -107,8 +107,8 @@ impl TraceRecorder {
     /// ```
     /// let recorder = std::sync::Arc::new(ctxflow::diagnostics::TraceRecorder::with_limit(1));
     /// let hook = ctxflow::hooks::register(recorder.clone());
-    /// let a = ctxflow::AsyncResource::new("a").unwrap();
-    /// let b = ctxflow::AsyncResource::new("b").unwrap();
+    /// let a = ctxflow::AsyncResource::new("a");
+    /// let b = ctxflow::AsyncResource::new("b");
     /// drop(hook);
     /// assert_eq!(recorder.len(), 1);
     /// assert!(recorder.dropped() >= 1);

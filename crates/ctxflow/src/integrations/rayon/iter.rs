@@ -30,13 +30,15 @@ impl Held {
     /// Runs `f` inside the context; a `set` made by `f` ends with it.
     #[inline]
     fn within<R>(&self, f: impl FnOnce() -> R) -> R {
-        scope::run_sync_in(self.0.clone(), f)
+        scope::sync_run_in(self.0.clone(), f)
     }
 }
 
 /// Adds [`in_current_context`](Self::in_current_context) to every parallel iterator.
 pub trait ParallelIteratorExt: ParallelIterator {
-    /// Captures the inheritable part of the current context now; the closures of the adaptors
+    /// Captures the current context now, whole (as `FutureContextExt::in_current_context` and
+    /// `Snapshot::capture` do: variables marked `not_inherited` included, since the iterator
+    /// finishes before its caller goes on); the closures of the adaptors
     /// that follow (`map`, `filter`, `for_each`, `fold`, `reduce`, ...) run inside it on
     /// whichever thread rayon runs them. Closures of adaptors before it are not covered, and
     /// indexed adaptors (`zip`, `enumerate`, `chunks`, `rev`, ...) cannot follow it, so put
@@ -55,7 +57,7 @@ pub trait ParallelIteratorExt: ParallelIterator {
     /// assert_eq!(total, 3 * 5050);
     /// ```
     fn in_current_context(self) -> InCurrentContext<Self> {
-        InCurrentContext { base: self, ctx: current::capture_inherited() }
+        InCurrentContext { base: self, ctx: current::capture() }
     }
 }
 

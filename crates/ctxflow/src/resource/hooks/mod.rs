@@ -41,7 +41,7 @@
 //!
 //! let hook = std::sync::Arc::new(CountInits(AtomicUsize::new(0)));
 //! let handle = hooks::register(hook.clone());
-//! let res = ctxflow::AsyncResource::new("doc-example").unwrap();
+//! let res = ctxflow::AsyncResource::new("doc-example");
 //! assert_eq!(hook.0.load(Ordering::Relaxed), 1);
 //! handle.unregister();
 //! drop(res);

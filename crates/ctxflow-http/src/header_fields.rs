@@ -67,24 +67,24 @@ impl<'a> Iterator for FieldIter<'a> {
 }
 
 /// The fields of `traceparent`, `tracestate`, `baggage` and `x-request-id`.
-pub(crate) struct Incoming<'a> {
+pub(crate) struct FoundHeaders<'a> {
     pub(crate) traceparent: Fields<'a>,
     pub(crate) tracestate: Fields<'a>,
     pub(crate) baggage: Fields<'a>,
     pub(crate) request_id: Fields<'a>,
 }
 
-impl<'a> Incoming<'a> {
+impl<'a> FoundHeaders<'a> {
     pub(crate) fn find(headers: &'a HeaderMap) -> Self {
         if headers.len() > SCAN_LIMIT {
-            return Incoming {
+            return FoundHeaders {
                 traceparent: Fields::of(headers, header::TRACEPARENT),
                 tracestate: Fields::of(headers, header::TRACESTATE),
                 baggage: Fields::of(headers, header::BAGGAGE),
                 request_id: Fields::of(headers, header::REQUEST_ID),
             };
         }
-        let mut found = Incoming {
+        let mut found = FoundHeaders {
             traceparent: Fields::One(None),
             tracestate: Fields::One(None),
             baggage: Fields::One(None),
