@@ -2,7 +2,7 @@
 # The soak (docs/reliability.md): 1 000 000 requests (or $1) from 64 concurrent clients (or $2)
 # through ctxflow-http's server and client layers on a 2-worker tokio runtime with automatic
 # propagation, with random aborted children, dropped scopes, panicking children and handlers,
-# and client disconnects. Prints requests/s, wrong reads and leaked bindings/resources/tasks;
+# and client disconnects. Prints requests/s, wrong reads and leaked contexts/resources/tasks;
 # exits non-zero unless all of those are 0. About 2 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -8,5 +8,6 @@ cd "$(dirname "$0")/.."
 cargo test --workspace --all-features
 
 echo "== ctxflow without --cfg tokio_unstable (default and rayon features)"
-RUSTFLAGS="-D warnings" CARGO_TARGET_DIR=target/stable-cfg cargo check -p ctxflow --features rayon,diagnostics
+RUSTFLAGS="-D warnings" CARGO_TARGET_DIR=target/stable-cfg cargo check -p ctxflow --features rayon
 RUSTFLAGS="-D warnings" CARGO_TARGET_DIR=target/stable-cfg cargo check -p ctxflow --no-default-features
+RUSTFLAGS="-D warnings" CARGO_TARGET_DIR=target/stable-cfg cargo check -p ctxflow-diagnostics --all-features

@@ -8,7 +8,7 @@ use ctxflow::hooks::{self, Hook, HookHandle};
 pub struct NoopHook;
 
 impl Hook for NoopHook {
-    fn init(&self, _id: AsyncId, _kind: &str, _trigger: AsyncId) {}
+    fn init(&self, _resource: &ctxflow::hooks::Init<'_>) {}
     fn before(&self, _id: AsyncId) {}
     fn after(&self, _id: AsyncId) {}
     fn resolve(&self, _id: AsyncId) {}

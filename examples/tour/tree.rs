@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ctxflow::diagnostics::{self, TraceRecorder};
+use ctxflow_diagnostics::{self as diagnostics, TraceRecorder};
 
 use crate::load::{self, HttpClient};
 use crate::service::hold_gate;

@@ -1,7 +1,7 @@
 //! The soak: `cargo run --release -p ctxflow-http --example soak -- [REQUESTS] [CONCURRENCY]`
 //! (default 1 000 000 and 64; `scripts/soak.sh`). Requests through ctxflow-http's server and
 //! client layers on an opted-in tokio runtime, with random cancellation and panics; prints the
-//! rate, the wrong reads and the leaked bindings, resources and tasks, and fails if any is not 0.
+//! rate, the wrong reads and the leaked contexts, resources and tasks, and fails if any is not 0.
 //! The workload is `tests/soak_support/mod.rs`, shared with the CI-size test `tests/soak.rs`.
 
 #[path = "../tests/soak_support/mod.rs"]
@@ -15,7 +15,7 @@ fn main() {
     println!("{report}");
     let clean = report.wrong_reads == 0
         && report.unexpected == 0
-        && (report.leaked_bindings, report.leaked_resources, report.leaked_tasks) == (0, 0, 0);
+        && (report.leaked_contexts, report.leaked_resources, report.leaked_tasks) == (0, 0, 0);
     if !clean {
         eprintln!("soak: FAILED");
         std::process::exit(1);

@@ -14,5 +14,5 @@ fn twenty_thousand_requests_with_cancellation_and_panics_read_only_their_own_con
     assert!(report.checks >= 20_000 * 7, "every request was checked: {report}");
     assert_eq!(report.answered + report.failed_as_intended + report.unexpected, report.requests);
     assert_eq!(report.unexpected, 0, "{report}");
-    assert_eq!((report.leaked_bindings, report.leaked_resources, report.leaked_tasks), (0, 0, 0), "{report}");
+    assert_eq!((report.leaked_contexts, report.leaked_resources, report.leaked_tasks), (0, 0, 0), "{report}");
 }

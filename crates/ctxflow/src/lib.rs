@@ -30,20 +30,16 @@
 #![warn(missing_docs)]
 #![deny(unsafe_code)]
 
-// The layers, each built only on those before it: `sync`, `counter` and `contain` (primitives),
-// `context`, `resource`, then the integrations and diagnostics.
+// The layers, each built only on those before it: `sync` and `contain` (primitives),
+// `context`, `resource`, then the integrations. Diagnostics are a crate of their own
+// (`ctxflow-diagnostics`), built on the hooks.
 mod contain;
-#[cfg(feature = "diagnostics")]
-mod counter;
 mod sync;
 
 mod context;
 mod resource;
 
 mod integrations;
-
-#[cfg(feature = "diagnostics")]
-pub mod diagnostics;
 
 pub use context::bindings::{Binding, IntoBindings, scope, sync_scope};
 pub use context::error::SetError;
@@ -62,5 +58,3 @@ pub use integrations::thread;
 pub use resource::async_resource::AsyncResource;
 pub use resource::hooks;
 pub use resource::ids::{AsyncId, execution_id, trigger_id};
-#[cfg(feature = "diagnostics")]
-pub use resource::stats::{Stats, stats};

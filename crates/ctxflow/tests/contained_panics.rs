@@ -45,7 +45,8 @@ struct PanicsWithPanickyPayload {
 }
 
 impl Hook for PanicsWithPanickyPayload {
-    fn init(&self, id: AsyncId, _kind: &str, _trigger: AsyncId) {
+    fn init(&self, resource: &ctxflow::hooks::Init<'_>) {
+        let (id, _kind, _trigger) = (resource.id(), resource.kind(), resource.trigger());
         if ARM.get() == Some(self.armed) {
             self.kind_seen.store(true, Ordering::Relaxed);
             self.ids.lock().unwrap().push(id);

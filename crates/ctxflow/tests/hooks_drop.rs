@@ -5,8 +5,8 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use ctxflow::AsyncResource;
 use ctxflow::hooks::{self, Hook, HookHandle};
-use ctxflow::{AsyncId, AsyncResource};
 
 static DROPPED: AtomicBool = AtomicBool::new(false);
 static INITS: AtomicUsize = AtomicUsize::new(0);
@@ -16,7 +16,8 @@ struct Noisy {
 }
 
 impl Hook for Noisy {
-    fn init(&self, _id: AsyncId, kind: &str, _trigger: AsyncId) {
+    fn init(&self, resource: &ctxflow::hooks::Init<'_>) {
+        let (_id, kind, _trigger) = (resource.id(), resource.kind(), resource.trigger());
         if kind == "unregister-me" {
             // Unregisters itself from inside its own callback.
             drop(self.own.lock().unwrap().take());
@@ -36,7 +37,8 @@ impl Drop for Noisy {
 
 struct CountInits;
 impl Hook for CountInits {
-    fn init(&self, _id: AsyncId, kind: &str, _trigger: AsyncId) {
+    fn init(&self, resource: &ctxflow::hooks::Init<'_>) {
+        let (_id, kind, _trigger) = (resource.id(), resource.kind(), resource.trigger());
         if kind == "made-in-drop" {
             INITS.fetch_add(1, Ordering::Relaxed);
         }

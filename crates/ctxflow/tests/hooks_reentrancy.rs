@@ -31,7 +31,8 @@ impl<F: Fn(&str, AsyncId, &str) + Send + Sync + 'static> On<F> {
 }
 
 impl<F: Fn(&str, AsyncId, &str) + Send + Sync + 'static> Hook for On<F> {
-    fn init(&self, id: AsyncId, kind: &str, _trigger: AsyncId) {
+    fn init(&self, resource: &ctxflow::hooks::Init<'_>) {
+        let (id, kind, _trigger) = (resource.id(), resource.kind(), resource.trigger());
         if TEST.get() == Some(self.tag) {
             self.ids.lock().unwrap().push(id);
             (self.f)("init", id, kind);

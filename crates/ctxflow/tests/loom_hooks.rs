@@ -28,7 +28,8 @@ impl Seen {
 }
 
 impl Hook for Seen {
-    fn init(&self, _: ctxflow::AsyncId, kind: &str, _: ctxflow::AsyncId) {
+    fn init(&self, resource: &ctxflow::hooks::Init<'_>) {
+        let (_, kind, _) = (resource.id(), resource.kind(), resource.trigger());
         self.0.lock().unwrap().push(kind.to_string());
     }
 }
@@ -96,7 +97,8 @@ fn a_hook_disabled_on_another_thread_is_not_called_by_events_after_it() {
 struct PanicsOnTrip(std::sync::Arc<std::sync::atomic::AtomicUsize>);
 
 impl Hook for PanicsOnTrip {
-    fn init(&self, _: ctxflow::AsyncId, kind: &str, _: ctxflow::AsyncId) {
+    fn init(&self, resource: &ctxflow::hooks::Init<'_>) {
+        let (_, kind, _) = (resource.id(), resource.kind(), resource.trigger());
         self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if kind == "trip" {
             std::panic::panic_any(Tripped);
@@ -145,7 +147,8 @@ struct Outer {
 }
 
 impl Hook for Outer {
-    fn init(&self, _: ctxflow::AsyncId, kind: &str, _: ctxflow::AsyncId) {
+    fn init(&self, resource: &ctxflow::hooks::Init<'_>) {
+        let (_, kind, _) = (resource.id(), resource.kind(), resource.trigger());
         if kind == "outer" {
             self.inside.store(true, Ordering::Release);
             loom_support::wait_for(&self.disabled);

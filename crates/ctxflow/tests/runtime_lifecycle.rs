@@ -38,7 +38,8 @@ impl Recorder {
 }
 
 impl Hook for Recorder {
-    fn init(&self, id: AsyncId, kind: &str, trigger: AsyncId) {
+    fn init(&self, resource: &ctxflow::hooks::Init<'_>) {
+        let (id, kind, trigger) = (resource.id(), resource.kind(), resource.trigger());
         self.push(id, Event::Init(kind.to_string(), trigger));
     }
     fn before(&self, id: AsyncId) {

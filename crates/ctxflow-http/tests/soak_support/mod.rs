@@ -30,6 +30,26 @@ use tower::{Layer, ServiceExt};
 pub static TENANT: ContextVar<String> = ContextVar::new("tenant");
 /// Written by each handler with `set`; must never be seen by another request.
 static SCRATCH: ContextVar<u64> = ContextVar::new("scratch");
+/// Set by every handler: each context that holds one is a request's, so the witnesses alive
+/// after the load are the request contexts that leaked.
+static WITNESS: ContextVar<Witness> = ContextVar::new("witness");
+static WITNESSES: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// Counts itself alive.
+struct Witness;
+
+impl Witness {
+    fn new() -> Witness {
+        WITNESSES.fetch_add(1, Ordering::Relaxed);
+        Witness
+    }
+}
+
+impl Drop for Witness {
+    fn drop(&mut self) {
+        WITNESSES.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 
 static CHECKS: AtomicU64 = AtomicU64::new(0);
 static WRONG: AtomicU64 = AtomicU64::new(0);
@@ -146,6 +166,7 @@ async fn handler(headers: HeaderMap) -> (StatusCode, &'static str) {
     };
     let wrong_before = WRONG.load(Ordering::Relaxed);
     e.check("handler start", None);
+    WITNESS.set(Witness::new()).unwrap();
     SCRATCH.set(e.number).unwrap();
     tokio::task::yield_now().await;
     let mine = Some(e.number);
@@ -241,7 +262,8 @@ pub struct Report {
     pub failed_as_intended: u64,
     /// Requests that failed otherwise (not a context error; reported, not hidden).
     pub unexpected: u64,
-    pub leaked_bindings: i64,
+    /// Request contexts still alive after the load (see `WITNESS`).
+    pub leaked_contexts: i64,
     pub leaked_resources: i64,
     pub leaked_tasks: usize,
 }
@@ -257,7 +279,7 @@ impl std::fmt::Display for Report {
         )?;
         writeln!(f, "context reads checked: {}", self.checks)?;
         writeln!(f, "wrong reads:        {}", self.wrong_reads)?;
-        writeln!(f, "leaked bindings:    {}", self.leaked_bindings)?;
+        writeln!(f, "leaked contexts:    {}", self.leaked_contexts)?;
         writeln!(f, "leaked resources:   {}", self.leaked_resources)?;
         write!(f, "leaked tasks:       {}", self.leaked_tasks)
     }
@@ -269,7 +291,9 @@ pub fn run(requests: u64, concurrency: u64, seed: u64) -> Report {
     silence_intended_panics();
     let _ = Baggage::export(&TENANT, "tenant");
     let (checks0, wrong0) = (CHECKS.load(Ordering::Relaxed), WRONG.load(Ordering::Relaxed));
-    let start = ctxflow::stats();
+    ctxflow_diagnostics::registry::enable();
+    let start = ctxflow_diagnostics::stats();
+    let witnesses = WITNESSES.load(Ordering::Relaxed);
     let tasks_before = ctxflow::runtime::tracked_tasks();
 
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -283,7 +307,7 @@ pub fn run(requests: u64, concurrency: u64, seed: u64) -> Report {
     let elapsed = began.elapsed();
     rt.shutdown_timeout(Duration::from_secs(30));
 
-    let end = ctxflow::stats();
+    let end = ctxflow_diagnostics::stats();
     Report {
         requests,
         elapsed,
@@ -292,8 +316,8 @@ pub fn run(requests: u64, concurrency: u64, seed: u64) -> Report {
         answered,
         failed_as_intended,
         unexpected,
-        leaked_bindings: end.live_bindings - start.live_bindings,
-        leaked_resources: end.live_resources - start.live_resources,
+        leaked_contexts: WITNESSES.load(Ordering::Relaxed) - witnesses,
+        leaked_resources: end.live_resources as i64 - start.live_resources as i64,
         leaked_tasks: ctxflow::runtime::tracked_tasks().saturating_sub(tasks_before),
     }
 }

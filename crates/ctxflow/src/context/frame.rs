@@ -23,8 +23,6 @@ pub(crate) struct Entry {
 
 impl Entry {
     fn new(key: u64, value: Value) -> Entry {
-        #[cfg(feature = "diagnostics")]
-        LIVE.add(1);
         Entry { key, value }
     }
 
@@ -35,24 +33,7 @@ impl Entry {
 
 impl Clone for Entry {
     fn clone(&self) -> Entry {
-        Entry::new(self.key, self.value.clone())
-    }
-}
-
-/// Bindings alive now (entries of live frames), for `ctxflow::stats()`.
-#[cfg(feature = "diagnostics")]
-static LIVE: crate::counter::Counter = crate::counter::Counter::new();
-
-/// How many entries live frames hold now.
-#[cfg(feature = "diagnostics")]
-pub(crate) fn live() -> i64 {
-    LIVE.sum()
-}
-
-#[cfg(feature = "diagnostics")]
-impl Drop for Entry {
-    fn drop(&mut self) {
-        LIVE.add(-1);
+        Entry { key: self.key, value: self.value.clone() }
     }
 }
 

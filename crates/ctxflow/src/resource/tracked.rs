@@ -5,8 +5,8 @@
 
 use std::panic::Location;
 
+use super::hooks::{self, Init};
 use super::ids::{self, AsyncId, IdsEntered};
-use super::{hooks, stats};
 use crate::context::current::{self, Entered};
 use crate::context::frame::Ctx;
 
@@ -21,8 +21,7 @@ impl Resource {
     /// A resource created here, by the code running now, inheriting `ctx`.
     pub(crate) fn new(kind: &str, ctx: Ctx, trigger: AsyncId, at: &'static Location<'static>) -> Resource {
         let id = AsyncId::next();
-        stats::resource_created(id, kind, trigger, at, &ctx);
-        hooks::init(id, kind, trigger);
+        hooks::init(&Init { id, kind, trigger, location: at, ctx: &ctx });
         Resource { ctx, id, trigger }
     }
 
@@ -62,7 +61,6 @@ impl Resource {
         let id = std::mem::replace(&mut self.id, AsyncId::NONE);
         if id != AsyncId::NONE {
             hooks::destroy(id);
-            stats::resource_dropped(id);
         }
     }
 }

@@ -162,7 +162,8 @@ pub fn check_sequence(id: AsyncId, seq: &[&str]) -> usize {
 }
 
 impl Hook for Log {
-    fn init(&self, id: AsyncId, kind: &str, trigger: AsyncId) {
+    fn init(&self, resource: &ctxflow::hooks::Init<'_>) {
+        let (id, kind, trigger) = (resource.id(), resource.kind(), resource.trigger());
         self.push(id, Ev::Init { kind: kind.to_owned(), trigger });
     }
     fn before(&self, id: AsyncId) {

@@ -248,9 +248,9 @@ pub(crate) fn enabled() -> bool {
 }
 
 #[inline]
-pub(crate) fn init(id: AsyncId, kind: &str, trigger: AsyncId) {
+pub(crate) fn init(resource: &super::Init<'_>) {
     if enabled() {
-        dispatch("init", |h| h.init(id, kind, trigger));
+        dispatch("init", |h| h.init(resource));
     }
 }
 
@@ -322,14 +322,12 @@ fn dispatch(event: &str, call: impl Fn(&dyn Hook)) {
             refresh(cache);
         }
         let _depth = Depth::enter();
-        let timer = crate::resource::stats::hook_timer(outermost);
         // Shared borrow: nested dispatches borrow it too; it is only replaced by `refresh`,
         // which runs when no dispatch is in progress on this thread.
         let hooks = cache.borrow();
         for entry in &hooks.hooks {
             call_one(entry, event, &call);
         }
-        crate::resource::stats::hook_time(timer);
     });
 }
 

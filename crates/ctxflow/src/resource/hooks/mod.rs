@@ -29,13 +29,12 @@
 //!
 //! ```
 //! use std::sync::atomic::{AtomicUsize, Ordering};
-//! use ctxflow::hooks::{self, Hook};
-//! use ctxflow::AsyncId;
+//! use ctxflow::hooks::{self, Hook, Init};
 //!
 //! struct CountInits(AtomicUsize);
 //! impl Hook for CountInits {
-//!     fn init(&self, _id: AsyncId, kind: &str, _trigger: AsyncId) {
-//!         if kind == "doc-example" { self.0.fetch_add(1, Ordering::Relaxed); }
+//!     fn init(&self, resource: &Init<'_>) {
+//!         if resource.kind() == "doc-example" { self.0.fetch_add(1, Ordering::Relaxed); }
 //!     }
 //! }
 //!
@@ -48,11 +47,13 @@
 //! ```
 
 mod dispatch;
+mod init;
 
 #[cfg(feature = "tokio")]
 pub(crate) use dispatch::resolve;
 pub use dispatch::{HookHandle, register};
 pub(crate) use dispatch::{after, before, destroy, enabled, init};
+pub use init::Init;
 
 use crate::resource::ids::AsyncId;
 
@@ -61,10 +62,10 @@ use crate::resource::ids::AsyncId;
 /// Callbacks run synchronously on the thread where the event happens, inside the resource's
 /// context for `before`/`after`/`resolve`, so they must be quick and must not block.
 pub trait Hook: Send + Sync + 'static {
-    /// A resource was created. `kind` is "task", "local", "blocking", "thread", "rayon", or the
-    /// name given to an `AsyncResource`; `trigger` is the execution id of its creator.
-    fn init(&self, id: AsyncId, kind: &str, trigger: AsyncId) {
-        let _ = (id, kind, trigger);
+    /// A resource was created: its id, kind and trigger (the execution id of its creator),
+    /// where, and with what context (see [`Init`]).
+    fn init(&self, resource: &Init<'_>) {
+        let _ = resource;
     }
     /// The resource's code is about to run (a poll, a callback, a thread body).
     fn before(&self, id: AsyncId) {
@@ -85,8 +86,8 @@ pub trait Hook: Send + Sync + 'static {
 }
 
 impl<H: Hook> Hook for std::sync::Arc<H> {
-    fn init(&self, id: AsyncId, kind: &str, trigger: AsyncId) {
-        (**self).init(id, kind, trigger)
+    fn init(&self, resource: &Init<'_>) {
+        (**self).init(resource)
     }
     fn before(&self, id: AsyncId) {
         (**self).before(id)

@@ -1,12 +1,11 @@
 //! The Chrome trace recorder: record a real workload, load the JSON back with serde_json and
 //! check its structure (metadata, B/E pairing per thread, parent links, flows, lifetimes).
-#![cfg(feature = "diagnostics")]
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use ctxflow::diagnostics::TraceRecorder;
 use ctxflow::{AsyncId, AsyncResource};
+use ctxflow_diagnostics::TraceRecorder;
 use serde_json::Value;
 
 /// Ids of the workload's resources: (request, [children], blocking, thread, callback).

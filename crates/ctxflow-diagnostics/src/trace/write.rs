@@ -19,8 +19,8 @@
 use std::collections::{HashMap, HashSet};
 
 use super::{Event, Record};
-use crate::AsyncId;
-use crate::diagnostics::json::Object;
+use crate::json::Object;
+use ctxflow::AsyncId;
 
 const PID: u64 = 1;
 
@@ -230,9 +230,11 @@ mod tests {
 
     #[test]
     fn half_pairs_are_dropped_or_closed() {
-        let id = AsyncId(5);
+        // Real ids (they cannot be made from numbers outside ctxflow).
+        let (other, res) = (ctxflow::AsyncResource::new("other"), ctxflow::AsyncResource::new("res"));
+        let id = res.id();
         let records = [
-            rec(1, 0, Event::After(AsyncId(4))),
+            rec(1, 0, Event::After(other.id())),
             rec(2, 0, Event::Init { id, trigger: AsyncId::ROOT, kind: "task".into() }),
             rec(3, 0, Event::Before(id)),
         ];

@@ -172,7 +172,7 @@ fn label_time(us: f64) -> String {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use ctxflow::diagnostics::{TraceRecorder, timeline};
+/// use ctxflow_diagnostics::{TraceRecorder, timeline};
 ///
 /// let recorder = Arc::new(TraceRecorder::new());
 /// let hook = ctxflow::hooks::register(recorder.clone());

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use ctxflow::diagnostics::{TraceRecorder, timeline};
+use ctxflow_diagnostics::{TraceRecorder, timeline};
 use serde_json::Value;
 
 #[test]

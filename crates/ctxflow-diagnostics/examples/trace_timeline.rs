@@ -18,7 +18,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let [flag, json, svg] = args.as_slice()
         && flag == "--draw"
     {
-        std::fs::write(svg, ctxflow::diagnostics::timeline::svg_from_json(&std::fs::read_to_string(json)?)?)?;
+        std::fs::write(svg, ctxflow_diagnostics::timeline::svg_from_json(&std::fs::read_to_string(json)?)?)?;
         println!("drew {json} into {svg}");
         return Ok(());
     }
@@ -28,7 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let json = workload::record();
     std::fs::write(&json_path, &json)?;
-    std::fs::write(&svg_path, ctxflow::diagnostics::timeline::svg_from_json(&json)?)?;
+    std::fs::write(&svg_path, ctxflow_diagnostics::timeline::svg_from_json(&json)?)?;
     println!("wrote {} and {}", json_path.display(), svg_path.display());
     Ok(())
 }
@@ -38,8 +38,8 @@ mod workload {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use ctxflow::diagnostics::TraceRecorder;
     use ctxflow::{AsyncResource, ContextVar};
+    use ctxflow_diagnostics::TraceRecorder;
 
     static REQUEST: ContextVar<u32> = ContextVar::new("request_id");
 

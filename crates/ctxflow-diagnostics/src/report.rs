@@ -9,7 +9,7 @@ use std::fmt;
 use std::time::Duration;
 
 use super::registry::{self, ResourceInfo};
-use crate::AsyncId;
+use ctxflow::AsyncId;
 
 /// The live resources as a tree by trigger, from [`dump`].
 #[derive(Debug, Clone)]
@@ -21,7 +21,7 @@ pub struct Dump {
 /// [`registry::enable`](super::registry::enable)). Print it to see the tree.
 ///
 /// ```
-/// use ctxflow::diagnostics::{self, registry};
+/// use ctxflow_diagnostics::{self as diagnostics, registry};
 /// registry::enable();
 /// let conn = ctxflow::AsyncResource::new("connection");
 /// let query = conn.sync_run(|| ctxflow::AsyncResource::new("query"));
@@ -39,7 +39,7 @@ impl Dump {
     /// The resources in the dump, oldest first.
     ///
     /// ```
-    /// let _ = ctxflow::diagnostics::dump().resources().len();
+    /// let _ = ctxflow_diagnostics::dump().resources().len();
     /// ```
     pub fn resources(&self) -> &[ResourceInfo] {
         &self.resources
@@ -106,7 +106,7 @@ pub struct LeakReport {
 ///
 /// ```
 /// use std::time::Duration;
-/// use ctxflow::diagnostics::{self, registry};
+/// use ctxflow_diagnostics::{self as diagnostics, registry};
 /// registry::enable();
 /// let forgotten = ctxflow::AsyncResource::new("forgotten-callback");
 /// let report = diagnostics::leaks(Duration::ZERO);
@@ -122,7 +122,7 @@ impl LeakReport {
     /// Whether nothing is older than the threshold.
     ///
     /// ```
-    /// let _ = ctxflow::diagnostics::leaks(std::time::Duration::from_secs(86_400)).is_empty();
+    /// let _ = ctxflow_diagnostics::leaks(std::time::Duration::from_secs(86_400)).is_empty();
     /// ```
     pub fn is_empty(&self) -> bool {
         self.resources.is_empty()
@@ -131,7 +131,7 @@ impl LeakReport {
     /// The old resources, oldest first.
     ///
     /// ```
-    /// let _ = ctxflow::diagnostics::leaks(std::time::Duration::ZERO).resources().len();
+    /// let _ = ctxflow_diagnostics::leaks(std::time::Duration::ZERO).resources().len();
     /// ```
     pub fn resources(&self) -> &[ResourceInfo] {
         &self.resources

@@ -1,6 +1,6 @@
 //! A hook that records lifecycle events and writes them as a Chrome trace-event file, for
 //! looking at which task spawned which and when each one ran (Perfetto, `chrome://tracing`, or
-//! the SVG drawn by [`timeline`](crate::diagnostics::timeline) when that feature is on).
+//! the SVG drawn by [`timeline`](crate::timeline) when that feature is on).
 //!
 //! Recording must disturb the run as little as possible, so a callback only stamps the time
 //! and pushes a small record into its thread's shard; all the work of pairing polls, naming
@@ -13,16 +13,16 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
-use crate::AsyncId;
 use crate::counter::{self as shard, SHARDS};
-use crate::hooks::Hook;
+use ctxflow::AsyncId;
+use ctxflow::hooks::{Hook, Init};
 
 /// Records hook events in memory; write them out with [`to_json`](Self::to_json) or
 /// [`save`](Self::save).
 ///
 /// ```
 /// use std::sync::Arc;
-/// use ctxflow::diagnostics::TraceRecorder;
+/// use ctxflow_diagnostics::TraceRecorder;
 ///
 /// let recorder = Arc::new(TraceRecorder::new());
 /// let hook = ctxflow::hooks::register(recorder.clone());
@@ -95,7 +95,7 @@ impl TraceRecorder {
     /// [`dropped`](Self::dropped) and left out. Its clock starts now.
     ///
     /// ```
-    /// let recorder = ctxflow::diagnostics::TraceRecorder::new();
+    /// let recorder = ctxflow_diagnostics::TraceRecorder::new();
     /// assert_eq!(recorder.len(), 0);
     /// ```
     pub fn new() -> TraceRecorder {
@@ -105,7 +105,7 @@ impl TraceRecorder {
     /// A recorder keeping up to `max_events` events.
     ///
     /// ```
-    /// let recorder = std::sync::Arc::new(ctxflow::diagnostics::TraceRecorder::with_limit(1));
+    /// let recorder = std::sync::Arc::new(ctxflow_diagnostics::TraceRecorder::with_limit(1));
     /// let hook = ctxflow::hooks::register(recorder.clone());
     /// let a = ctxflow::AsyncResource::new("a");
     /// let b = ctxflow::AsyncResource::new("b");
@@ -127,7 +127,7 @@ impl TraceRecorder {
     /// Events kept so far.
     ///
     /// ```
-    /// assert_eq!(ctxflow::diagnostics::TraceRecorder::new().len(), 0);
+    /// assert_eq!(ctxflow_diagnostics::TraceRecorder::new().len(), 0);
     /// ```
     pub fn len(&self) -> usize {
         self.shards.iter().map(|s| lock(s).len()).sum()
@@ -136,7 +136,7 @@ impl TraceRecorder {
     /// Whether no event was kept.
     ///
     /// ```
-    /// assert!(ctxflow::diagnostics::TraceRecorder::new().is_empty());
+    /// assert!(ctxflow_diagnostics::TraceRecorder::new().is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -145,7 +145,7 @@ impl TraceRecorder {
     /// Events left out because the limit was reached.
     ///
     /// ```
-    /// assert_eq!(ctxflow::diagnostics::TraceRecorder::new().dropped(), 0);
+    /// assert_eq!(ctxflow_diagnostics::TraceRecorder::new().dropped(), 0);
     /// ```
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
@@ -176,7 +176,7 @@ impl TraceRecorder {
     /// docs/hooks.md for what is in it). Polls still in progress are closed at the last event.
     ///
     /// ```
-    /// let json = ctxflow::diagnostics::TraceRecorder::new().to_json();
+    /// let json = ctxflow_diagnostics::TraceRecorder::new().to_json();
     /// assert!(json.starts_with(r#"{"traceEvents":["#));
     /// ```
     pub fn to_json(&self) -> String {
@@ -187,7 +187,7 @@ impl TraceRecorder {
     /// Writes [`to_json`](Self::to_json) to a file.
     ///
     /// ```no_run
-    /// # let recorder = ctxflow::diagnostics::TraceRecorder::new();
+    /// # let recorder = ctxflow_diagnostics::TraceRecorder::new();
     /// recorder.save("trace.json")?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -202,8 +202,9 @@ fn lock(shard: &Mutex<Vec<Record>>) -> MutexGuard<'_, Vec<Record>> {
 }
 
 impl Hook for TraceRecorder {
-    fn init(&self, id: AsyncId, kind: &str, trigger: AsyncId) {
-        self.push(Event::Init { id, trigger, kind: super::intern_kind(kind) });
+    fn init(&self, resource: &Init<'_>) {
+        let (id, trigger, kind) = (resource.id(), resource.trigger(), crate::intern_kind(resource.kind()));
+        self.push(Event::Init { id, trigger, kind });
     }
     fn before(&self, id: AsyncId) {
         self.push(Event::Before(id));
