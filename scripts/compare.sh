@@ -4,17 +4,19 @@
 # spawned and joined, on a 2-worker runtime) and the HTTP end-to-end CPU per request
 # (scripts/layer-cost.sh with the older build's cost_server as an extra server).
 #
-# Usage: scripts/compare.sh BASE_REV [ROUNDS]
+# Usage: scripts/compare.sh BASE_REV [RUNS]
 # Builds BASE_REV in a git worktree under scratch/ (with today's requests.rs copied in, so both
 # builds run the same workload source) and the working tree, then alternates the two binaries
-# for ROUNDS rounds (default 10) of 5 runs each. Each run times plain tokio and ctxflow in one
+# for RUNS rounds (default 10) of 5 runs each. Each run times plain tokio and ctxflow in one
 # process; the figure compared is ctxflow's time over plain tokio's, per run, so the machine's
 # drift cancels out. Prints the median and range of that ratio for each build, then the HTTP
-# table (skip it with HTTP=0). Needs what layer-cost.sh needs for the HTTP part.
+# table (skip it with HTTP=0; its own ROUNDS, DURATION, ... are layer-cost.sh's). Needs what
+# layer-cost.sh needs for the HTTP part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BASE=${1:?usage: scripts/compare.sh BASE_REV [ROUNDS]}
-ROUNDS=${2:-10}
+BASE=${1:?usage: scripts/compare.sh BASE_REV [RUNS]}
+# Not `ROUNDS`: that is layer-cost.sh's, taken from the environment.
+RUNS=${2:-10}
 WT=scratch/compare-$BASE
 if [ ! -d "$WT" ]; then
   git worktree add --detach -f "$WT" "$BASE" >/dev/null
@@ -27,8 +29,8 @@ NEW=target/release/requests
 OLD=$WT/target/release/requests
 OUT=$(mktemp)
 trap 'rm -f "$OUT"' EXIT
-echo "== requests10k: $ROUNDS rounds of 5 runs per build, alternating"
-for r in $(seq "$ROUNDS"); do
+echo "== requests10k: $RUNS rounds of 5 runs per build, alternating"
+for r in $(seq "$RUNS"); do
   "$NEW" 5 | sed 's/^/new /' >>"$OUT"
   "$OLD" 5 | sed 's/^/old /' >>"$OUT"
 done

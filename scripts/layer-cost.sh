@@ -66,7 +66,7 @@ for round in $(seq "$ROUNDS"); do
     for k in $(seq 0 $((N - 1))); do
       i=$(( (k + round) % N ))
       us=$(run "$i" "$headers")
-      echo "${NAMES[$i]} $headers $us" >>"$RESULTS"
+      echo "${NAMES[$i]} $headers $us $round" >>"$RESULTS"
       echo "round $round: ${NAMES[$i]}, $headers: $us us CPU/request" >&2
     done
   done
@@ -75,10 +75,11 @@ done
 python3 - "$RESULTS" "${NAMES[@]}" <<'EOF'
 import statistics, sys
 names = sys.argv[2:]
-cells = {}
+cells, rounds = {}, {}
 for line in open(sys.argv[1]):
-    name, headers, us = line.split()
+    name, headers, us, rnd = line.split()
     cells.setdefault((name, headers), []).append(float(us))
+    rounds.setdefault((headers, rnd), {})[name] = float(us)
 print("median CPU per request; in brackets: added over plain axum")
 for headers in ("none", "headers"):
     plain = statistics.median(cells[("plain", headers)])
@@ -87,4 +88,13 @@ for headers in ("none", "headers"):
         us = statistics.median(cells[(name, headers)])
         row += f" | {name} {us:.2f} us ({us - plain:+.2f} us, {100 * (us - plain) / plain:+.1f}%)"
     print(row)
+# Servers beyond the three (EXTRA, e.g. an older build), paired with `layer` round by round:
+# the load of a shared machine moves both alike within a round, so the per-round ratio is
+# steadier than a ratio of the two medians.
+for extra in names[3:]:
+    for headers in ("none", "headers"):
+        r = sorted(v["layer"] / v[extra] for (h, _), v in rounds.items() if h == headers and extra in v and "layer" in v)
+        if r:
+            label = 'no headers' if headers == 'none' else '4 headers'
+            print(f"{label:<11} layer / {extra}, per round: median {statistics.median(r):.3f}x, range {r[0]:.3f}-{r[-1]:.3f} ({len(r)} rounds)")
 EOF
