@@ -10,21 +10,8 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::header_fields::Fields;
-use crate::list::{members, split_list};
-use crate::member::{Member, decode, key_of, raw_value_of, scan};
-
-/// Members a baggage list keeps at most (the spec's propagation minimum).
-///
-/// ```
-/// assert_eq!(ctxflow_http::limits::BAGGAGE_MAX_MEMBERS, 64);
-/// ```
-pub const MAX_MEMBERS: usize = 64;
-/// Bytes a baggage list keeps at most, commas included (the spec's propagation minimum).
-///
-/// ```
-/// assert_eq!(ctxflow_http::limits::BAGGAGE_MAX_BYTES, 8192);
-/// ```
-pub const MAX_BYTES: usize = 8192;
+use crate::list::{MemberList, members, split_list};
+use crate::member::{BaggageError, MAX_BYTES, MAX_MEMBERS, Member, decode, key_of, raw_value_of, scan};
 
 /// A baggage list: members in order, within 64 members and 8192 bytes.
 ///
@@ -41,69 +28,8 @@ pub const MAX_BYTES: usize = 8192;
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct Baggage {
     /// Valid members joined by commas: the wire form.
-    text: String,
-    len: usize,
+    list: MemberList,
 }
-
-/// Why a baggage member (or, for [`Baggage::parse`], the whole list) was dropped.
-///
-/// ```
-/// use ctxflow_http::{Baggage, BaggageError};
-/// assert_eq!(Baggage::parse("k"), Err(BaggageError::MissingEquals { member: 0 }));
-/// assert!(BaggageError::NotAscii.to_string().contains("ASCII"));
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum BaggageError {
-    /// A field holds bytes that are not visible ASCII; the whole field was dropped.
-    NotAscii,
-    /// A member has no `=`.
-    MissingEquals {
-        /// Zero-based position of the member in the combined list.
-        member: usize,
-    },
-    /// A key (or property key) is not an HTTP token.
-    InvalidKey {
-        /// Zero-based position of the member in the combined list.
-        member: usize,
-    },
-    /// A value holds characters outside `baggage-octet` (space, `"`, `,`, `;`, `\`, controls,
-    /// non-ASCII) that should have been percent-encoded.
-    InvalidValue {
-        /// Zero-based position of the member in the combined list.
-        member: usize,
-    },
-    /// A property is empty or malformed.
-    InvalidProperty {
-        /// Zero-based position of the member in the combined list.
-        member: usize,
-    },
-    /// Keeping this member would exceed 64 members or 8192 bytes; it was dropped whole.
-    LimitExceeded {
-        /// Zero-based position of the member in the combined list.
-        member: usize,
-    },
-}
-
-impl fmt::Display for BaggageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            BaggageError::NotAscii => f.write_str("baggage field is not visible ASCII"),
-            BaggageError::MissingEquals { member } => write!(f, "baggage member {member} has no '='"),
-            BaggageError::InvalidKey { member } => write!(f, "baggage member {member} has an invalid key"),
-            BaggageError::InvalidValue { member } => write!(f, "baggage member {member} has an invalid value"),
-            BaggageError::InvalidProperty { member } => {
-                write!(f, "baggage member {member} has an invalid property")
-            }
-            BaggageError::LimitExceeded { member } => write!(
-                f,
-                "baggage member {member} dropped: the list would exceed {MAX_MEMBERS} members or {MAX_BYTES} bytes"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for BaggageError {}
 
 impl Baggage {
     /// The empty list.
@@ -112,7 +38,7 @@ impl Baggage {
     /// assert!(ctxflow_http::Baggage::new().is_empty());
     /// ```
     pub const fn new() -> Self {
-        Baggage { text: String::new(), len: 0 }
+        Baggage { list: MemberList::new() }
     }
 
     /// Parses one field value strictly: the first invalid member, or going over the limits,
@@ -140,8 +66,8 @@ impl Baggage {
     /// assert_eq!(dropped.len(), 1);
     /// ```
     pub fn parse_lossy(value: &str) -> (Self, Vec<BaggageError>) {
-        if let Some(len) = crate::canonical::baggage_members(value.as_bytes()) {
-            return (Baggage { text: value.to_owned(), len }, Vec::new());
+        if let Some(list) = MemberList::canonical(value.as_bytes(), scan, MAX_MEMBERS, MAX_BYTES) {
+            return (Baggage { list }, Vec::new());
         }
         Self::from_members(split_list(value, scan), value.len())
     }
@@ -162,11 +88,9 @@ impl Baggage {
 
     pub(crate) fn from_fields(fields: &Fields<'_>) -> (Self, Vec<BaggageError>) {
         if let Some(field) = fields.single()
-            && let Some(len) = crate::canonical::baggage_members(field.as_bytes())
-            // The automaton accepts printable ASCII only, for which this check is quick.
-            && let Ok(text) = std::str::from_utf8(field.as_bytes())
+            && let Some(list) = MemberList::canonical(field.as_bytes(), scan, MAX_MEMBERS, MAX_BYTES)
         {
-            return (Baggage { text: text.to_owned(), len }, Vec::new());
+            return (Baggage { list }, Vec::new());
         }
         let len: usize = fields.iter().map(|f| f.len() + 1).sum();
         if len == 0 {
@@ -180,7 +104,7 @@ impl Baggage {
         list: impl Iterator<Item = (usize, Result<&'a str, BaggageError>)>,
         len: usize,
     ) -> (Self, Vec<BaggageError>) {
-        let mut baggage = Baggage { text: String::with_capacity(len.min(MAX_BYTES)), len: 0 };
+        let mut baggage = Baggage { list: MemberList::with_capacity(len.min(MAX_BYTES)) };
         let mut errors = Vec::new();
         for (index, member) in list {
             let kept = member.and_then(|m| {
@@ -199,26 +123,21 @@ impl Baggage {
 
     /// The members' texts, in order.
     fn members(&self) -> impl Iterator<Item = &str> {
-        // Members are never empty and hold no comma; only the empty list splits into "".
-        self.text.split(',').filter(|m| !m.is_empty())
+        self.list.members()
     }
 
     fn fits(&self, member: &str) -> bool {
-        self.len < MAX_MEMBERS && self.text.len() + usize::from(self.len > 0) + member.len() <= MAX_BYTES
+        self.list.len() < MAX_MEMBERS && self.list.len_with(member) <= MAX_BYTES
     }
 
     fn push_back(&mut self, member: &str) {
-        if self.len > 0 {
-            self.text.push(',');
-        }
-        self.text.push_str(member);
-        self.len += 1;
+        self.list.push(member);
     }
 
     /// `first` (if any), then the members whose key is not `key`, as long as they fit.
     fn rebuilt(&self, first: Option<&str>, key: &str) -> Baggage {
-        let len = self.text.len() + first.map_or(0, |m| m.len() + 1);
-        let mut next = Baggage { text: String::with_capacity(len.min(MAX_BYTES)), len: 0 };
+        let len = self.list.as_str().len() + first.map_or(0, |m| m.len() + 1);
+        let mut next = Baggage { list: MemberList::with_capacity(len.min(MAX_BYTES)) };
         if let Some(first) = first {
             next.push_back(first);
         }
@@ -301,7 +220,7 @@ impl Baggage {
     /// assert_eq!("a=1,b=2".parse::<ctxflow_http::Baggage>().unwrap().len(), 2);
     /// ```
     pub fn len(&self) -> usize {
-        self.len
+        self.list.len()
     }
 
     /// Whether the list is empty (an empty baggage is not sent).
@@ -310,7 +229,7 @@ impl Baggage {
     /// assert!("".parse::<ctxflow_http::Baggage>().unwrap().is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.list.len() == 0
     }
 
     /// Size on the wire in bytes (members and commas).
@@ -319,7 +238,7 @@ impl Baggage {
     /// assert_eq!("a=1, b=2".parse::<ctxflow_http::Baggage>().unwrap().wire_len(), "a=1,b=2".len());
     /// ```
     pub fn wire_len(&self) -> usize {
-        self.text.len()
+        self.list.as_str().len()
     }
 
     /// The list as it is sent: `k=v,k=v;p`.
@@ -328,7 +247,7 @@ impl Baggage {
     /// assert_eq!("a=1, b=2;p".parse::<ctxflow_http::Baggage>().unwrap().as_str(), "a=1,b=2;p");
     /// ```
     pub fn as_str(&self) -> &str {
-        &self.text
+        self.list.as_str()
     }
 }
 
@@ -342,7 +261,7 @@ impl std::str::FromStr for Baggage {
 
 impl fmt::Display for Baggage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+        f.write_str(self.as_str())
     }
 }
 

@@ -117,7 +117,7 @@ impl<T: Send + Sync + 'static, C: BaggageCodec<T>> Exported for Export<T, C> {
 }
 
 /// Most declarations: a baggage list carries at most 64 members anyway.
-const MAX_DECLARED: usize = crate::baggage::MAX_MEMBERS;
+const MAX_DECLARED: usize = crate::member::MAX_MEMBERS;
 
 /// Declarations in order; `SLOTS[..COUNT]` are filled, each before `COUNT` went past it.
 static SLOTS: [OnceLock<Box<dyn Exported>>; MAX_DECLARED] = [const { OnceLock::new() }; MAX_DECLARED];

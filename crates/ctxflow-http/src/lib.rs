@@ -42,7 +42,6 @@
 
 mod baggage;
 mod body;
-mod canonical;
 mod client;
 mod context;
 mod export;
@@ -61,7 +60,7 @@ mod server;
 mod traceparent;
 mod tracestate;
 
-pub use baggage::{Baggage, BaggageError};
+pub use baggage::Baggage;
 pub use body::ScopedBody;
 pub use client::{ClientLayer, ClientService};
 pub use context::{BAGGAGE, REQUEST_ID, TRACE, TraceContext};
@@ -69,7 +68,7 @@ pub use export::{BaggageCodec, DisplayFromStr, ExportError};
 pub use extract::{ExtractOptions, IncomingContext};
 pub use ids::{IdError, SpanId, TraceFlags, TraceId};
 pub use inject::inject;
-pub use member::{Member, Property};
+pub use member::{BaggageError, Member, Property};
 pub use request_id::{RequestId, RequestIdError};
 pub use server::{ResponseFuture, ServerLayer, ServerService};
 pub use traceparent::{TraceParent, TraceParentError};
@@ -77,7 +76,7 @@ pub use tracestate::{TraceState, TraceStateError};
 
 /// Limits of the W3C specs, as enforced by the parsers.
 pub mod limits {
-    pub use crate::baggage::{MAX_BYTES as BAGGAGE_MAX_BYTES, MAX_MEMBERS as BAGGAGE_MAX_MEMBERS};
+    pub use crate::member::{MAX_BYTES as BAGGAGE_MAX_BYTES, MAX_MEMBERS as BAGGAGE_MAX_MEMBERS};
     pub use crate::request_id::MAX_LEN as REQUEST_ID_MAX_LEN;
     pub use crate::tracestate::{
         MAX_KEY_LEN as TRACESTATE_MAX_KEY_LEN, MAX_MEMBERS as TRACESTATE_MAX_MEMBERS,

@@ -102,3 +102,85 @@ pub(crate) fn next_comma(bytes: &[u8], from: usize) -> usize {
     let rest = bytes.get(from..).unwrap_or_default();
     from + memchr::memchr(b',', rest).unwrap_or(rest.len())
 }
+
+/// A list of valid members joined by single commas (the wire form, as one string), and how many
+/// there are: what [`Baggage`](crate::Baggage) and [`TraceState`](crate::TraceState) hold.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub(crate) struct MemberList {
+    text: String,
+    len: usize,
+}
+
+impl MemberList {
+    /// The empty list.
+    pub(crate) const fn new() -> Self {
+        MemberList { text: String::new(), len: 0 }
+    }
+
+    /// An empty list with room for `bytes` of text.
+    pub(crate) fn with_capacity(bytes: usize) -> Self {
+        MemberList { text: String::with_capacity(bytes), len: 0 }
+    }
+
+    /// Appends a valid member (no comma in it, not empty).
+    pub(crate) fn push(&mut self, member: &str) {
+        if self.len > 0 {
+            self.text.push(',');
+        }
+        self.text.push_str(member);
+        self.len += 1;
+    }
+
+    /// The list's length in bytes once `member` is appended.
+    pub(crate) fn len_with(&self, member: &str) -> usize {
+        self.text.len() + usize::from(self.len > 0) + member.len()
+    }
+
+    /// The members' texts, in order.
+    pub(crate) fn members(&self) -> impl Iterator<Item = &str> {
+        // Members are never empty and hold no comma; only the empty list splits into "".
+        self.text.split(',').filter(|m| !m.is_empty())
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// `field` itself, when it is already the wire form the general parse would produce: every
+    /// member valid by `scan` and ending exactly at the next comma (no OWS, no empty members),
+    /// at most `max_members` of them and `max_bytes` in all. Nearly every field a service
+    /// receives was written by another tracer in that form; for it this is one pass of the same
+    /// scanner and one copy, where the general parse copies member by member. Anything else is
+    /// `None`, and left to the general parse, which decides it exactly as before.
+    pub(crate) fn canonical<E>(field: &[u8], scan: Scan<E>, max_members: usize, max_bytes: usize) -> Option<Self> {
+        if field.len() > max_bytes {
+            return None;
+        }
+        let (mut at, mut len) = (0, 0);
+        loop {
+            let (next, scanned) = scan(field, at, len);
+            if scanned.ok()? != next {
+                return None;
+            }
+            len += 1;
+            if len > max_members {
+                return None;
+            }
+            if next == field.len() {
+                break;
+            }
+            // `field[next]` is the comma; a member must follow it.
+            at = next + 1;
+            if at == field.len() {
+                return None;
+            }
+        }
+        // The grammars accept visible ASCII only, so this is valid UTF-8.
+        let text = std::str::from_utf8(field).ok()?.to_owned();
+        Some(MemberList { text, len })
+    }
+}

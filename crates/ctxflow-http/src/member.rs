@@ -14,13 +14,85 @@ use std::ops::Range;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
-use crate::baggage::BaggageError;
 use crate::list::{self, is_ows, next_comma};
 
 /// What we percent-encode in values we write: everything but RFC 3986's unreserved
 /// characters. The spec requires encoding everything outside `baggage-octet` and `%`, and
 /// allows more; this set reproduces the W3C reference parser's output exactly.
 const ENCODE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// Members a baggage list keeps at most (the spec's propagation minimum).
+///
+/// ```
+/// assert_eq!(ctxflow_http::limits::BAGGAGE_MAX_MEMBERS, 64);
+/// ```
+pub const MAX_MEMBERS: usize = 64;
+/// Bytes a baggage list keeps at most, commas included (the spec's propagation minimum).
+///
+/// ```
+/// assert_eq!(ctxflow_http::limits::BAGGAGE_MAX_BYTES, 8192);
+/// ```
+pub const MAX_BYTES: usize = 8192;
+
+/// Why a baggage member (or, for [`Baggage::parse`], the whole list) was dropped.
+///
+/// ```
+/// use ctxflow_http::{Baggage, BaggageError};
+/// assert_eq!(Baggage::parse("k"), Err(BaggageError::MissingEquals { member: 0 }));
+/// assert!(BaggageError::NotAscii.to_string().contains("ASCII"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BaggageError {
+    /// A field holds bytes that are not visible ASCII; the whole field was dropped.
+    NotAscii,
+    /// A member has no `=`.
+    MissingEquals {
+        /// Zero-based position of the member in the combined list.
+        member: usize,
+    },
+    /// A key (or property key) is not an HTTP token.
+    InvalidKey {
+        /// Zero-based position of the member in the combined list.
+        member: usize,
+    },
+    /// A value holds characters outside `baggage-octet` (space, `"`, `,`, `;`, `\`, controls,
+    /// non-ASCII) that should have been percent-encoded.
+    InvalidValue {
+        /// Zero-based position of the member in the combined list.
+        member: usize,
+    },
+    /// A property is empty or malformed.
+    InvalidProperty {
+        /// Zero-based position of the member in the combined list.
+        member: usize,
+    },
+    /// Keeping this member would exceed 64 members or 8192 bytes; it was dropped whole.
+    LimitExceeded {
+        /// Zero-based position of the member in the combined list.
+        member: usize,
+    },
+}
+
+impl fmt::Display for BaggageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BaggageError::NotAscii => f.write_str("baggage field is not visible ASCII"),
+            BaggageError::MissingEquals { member } => write!(f, "baggage member {member} has no '='"),
+            BaggageError::InvalidKey { member } => write!(f, "baggage member {member} has an invalid key"),
+            BaggageError::InvalidValue { member } => write!(f, "baggage member {member} has an invalid value"),
+            BaggageError::InvalidProperty { member } => {
+                write!(f, "baggage member {member} has an invalid property")
+            }
+            BaggageError::LimitExceeded { member } => write!(
+                f,
+                "baggage member {member} dropped: the list would exceed {MAX_MEMBERS} members or {MAX_BYTES} bytes"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for BaggageError {}
 
 /// One baggage entry: borrowed from a [`Baggage`](crate::Baggage) (see
 /// [`Baggage::iter`](crate::Baggage::iter)), or owned when built with [`Member::new`].
@@ -184,6 +256,14 @@ impl fmt::Debug for Member<'_> {
 pub(crate) fn scan(b: &[u8], start: usize, index: usize) -> (usize, Result<usize, BaggageError>) {
     let fail = |at: usize, error: BaggageError| (next_comma(b, at), Err(error));
     let key_end = skip(b, start, TOKEN);
+    // The usual member, `key=value` up to a comma or the end, in two runs; anything else (OWS,
+    // properties, an error) goes through the rules below, which read it again from `key_end`.
+    if key_end > start && b.get(key_end) == Some(&b'=') {
+        let end = skip(b, key_end + 1, OCTET);
+        if matches!(b.get(end), None | Some(b',')) {
+            return (end, Ok(end));
+        }
+    }
     let eq = skip(b, key_end, OWS);
     if b.get(eq) != Some(&b'=') {
         let next = next_comma(b, eq);

@@ -8,7 +8,7 @@
 use std::fmt;
 
 use crate::header_fields::Fields;
-use crate::list::{is_ows, members, next_comma, skip, split_list};
+use crate::list::{MemberList, is_ows, members, next_comma, skip, split_list};
 
 /// Most members a tracestate may have.
 ///
@@ -43,9 +43,11 @@ pub const MAX_VALUE_LEN: usize = 256;
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct TraceState {
     /// `k=v,k=v`, every member valid.
-    text: String,
-    len: usize,
+    list: MemberList,
 }
+
+/// The longest list the limits allow: `MAX_MEMBERS` members of the longest key and value.
+const MAX_BYTES: usize = MAX_MEMBERS * (MAX_KEY_LEN + 1 + MAX_VALUE_LEN + 1);
 
 /// Why a tracestate list was discarded (the whole list: see the module docs).
 ///
@@ -99,7 +101,7 @@ impl TraceState {
     /// assert!(ctxflow_http::TraceState::new().is_empty());
     /// ```
     pub const fn new() -> Self {
-        TraceState { text: String::new(), len: 0 }
+        TraceState { list: MemberList::new() }
     }
 
     /// Parses one field value (a comma-separated list; empty members and OWS are ignored).
@@ -109,8 +111,8 @@ impl TraceState {
     /// assert_eq!(ts.as_str(), "a=1,b=2");
     /// ```
     pub fn parse(value: &str) -> Result<Self, TraceStateError> {
-        if let Some(len) = crate::canonical::tracestate_members(value.as_bytes()) {
-            return Ok(TraceState { text: value.to_owned(), len });
+        if let Some(list) = MemberList::canonical(value.as_bytes(), scan, MAX_MEMBERS, MAX_BYTES) {
+            return Ok(TraceState { list });
         }
         Self::from_members(split_list(value, scan), value.len())
     }
@@ -131,11 +133,9 @@ impl TraceState {
 
     pub(crate) fn from_fields(fields: &Fields<'_>) -> Result<Self, TraceStateError> {
         if let Some(field) = fields.single()
-            && let Some(len) = crate::canonical::tracestate_members(field.as_bytes())
-            // The automaton accepts printable ASCII only, for which this check is quick.
-            && let Ok(text) = std::str::from_utf8(field.as_bytes())
+            && let Some(list) = MemberList::canonical(field.as_bytes(), scan, MAX_MEMBERS, MAX_BYTES)
         {
-            return Ok(TraceState { text: text.to_owned(), len });
+            return Ok(TraceState { list });
         }
         let len = fields.iter().map(|f| f.len() + 1).sum();
         Self::from_members(members(fields.iter(), scan, TraceStateError::NotAscii), len)
@@ -146,7 +146,7 @@ impl TraceState {
         list: impl Iterator<Item = (usize, Result<&'a str, TraceStateError>)>,
         len: usize,
     ) -> Result<Self, TraceStateError> {
-        let mut state = TraceState { text: String::with_capacity(len), len: 0 };
+        let mut state = TraceState { list: MemberList::with_capacity(len) };
         for (index, member) in list {
             // A field that is not ASCII is reported as such, even in 33rd place.
             if member == Err(TraceStateError::NotAscii) {
@@ -155,18 +155,9 @@ impl TraceState {
             if index == MAX_MEMBERS {
                 return Err(TraceStateError::TooManyMembers);
             }
-            state.push(member?);
+            state.list.push(member?);
         }
         Ok(state)
-    }
-
-    /// Appends a valid `key=value` member.
-    fn push(&mut self, member: &str) {
-        if !self.text.is_empty() {
-            self.text.push(',');
-        }
-        self.text.push_str(member);
-        self.len += 1;
     }
 
     /// Adds or updates `key` as the left-most member, as the spec asks of a vendor that changes
@@ -186,12 +177,12 @@ impl TraceState {
             (next, Ok(end)) if next == member.len() && end == member.len() => {}
             _ => return Err(TraceStateError::InvalidValue { member: 0 }),
         }
-        let mut next = TraceState::new();
+        let mut next = MemberList::new();
         next.push(&member);
-        for m in self.members().filter(|m| key_of(m) != key).take(MAX_MEMBERS - 1) {
+        for m in self.list.members().filter(|m| key_of(m) != key).take(MAX_MEMBERS - 1) {
             next.push(m);
         }
-        *self = next;
+        self.list = next;
         Ok(())
     }
 
@@ -203,11 +194,11 @@ impl TraceState {
     /// assert_eq!(ts.as_str(), "b=2");
     /// ```
     pub fn remove(&mut self, key: &str) {
-        let mut next = TraceState::new();
-        for m in self.members().filter(|m| key_of(m) != key) {
+        let mut next = MemberList::new();
+        for m in self.list.members().filter(|m| key_of(m) != key) {
             next.push(m);
         }
-        *self = next;
+        self.list = next;
     }
 
     /// The value of the first member with this key.
@@ -226,12 +217,7 @@ impl TraceState {
     /// assert_eq!(ts.iter().collect::<Vec<_>>(), [("a", "1"), ("b", "2")]);
     /// ```
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.members().filter_map(|m| m.split_once('='))
-    }
-
-    /// The members' texts, `key=value`.
-    fn members(&self) -> impl Iterator<Item = &str> {
-        self.text.split(',').filter(|m| !m.is_empty())
+        self.list.members().filter_map(|m| m.split_once('='))
     }
 
     /// Number of members.
@@ -240,7 +226,7 @@ impl TraceState {
     /// assert_eq!(ctxflow_http::TraceState::parse("a=1,b=2").unwrap().len(), 2);
     /// ```
     pub fn len(&self) -> usize {
-        self.len
+        self.list.len()
     }
 
     /// Whether there are no members (an empty tracestate is not sent).
@@ -249,7 +235,7 @@ impl TraceState {
     /// assert!(ctxflow_http::TraceState::parse("").unwrap().is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.list.len() == 0
     }
 
     /// The list as it is sent: `k=v,k=v`.
@@ -258,7 +244,7 @@ impl TraceState {
     /// assert_eq!(ctxflow_http::TraceState::parse("a=1").unwrap().as_str(), "a=1");
     /// ```
     pub fn as_str(&self) -> &str {
-        &self.text
+        self.list.as_str()
     }
 }
 
@@ -272,13 +258,13 @@ impl std::str::FromStr for TraceState {
 
 impl fmt::Display for TraceState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+        f.write_str(self.as_str())
     }
 }
 
 impl fmt::Debug for TraceState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "TraceState({:?})", self.text)
+        write!(f, "TraceState({:?})", self.as_str())
     }
 }
 

@@ -110,7 +110,8 @@ fn listish() -> impl Strategy<Value = String> {
 
 /// Lists as tracers write them (no spaces, no empty members), often one byte away from that,
 /// with member counts around 32 and 64 and keys and values around 256 characters: what the
-/// fast path for canonical fields (`src/canonical.rs`) takes or leaves, at every limit it checks.
+/// fast path for canonical fields (`MemberList::canonical`, `src/list.rs`) takes or leaves, at
+/// every limit it checks.
 fn canonicalish() -> impl Strategy<Value = String> {
     let long = prop_oneof!["[a-z]{254,258}=[a-z]{1,2}", "[a-z]=[a-z]{254,258}"];
     let tracestate = prop_oneof![8 => "[a-z0-9][a-z0-9_*/@-]{0,3}=[a-zA-Z0-9._~@/*-]{1,4}", 1 => long.clone()];
