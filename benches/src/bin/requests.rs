@@ -1,18 +1,20 @@
 //! The "requests10k" workload on its own, for comparing two builds of ctxflow side by side.
 //!
-//! `requests [runs] [plain|ctxflow]` runs 10 000 concurrent requests (a scope, 20 awaits with a read after each,
+//! `requests [runs] [plain|ctxflow|automatic]` runs 10 000 concurrent requests (a scope, 20 awaits with a read after each,
 //! then 3 children spawned and joined) on a 2-worker runtime, once per run, for plain tokio and
 //! for ctxflow, alternating, and prints one line per run: `plain_ns ctxflow_ns`. With a second
-//! argument it runs that contender alone and prints nothing: for counting instructions under
-//! valgrind, where the difference between two run counts is the cost of the extra runs. Its source does
+//! argument `plain` or `ctxflow` it runs that contender alone and prints nothing: for counting
+//! instructions under valgrind, where the difference between two run counts is the cost of the
+//! extra runs. With `automatic` it pairs plain tokio with ctxflow's automatic propagation (plain
+//! `tokio::spawn` on a runtime built with `propagate_context()`), one line per run as above. Its source does
 //! not depend on ctxflow's internals, so `scripts/compare.sh` builds the same file against an
 //! older commit and runs both binaries in alternation.
 
 use std::time::Instant;
 
-use ctxflow_benches::runtimes::multi_thread;
+use ctxflow_benches::runtimes::{multi_thread, multi_thread_builder, propagating};
 use ctxflow_benches::workloads::{REQUESTS, requests};
-use ctxflow_benches::{Contender, Ctxflow, Plain};
+use ctxflow_benches::{Automatic, Contender, Ctxflow, Plain};
 
 fn time<C: Contender>(rt: &tokio::runtime::Runtime) -> u128 {
     let start = Instant::now();
@@ -35,6 +37,17 @@ fn main() {
             return (0..runs).for_each(|_| {
                 time::<Ctxflow>(&rt);
             });
+        }
+        Some("automatic") => {
+            let auto = propagating(multi_thread_builder());
+            time::<Plain>(&rt);
+            time::<Automatic>(&auto);
+            for _ in 0..runs {
+                let plain = time::<Plain>(&rt);
+                let automatic = time::<Automatic>(&auto);
+                println!("{plain} {automatic}");
+            }
+            return;
         }
         _ => {}
     }
