@@ -12,14 +12,17 @@ use crate::resource::ids::AsyncId;
 /// ```
 /// use std::sync::Mutex;
 /// use ctxflow::hooks::{self, Hook, Init};
+/// use ctxflow::AsyncId;
 ///
 /// static USER: ctxflow::ContextVar<&str> = ctxflow::ContextVar::new("user");
+/// /// What `init` saw: id, kind, trigger, line, variable names, and USER in the snapshot.
+/// type Row = (AsyncId, String, AsyncId, u32, Vec<String>, Option<&'static str>);
 /// #[derive(Default)]
-/// struct Seen(Mutex<Vec<(String, Vec<String>, u32)>>);
+/// struct Seen(Mutex<Vec<Row>>);
 /// impl Hook for Seen {
-///     fn init(&self, resource: &Init<'_>) {
-///         if resource.kind() == "init-doc" {
-///             let row = (resource.kind().to_owned(), resource.variable_names(), resource.location().line());
+///     fn init(&self, r: &Init<'_>) {
+///         if r.kind() == "init-doc" {
+///             let row = (r.id(), r.kind().to_owned(), r.trigger(), r.location().line(), r.variable_names(), r.snapshot().get(&USER));
 ///             self.0.lock().unwrap().push(row);
 ///         }
 ///     }
@@ -30,8 +33,9 @@ use crate::resource::ids::AsyncId;
 /// let line = line!() + 1;
 /// let res = USER.sync_scope("ada", || ctxflow::AsyncResource::new("init-doc"));
 /// drop(handle);
-/// assert_eq!(*seen.0.lock().unwrap(), [("init-doc".to_owned(), vec!["user".to_owned()], line)]);
-/// # drop(res);
+/// let rows = seen.0.lock().unwrap();
+/// let expected = (res.id(), "init-doc".to_owned(), ctxflow::execution_id(), line, vec!["user".to_owned()], Some("ada"));
+/// assert_eq!(*rows, [expected]);
 /// ```
 #[derive(Clone, Copy)]
 pub struct Init<'a> {
@@ -43,7 +47,8 @@ pub struct Init<'a> {
 }
 
 impl<'a> Init<'a> {
-    /// The new resource's id. Node: `asyncId`.
+    /// The new resource's id. Node: `asyncId`. (Each method is used in the example on
+    /// [`Init`].)
     pub fn id(&self) -> AsyncId {
         self.id
     }
