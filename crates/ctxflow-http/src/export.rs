@@ -71,7 +71,8 @@ impl<T: Display + FromStr> BaggageCodec<T> for DisplayFromStr {
 pub enum ExportError {
     /// The key is not an HTTP token (letters, digits and ``!#$%&'*+-.^_`|~``).
     InvalidKey,
-    /// Another variable is already exported under this key.
+    /// Another variable is already exported under this key. (The same variable again under
+    /// the same key is accepted, and changes nothing.)
     KeyTaken,
     /// 64 variables are already declared (a baggage list carries at most 64 members).
     TooMany,
@@ -92,6 +93,8 @@ impl std::error::Error for ExportError {}
 /// One declaration, with the variable's type erased.
 trait Exported: Send + Sync {
     fn key(&self) -> &str;
+    /// The exported variable's address, to recognise a repeated declaration.
+    fn var(&self) -> *const ();
     fn bind(&self, text: &str) -> Option<Binding>;
     fn current(&self) -> Option<String>;
 }
@@ -105,6 +108,10 @@ struct Export<T: Send + Sync + 'static, C> {
 impl<T: Send + Sync + 'static, C: BaggageCodec<T>> Exported for Export<T, C> {
     fn key(&self) -> &str {
         &self.key
+    }
+
+    fn var(&self) -> *const () {
+        std::ptr::from_ref(self.var).cast()
     }
 
     fn bind(&self, text: &str) -> Option<Binding> {
@@ -140,7 +147,9 @@ impl Baggage {
     /// use ctxflow_http::Baggage;
     /// static TENANT: ContextVar<String> = ContextVar::new("tenant");
     /// Baggage::export(&TENANT, "tenant").unwrap();
-    /// assert!(Baggage::export(&TENANT, "tenant").is_err(), "a key is declared once");
+    /// Baggage::export(&TENANT, "tenant").unwrap(); // again, as a test suite building its app twice
+    /// static OTHER: ContextVar<String> = ContextVar::new("other");
+    /// assert!(Baggage::export(&OTHER, "tenant").is_err(), "a key belongs to one variable");
     /// ```
     pub fn export<T>(var: &'static ContextVar<T>, key: &str) -> Result<(), ExportError>
     where
@@ -171,8 +180,11 @@ impl Baggage {
             return Err(ExportError::InvalidKey);
         }
         let _declaring = DECLARING.lock().unwrap_or_else(|e| e.into_inner());
-        if declared().any(|e| e.key() == key) {
-            return Err(ExportError::KeyTaken);
+        if let Some(taken) = declared().find(|e| e.key() == key) {
+            // The same declaration again (an app built twice, as test suites do) changes
+            // nothing; the first declaration's codec stays.
+            let same = std::ptr::eq(taken.var(), std::ptr::from_ref(var).cast());
+            return if same { Ok(()) } else { Err(ExportError::KeyTaken) };
         }
         let count = COUNT.load(Ordering::Relaxed);
         let slot = SLOTS.get(count).ok_or(ExportError::TooMany)?;
@@ -205,7 +217,9 @@ pub(crate) fn bind_declared(incoming: &Baggage) -> Vec<Binding> {
 
 /// The baggage to send from the current context: the incoming list with every declared
 /// variable that is set written over its member (placed first, in declaration order, so limits
-/// never drop it). Borrowed when that changes nothing.
+/// never drop it). Borrowed when that changes nothing. A value that cannot be sent (too large
+/// for a baggage list, say) removes the variable's member instead of leaving the incoming one
+/// to go out in its place: the receiver would otherwise see a value the handler replaced.
 pub(crate) fn outgoing(current: Option<&Baggage>) -> Option<Cow<'_, Baggage>> {
     let mut baggage = current.map(Cow::Borrowed);
     // Each insert goes first: the last declared goes in first.
@@ -217,7 +231,11 @@ pub(crate) fn outgoing(current: Option<&Baggage>) -> Option<Cow<'_, Baggage>> {
         }
         let list = baggage.get_or_insert_with(|| Cow::Owned(Baggage::new())).to_mut();
         if let Err(e) = Member::new(key, &value).and_then(|m| list.insert(m)) {
-            crate::log::dropped(crate::header::BAGGAGE.as_str(), &e);
+            list.remove(key);
+            crate::log::dropped(
+                crate::header::BAGGAGE.as_str(),
+                &format_args!("declared variable {key:?} not sent: {e}; its incoming member is not sent either"),
+            );
         }
     }
     baggage

@@ -117,3 +117,30 @@ fn declarations_are_validated() {
     Baggage::export(&A, "taken1").unwrap();
     assert_eq!(Baggage::export(&B, "taken1"), Err(ExportError::KeyTaken));
 }
+
+#[test]
+fn the_same_declaration_again_is_accepted_and_another_variable_is_not() {
+    static SAME: ContextVar<String> = ContextVar::new("same");
+    static ELSE: ContextVar<String> = ContextVar::new("else");
+    Baggage::export(&SAME, "again1").unwrap();
+    // A test suite builds its app, declarations included, many times.
+    Baggage::export(&SAME, "again1").unwrap();
+    Baggage::export(&SAME, "again1").unwrap();
+    assert_eq!(Baggage::export(&ELSE, "again1"), Err(ExportError::KeyTaken));
+}
+
+#[tokio::test]
+async fn a_value_too_large_to_send_removes_the_incoming_member_instead_of_forwarding_it() {
+    static BIG: ContextVar<String> = ContextVar::new("big");
+    Baggage::export(&BIG, "big1").unwrap();
+    let svc = ServerLayer::new().layer(service_fn(|_req: Request<()>| async move {
+        BIG.set("x".repeat(9000)).unwrap();
+        let client = ClientLayer::new()
+            .layer(service_fn(|req: Request<()>| async move { Ok::<_, Infallible>(req.headers().clone()) }));
+        let sent = client.oneshot(Request::new(())).await.unwrap();
+        Ok::<_, Infallible>(http::Response::new(sent))
+    }));
+    let req = Request::builder().header("baggage", "big1=old,other=1").body(()).unwrap();
+    let sent = svc.oneshot(req).await.unwrap().into_body().into_inner();
+    assert_eq!(baggage_of(&sent), "other=1", "no big1 member (it cannot fit, and the old one is stale)");
+}

@@ -106,3 +106,30 @@ fn valid_headers_report_nothing() {
     ]);
     assert!(events.is_empty(), "{events:?}");
 }
+
+/// A declared variable whose value cannot be sent leaves no stale member behind (tests/export.rs)
+/// and says why at debug level.
+#[test]
+fn a_declared_value_too_large_to_send_is_logged_at_debug() {
+    use std::convert::Infallible;
+    use tower::{Layer, ServiceExt, service_fn};
+
+    static HUGE: ctxflow::ContextVar<String> = ctxflow::ContextVar::new("huge");
+    ctxflow_http::Baggage::export(&HUGE, "huge1").unwrap();
+    let recorder = Recorder::default();
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let sent = tracing::subscriber::with_default(recorder.clone(), || {
+        rt.block_on(HUGE.scope("x".repeat(9000), async {
+            let client = ctxflow_http::ClientLayer::new().layer(service_fn(|req: http::Request<()>| async move {
+                Ok::<_, Infallible>(req.headers().get("baggage").cloned())
+            }));
+            client.oneshot(http::Request::new(())).await.unwrap()
+        }))
+    });
+    assert_eq!(sent, None, "nothing to send");
+    let events = recorder.0.lock().unwrap();
+    let why = events.iter().find(|(_, _, header, error)| header == "baggage" && error.contains("huge1"));
+    let (level, target, _, error) = why.expect("a debug event for the dropped member");
+    assert_eq!((*level, target.as_str()), (Level::DEBUG, "ctxflow_http"));
+    assert!(error.contains("not sent"), "{error}");
+}
