@@ -33,7 +33,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     ctxflow_http::Baggage::export(&service::TENANT, "tenant")?;
     let logs = logs::install();
-    let out_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/tour");
+    // Beside the build: `CARGO_TARGET_DIR` when the user set it (as cargo reads it, relative to
+    // the current directory), else the workspace's `target/`.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"), PathBuf::from);
+    let out_dir = target.join("tour");
 
     println!("ctxflow tour: request context that follows your code\n");
     // The service's runtime propagates context into plain `tokio::spawn` (tokio's task hooks).

@@ -1,9 +1,11 @@
 //! Records a small workload as a Chrome trace and draws it as an SVG timeline.
 //!
 //! ```text
-//! cargo run -p ctxflow --example trace_timeline --features timeline
-//!     # writes docs/trace-example.json and docs/trace-example.svg
-//! cargo run -p ctxflow --example trace_timeline --features timeline -- --draw my-trace.json my-trace.svg
+//! cargo run -p ctxflow-diagnostics --example trace_timeline --features timeline
+//!     # writes trace-example.json and trace-example.svg in the current directory
+//! cargo run -p ctxflow-diagnostics --example trace_timeline --features timeline -- docs/t.json docs/t.svg
+//!     # writes them where you say (the repository's pictures: docs/trace-example.*)
+//! cargo run -p ctxflow-diagnostics --example trace_timeline --features timeline -- --draw my-trace.json my-trace.svg
 //!     # draws a trace you recorded yourself with `TraceRecorder::save`
 //! ```
 //!
@@ -22,9 +24,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("drew {json} into {svg}");
         return Ok(());
     }
-    let docs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs");
-    let json_path = args.first().map_or_else(|| docs.join("trace-example.json"), PathBuf::from);
-    let svg_path = args.get(1).map_or_else(|| docs.join("trace-example.svg"), PathBuf::from);
+    // Where the user says, else the current directory: never a path inside the package's source.
+    let json_path = args.first().map_or_else(|| PathBuf::from("trace-example.json"), PathBuf::from);
+    let svg_path = args.get(1).map_or_else(|| PathBuf::from("trace-example.svg"), PathBuf::from);
 
     let json = workload::record();
     std::fs::write(&json_path, &json)?;
