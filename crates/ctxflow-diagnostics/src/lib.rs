@@ -39,3 +39,8 @@ pub(crate) fn intern_kind(kind: &str) -> Cow<'static, str> {
         other => Cow::Owned(other.to_owned()),
     }
 }
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

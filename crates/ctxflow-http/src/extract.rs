@@ -87,8 +87,7 @@ impl IncomingContext {
         let (baggage, errors) = Baggage::from_fields(&fields.baggage);
         if let Some(first) = errors.first() {
             // One event per request, however many members a hostile header holds.
-            let summary = format_args!("{first} ({} member(s) dropped in all)", errors.len());
-            dropped(header::BAGGAGE.as_str(), &summary);
+            dropped(header::BAGGAGE.as_str(), &format_args!("{first} ({} member(s) dropped in all)", errors.len()));
         }
         let received = if options.accept_request_id { RequestId::from_fields(&fields.request_id) } else { Ok(None) };
         let request_id = received.unwrap_or_else(|e| {

@@ -83,3 +83,8 @@ pub mod limits {
         MAX_VALUE_LEN as TRACESTATE_MAX_VALUE_LEN,
     };
 }
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

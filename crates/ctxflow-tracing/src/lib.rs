@@ -49,3 +49,8 @@ pub use context_fields::ContextFields;
 pub use format::{ContextFormat, Layout};
 #[cfg(feature = "log")]
 pub use log_bridge::{Carry, ContextLog};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -58,3 +58,8 @@ pub use integrations::thread;
 pub use resource::async_resource::AsyncResource;
 pub use resource::hooks;
 pub use resource::ids::{AsyncId, execution_id, trigger_id};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

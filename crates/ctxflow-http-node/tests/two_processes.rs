@@ -1,4 +1,4 @@
-//! Two real service processes on 127.0.0.1 (feature `test-node`): this test is A and calls B
+//! Two real service processes on 127.0.0.1 (the `ctxflow-http-node` binary of this crate): this test is A and calls B
 //! over HTTP with 1000 concurrent requests; B spawns two tasks per request that each call C.
 //! From B's and C's logs, every request's id, trace and baggage arrived, and no value crossed
 //! between requests.

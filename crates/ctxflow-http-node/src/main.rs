@@ -1,4 +1,4 @@
-//! One service of the two-process test (`tests/two_processes.rs`, feature `test-node`).
+//! One service of ctxflow-http's two-process test (`tests/two_processes.rs` beside this crate).
 //!
 //! `ctxflow-http-node --name B --log FILE [--next URL]`: serves HTTP on an ephemeral loopback
 //! port (printed as `listening ADDR` on stdout), logs one line per request with the context it
