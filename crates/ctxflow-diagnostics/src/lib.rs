@@ -8,7 +8,14 @@
 //! path: nothing here costs anything until [`registry::enable`] or registering a
 //! [`TraceRecorder`]. (The model is tokio-console's split from tokio.) See docs/hooks.md in the
 //! repository for a walk-through.
+//!
+//! # Features
+//!
+//! | feature | what |
+//! |---|---|
+//! | `timeline` | `timeline::svg_from_json`: a recorded trace drawn as an SVG timeline |
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 

@@ -37,7 +37,15 @@
 //!
 //! The parsers are strict and bounded exactly as the specs say (see `docs/http.md` in the
 //! repository for every rule, the conformance score and the measured costs).
+//!
+//! # Features
+//!
+//! | feature | what |
+//! |---|---|
+//! | `tracing` (default) | malformed incoming headers are logged at debug level through `tracing` |
+//! | `opentelemetry` | `From` conversions between these ids and `opentelemetry`'s `TraceId`, `SpanId` and `SpanContext` |
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod baggage;

@@ -34,7 +34,7 @@ pub const MAX_MEMBERS: usize = 64;
 /// ```
 pub const MAX_BYTES: usize = 8192;
 
-/// Why a baggage member (or, for [`Baggage::parse`], the whole list) was dropped.
+/// Why a baggage member (or, for [`Baggage::parse`](crate::Baggage::parse), the whole list) was dropped.
 ///
 /// ```
 /// use ctxflow_http::{Baggage, BaggageError};

@@ -35,7 +35,15 @@
 //! - [`ContextFields::for_each_current`] reads them from a `Layer` of your own.
 //!
 //! Setup, output samples and the measured cost: `docs/logging.md` in the repository.
+//!
+//! # Features
+//!
+//! | feature | what |
+//! |---|---|
+//! | `json` (default) | the fields in tracing-subscriber's JSON format |
+//! | `log` (default) | [`ContextLog`]: the fields on records of the `log` crate |
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod context_fields;

@@ -26,7 +26,16 @@
 //! How it works: a context is an immutable frame behind one `Arc`; a poll moves that `Arc` in
 //! and out of a thread-local; a read looks the variable up in the current frame. No `unsafe`
 //! code outside the `runtime` feature's poll token (`#![deny(unsafe_code)]`).
+//!
+//! # Features
+//!
+//! | feature | what |
+//! |---|---|
+//! | `tokio` (default) | [`spawn`], [`spawn_blocking`], [`spawn_local`], [`JoinSetExt`], and a `set` that knows when it runs inside a tokio runtime |
+//! | `runtime` | [`runtime`]: automatic propagation into plain `tokio::spawn` through tokio's task hooks; needs `--cfg tokio_unstable` |
+//! | `rayon` | [`rayon`]: spawn, join, scope and parallel iterators that see the caller's context |
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 #![deny(unsafe_code)]
 

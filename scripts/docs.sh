@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The published crates' documentation as docs.rs builds it (their [package.metadata.docs.rs]:
+# every feature, `--cfg tokio_unstable`, and `--cfg docsrs` for the feature badges), with
+# warnings (broken links, say) as errors. Needs nightly, for the badges; installs it if missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! cargo +nightly --version >/dev/null 2>&1; then
+    echo "== installing the nightly toolchain"
+    rustup toolchain install nightly --profile minimal
+fi
+RUSTFLAGS="--cfg tokio_unstable" RUSTDOCFLAGS="--cfg tokio_unstable --cfg docsrs -D warnings" \
+    CARGO_TARGET_DIR=target/docsrs cargo +nightly doc --no-deps --all-features \
+    -p ctxflow -p ctxflow-diagnostics -p ctxflow-http -p ctxflow-tracing
