@@ -1,5 +1,5 @@
 //! `execution_id()` and `trigger_id()`: which resource's code runs now, and which one made it
-//! (Node's `executionAsyncId` / `triggerAsyncId`, catalogue S72 and S06).
+//! (Node's `executionAsyncId` / `triggerAsyncId`, Node.js test/parallel/test-async-hooks-promise-triggerid.js, test-async-hooks-recursive-stack-runInAsyncScope.js and Node.js test/parallel/test-async-local-storage-deep-stack.js).
 
 use ctxflow::{AsyncId, AsyncResource, ContextVar};
 

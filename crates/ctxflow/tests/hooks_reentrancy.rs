@@ -1,5 +1,5 @@
 //! Hooks that do things while being called: create resources, spawn, register, disable and
-//! unregister hooks (catalogue S69, S71), and hooks that panic (S60, decided differently).
+//! unregister hooks (Node.js test/parallel/test-async-hooks-enable-recursive.js; test/async-hooks/test-disable-in-init.js, Node.js doc/api/async_hooks.md "Printing in AsyncHook callbacks"), and hooks that panic (Node.js test/async-hooks/test-callback-error.js; doc/api/async_hooks.md "Error handling", decided differently).
 
 mod hooks_support;
 
@@ -121,7 +121,7 @@ fn s69b_a_hook_disabled_inside_init_still_gets_the_current_dispatch_and_nested_e
 }
 
 #[test]
-fn s71_a_hook_that_spawns_and_creates_resources_terminates() {
+fn a_hook_that_spawns_and_creates_resources_terminates() {
     const TAG: &str = "s71";
     let spawned = Arc::new(AtomicUsize::new(0));
     let s = spawned.clone();

@@ -17,7 +17,7 @@ fn rt() -> tokio::runtime::Runtime {
 
 #[test]
 fn a_panic_inside_sync_scope_restores_and_earlier_spawns_keep_the_value() {
-    // S44, S57
+    // observed Node.js behaviour (v20, v24), Node.js doc run; test-async-local-storage-errors.js
     let mut spawned = None;
     let r = catch_unwind(AssertUnwindSafe(|| {
         S.sync_scope("o", || {
@@ -71,7 +71,7 @@ impl Drop for DropProbe {
 
 #[test]
 fn dropping_a_scoped_future_runs_its_drop_code_inside_its_context() {
-    // S63, S64: polled once, then abandoned; the poller never sees its value.
+    // observed Node.js behaviour (v20, v24), Node.js test/async-hooks/test-async-local-storage-async-await.js and -async-functions.js; node doc run; test-async-local-storage-errors.js; observed Node.js behaviour (v20, v24): polled once, then abandoned; the poller never sees its value.
     let log = Arc::new(Mutex::new(Vec::new()));
     let probe = DropProbe(log.clone());
     let fut = S.scope("scoped", async move {

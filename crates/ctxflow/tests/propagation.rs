@@ -18,7 +18,7 @@ fn rt() -> tokio::runtime::Runtime {
 
 #[test]
 fn a_value_survives_awaits_and_the_awaiter_of_the_scope_is_outside_it() {
-    // S14
+    // Node.js doc/api/async_context.md "Usage with async/await"
     rt().block_on(async {
         let (a, b) = S
             .scope("v", async {
@@ -42,7 +42,7 @@ fn an_outer_scope_applies_to_an_inner_future_created_first() {
 
 #[test]
 fn spawned_work_captures_the_context_at_the_call() {
-    // S11, S26: tasks, blocking jobs, local tasks, JoinSet tasks and threads.
+    // Node.js doc/api/async_context.md, CPython test_tasks.py test_context_1: tasks, blocking jobs, local tasks, JoinSet tasks and threads.
     rt().block_on(S.scope("X", async {
         let task = ctxflow::spawn(async {
             tokio::task::yield_now().await;
@@ -88,7 +88,7 @@ fn grandchildren_inherit_through_every_level() {
 
 #[test]
 fn a_childs_writes_reach_neither_parent_nor_siblings() {
-    // S25
+    // tc39/proposal-async-context PRIOR-ARTS.md
     rt().block_on(S.scope("main", async {
         let t1 = ctxflow::spawn(async {
             S.set("1").unwrap();
@@ -123,7 +123,7 @@ fn variables_marked_not_inherited_stay_behind_but_snapshots_keep_them() {
 
 #[test]
 fn inline_combinators_share_the_joiners_context() {
-    // S17: `join!` polls its children inside the parent's poll.
+    // observed Node.js behaviour (v20, v24): `join!` polls its children inside the parent's poll.
     rt().block_on(async {
         let slow = S.scope("SLOW", async { S.get() });
         let all = S.scope("ALL", async {
@@ -145,7 +145,7 @@ impl Future for ReadsInPoll {
 
 #[test]
 fn a_future_that_is_not_spawned_sees_whoever_polls_it() {
-    // S16, S21: hand-written futures and lazily-run async blocks see the poller's context;
+    // Node.js test/async-hooks/test-async-local-storage-thenable.js, AsyncContext proposal spec: GeneratorStart, GeneratorResume and Yield sections: hand-written futures and lazily-run async blocks see the poller's context;
     // `in_current_context` binds them to the creator's instead.
     rt().block_on(async {
         let created_in_1 = A.sync_scope(1, || (ReadsInPoll, async { A.get() }, ReadsInPoll.in_current_context()));
@@ -158,7 +158,7 @@ fn a_future_that_is_not_spawned_sees_whoever_polls_it() {
 
 #[test]
 fn a_runtime_block_on_sees_the_callers_context() {
-    // S23/S76: block_on polls its future on the caller's thread, in the caller's context.
+    // AsyncContext proposal spec: ExecuteModule/observed Node.js behaviour (v20, v24): block_on polls its future on the caller's thread, in the caller's context.
     std::thread::spawn(|| {
         A.set(5).unwrap();
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
@@ -170,7 +170,7 @@ fn a_runtime_block_on_sees_the_callers_context() {
 
 #[test]
 fn rust_threads_started_plainly_start_empty() {
-    // S29: std::thread::spawn cannot be intercepted; ctxflow::thread::spawn inherits.
+    // .NET runtime ExecutionContextTests.cs VerifyExecutionContextFlow: std::thread::spawn cannot be intercepted; ctxflow::thread::spawn inherits.
     A.sync_scope(1, || {
         assert_eq!(std::thread::spawn(|| A.get()).join().unwrap(), None);
         assert_eq!(ctxflow::thread::spawn(|| A.get()).join().unwrap(), Some(1));
@@ -179,7 +179,7 @@ fn rust_threads_started_plainly_start_empty() {
 
 #[test]
 fn oneshot_receivers_see_the_awaiting_tasks_context() {
-    // S12: the continuation is the awaiting task; the sender's context does not travel.
+    // ECMAScript spec PerformPromiseThen: the continuation is the awaiting task; the sender's context does not travel.
     rt().block_on(async {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let waiter = A.scope(1, async move {
@@ -195,7 +195,7 @@ fn oneshot_receivers_see_the_awaiting_tasks_context() {
 #[test]
 #[allow(clippy::async_yields_async)] // the scope returns the child's join handle on purpose
 fn exit_reaches_work_spawned_inside_it() {
-    // S43
+    // observed Node.js behaviour (v20, v24)
     rt().block_on(A.scope(1, async {
         let spawned = A.exit(async { ctxflow::spawn(async { (A.get(), B.get()) }) }).await;
         assert_eq!(spawned.await.unwrap(), (None, None));

@@ -1,4 +1,4 @@
-//! `AsyncResource`: Node's embedder API for callback code (catalogue S53-S55, S59, S66, S68).
+//! `AsyncResource`: Node's embedder API for callback code (Node.js test/parallel/test-async-local-storage-bind.js, test/parallel/test-async-hooks-run-in-async-scope-caught-exception.js, test/async-hooks/test-embedder.api.async-resource.js).
 
 #[path = "hooks_support/mod.rs"]
 mod hooks_support;

@@ -1,5 +1,5 @@
 //! Core scoping rules (docs/semantics.md §1), each pinned by one test.
-//! Catalogue ids (S01, ...) refer to shared/reference/semantics-catalogue.md.
+//! Each test names the public source of the behaviour it pins where other systems define it.
 
 use std::sync::Arc;
 
@@ -12,7 +12,7 @@ static WITH_DEFAULT: ContextVar<&'static str> = ContextVar::new("w").with_defaul
 
 #[test]
 fn get_outside_any_scope_is_none_or_default() {
-    // S01
+    // tc39/proposal-async-context tests/async-context.test.ts "has initial undefined state"
     assert_eq!(S.get(), None);
     assert!(!S.is_set());
     assert_eq!(WITH_DEFAULT.get(), Some("DEF"));
@@ -22,7 +22,7 @@ fn get_outside_any_scope_is_none_or_default() {
 
 #[test]
 fn sync_scope_returns_the_closure_result_and_runs_it_once() {
-    // S02
+    // Node.js test/async-hooks/test-async-local-storage-args.js
     let mut calls = 0;
     let r = A.sync_scope(1, || {
         calls += 1;
@@ -33,7 +33,7 @@ fn sync_scope_returns_the_closure_result_and_runs_it_once() {
 
 #[test]
 fn nested_scopes_of_one_variable_shadow_then_restore() {
-    // S03
+    // Node.js test/async-hooks/test-async-local-storage-nested.js
     let (a, b, c) = A.sync_scope(1, || {
         let a = A.get();
         let b = A.sync_scope(2, || A.get());
@@ -44,7 +44,7 @@ fn nested_scopes_of_one_variable_shadow_then_restore() {
 
 #[test]
 fn two_variables_are_independent() {
-    // S04
+    // Node.js test/async-hooks/test-async-local-storage-no-mix-contexts.js
     A.sync_scope(1, || {
         B.sync_scope(2, || {
             assert_eq!((A.get(), B.get()), (Some(1), Some(2)));
@@ -66,7 +66,7 @@ fn variables_with_the_same_name_and_type_never_share_values() {
 
 #[test]
 fn the_stored_object_is_shared_not_copied() {
-    // S05
+    // Node.js test/async-hooks/test-async-local-storage-misc-stores.js
     static LIST: ContextVar<std::sync::Mutex<Vec<u32>>> = ContextVar::new("list");
     LIST.sync_scope(Default::default(), || {
         let first = LIST.get_arc().unwrap();
@@ -79,7 +79,7 @@ fn the_stored_object_is_shared_not_copied() {
 
 #[test]
 fn deep_nesting_restores_every_level() {
-    // S06
+    // Node.js test/parallel/test-async-local-storage-deep-stack.js
     fn recurse(n: u32) {
         if n == 0 {
             return;
@@ -95,7 +95,7 @@ fn deep_nesting_restores_every_level() {
 
 #[test]
 fn a_snapshot_taken_inside_a_scope_does_not_break_the_restore() {
-    // S08, from the three starting states the TC39 tests use.
+    // test262 AsyncContext Variable/prototype/run/restores-context-snapshot-after-callback-takes-snapshot.js, from the three starting states the TC39 tests use.
     let check = || {
         let mut snap = None;
         let x = S.sync_scope("foo", || {
@@ -116,7 +116,7 @@ fn a_snapshot_taken_inside_a_scope_does_not_break_the_restore() {
 
 #[test]
 fn exit_unsets_so_the_default_shows() {
-    // S09: "unset" and "set" are distinct; exit unsets.
+    // test262 AsyncContext Variable/constructor-defaultValue.js: "unset" and "set" are distinct; exit unsets.
     WITH_DEFAULT.sync_scope("v", || {
         assert!(WITH_DEFAULT.is_set());
         WITH_DEFAULT.sync_exit(|| {
@@ -129,7 +129,7 @@ fn exit_unsets_so_the_default_shows() {
 
 #[test]
 fn names_are_for_diagnostics() {
-    // S10
+    // test262 AsyncContext Variable/constructor-name.js, constructor-name-defaults-to-empty-string.js
     assert_eq!(S.name(), "s");
     assert_eq!(ContextVar::<u8>::new("").name(), "");
     assert!(format!("{S:?}").contains("\"s\""));
@@ -156,7 +156,7 @@ fn several_variables_set_at_once_build_one_context() {
 
 #[test]
 fn many_variables_stay_correct_across_representation_sizes() {
-    // S42: 40 variables, set, update and clear each, checking all others every time.
+    // .NET runtime AsyncLocalTests.cs AddAndUpdateManyLocals_ValueType: 40 variables, set, update and clear each, checking all others every time.
     let vars: Vec<ContextVar<usize>> = (0..40).map(|i| ContextVar::named(format!("v{i}"))).collect();
     let check = |expect: &dyn Fn(usize) -> Option<usize>| {
         for (i, v) in vars.iter().enumerate() {

@@ -12,7 +12,7 @@ fn rt() -> tokio::runtime::Runtime {
 
 #[test]
 fn set_lasts_for_the_rest_of_the_innermost_scope_only() {
-    // S36: a helper's write is seen by its caller, up to the enclosing scope.
+    // observed Node.js behaviour (v20, v24): a helper's write is seen by its caller, up to the enclosing scope.
     fn helper() {
         S.set("x").unwrap();
     }
@@ -25,7 +25,7 @@ fn set_lasts_for_the_rest_of_the_innermost_scope_only() {
 
 #[test]
 fn a_scope_restores_the_whole_previous_context() {
-    // S37: another variable's write inside a scope does not survive the scope (TC39 rule).
+    // Node.js async_context_frame.js run: another variable's write inside a scope does not survive the scope (TC39 rule).
     std::thread::spawn(|| {
         S.sync_scope("A", || OTHER.set("B").unwrap());
         assert_eq!(OTHER.get(), None);
@@ -36,7 +36,7 @@ fn a_scope_restores_the_whole_previous_context() {
 
 #[test]
 fn set_overwrites_and_is_not_a_stack() {
-    // S38
+    // Node.js issue #36683
     Snapshot::empty().sync_run(|| {
         S.set("1").unwrap();
         S.set("2").unwrap();
@@ -94,7 +94,7 @@ fn set_inside_a_task_persists_across_awaits_and_stays_in_the_task() {
 
 #[test]
 fn set_later_in_the_spawner_is_not_seen_by_a_child_spawned_earlier() {
-    // S26: capture happens at the spawn call.
+    // CPython test_tasks.py test_context_1: capture happens at the spawn call.
     rt().block_on(S.scope("scope", async {
         S.set("before").unwrap();
         let child = ctxflow::spawn(async {
@@ -109,7 +109,7 @@ fn set_later_in_the_spawner_is_not_seen_by_a_child_spawned_earlier() {
 
 #[test]
 fn an_inline_awaited_future_shares_its_callers_scope() {
-    // S33/S34, our choice: a future that is awaited (not spawned) is part of its caller, like
+    // .NET runtime AsyncLocalTests.cs AsyncMethodNotifications/observed Node.js behaviour (v20, v24), our choice: a future that is awaited (not spawned) is part of its caller, like
     // Python's `await coro`. Its writes land in the caller's innermost scope. To isolate a
     // callee, give it its own scope.
     async fn callee(value: &'static str) {

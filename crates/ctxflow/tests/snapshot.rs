@@ -7,7 +7,7 @@ static OTHER: ContextVar<u32> = ContextVar::new("other");
 
 #[test]
 fn run_restores_the_captured_values_and_then_the_callers() {
-    // S50
+    // Node.js test/parallel/test-async-local-storage-snapshot.js
     let snap = S.sync_scope(123, Snapshot::capture);
     let (inside, after) = S.sync_scope(321, || (snap.sync_run(|| S.get()), S.get()));
     assert_eq!((inside, after), (Some(123), Some(321)));
@@ -15,7 +15,7 @@ fn run_restores_the_captured_values_and_then_the_callers() {
 
 #[test]
 fn run_replaces_the_whole_context_including_later_variables() {
-    // S51
+    // test262 AsyncContext Snapshot/prototype/run/restores-unset-variables.js
     let snap = S.sync_scope(1, Snapshot::capture);
     let new_default: ContextVar<u32> = ContextVar::new("new1").with_default(|| 77);
     let new_plain: ContextVar<u32> = ContextVar::new("new2");
@@ -27,7 +27,7 @@ fn run_replaces_the_whole_context_including_later_variables() {
 
 #[test]
 fn wrapped_callbacks_run_in_their_capture_in_any_order() {
-    // S52, S53
+    // tc39/proposal-async-context tests "wrap out of order", "wrap within nesting contexts" and "…different contexts, 2–6", Node.js test/parallel/test-async-local-storage-bind.js; doc AsyncResource.bind
     let w1 = S.sync_scope(1, || Snapshot::capture().wrap_fn(|x: u32| (x, S.get())));
     let w2 = S.sync_scope(2, || Snapshot::capture().wrap_fn(|x: u32| (x, S.get())));
     S.sync_scope(9, || {
@@ -49,7 +49,7 @@ fn a_panic_in_a_wrapped_callback_restores_the_callers_context() {
 
 #[test]
 fn writes_inside_a_run_never_change_the_snapshot() {
-    // S41, S55, S56: immutable, like TC39 and Node's AsyncContextFrame (not Python's Context).
+    // .NET runtime AsyncLocalTests.cs CaptureAndRestore, CaptureAndRestoreEmptyContext, observed Node.js behaviour (v20, v24), CPython test_context.py test_context_run_4/5/6, test_context_copy_1: immutable, like TC39 and Node's AsyncContextFrame (not Python's Context).
     let snap = S.sync_scope(42, Snapshot::capture);
     snap.sync_run(|| {
         S.set(56).unwrap();
@@ -120,7 +120,7 @@ fn one_snapshot_entered_by_many_threads_at_once_with_writes_inside_stays_isolate
 
 #[test]
 fn a_snapshot_can_be_entered_reentrantly_and_from_many_threads() {
-    // S30: immutable snapshots have no "already entered" state.
+    // CPython test_context.py test_context_run_7; contextvars docs: immutable snapshots have no "already entered" state.
     let snap = S.sync_scope(5, Snapshot::capture);
     assert_eq!(snap.sync_run(|| snap.sync_run(|| S.get())), Some(5));
     let handles: Vec<_> = (0..8)
