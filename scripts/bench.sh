@@ -3,7 +3,7 @@
 # the criterion suites (ctxflow vs plain tokio, task_local!, tracing, opentelemetry, with a
 # no-op hook, and the automatic-propagation runtime), Node's AsyncLocalStorage and createHook
 # on the same workloads, the memory probe, and the HTTP probe (axum with and without the
-# ctxflow-http layer, under wrk). Then prints each target of the issues with PASS/MISS.
+# ctxflow-http layer, under wrk). Then prints each cost target with PASS/MISS.
 #
 #   scripts/bench.sh [rounds]        # default 2 rounds: about 10 minutes on 2 cores, build included
 #

@@ -6,7 +6,8 @@
 # Needs:
 #   * the harness: the `test/` folder of the w3c/trace-context repository (files test.py,
 #     client.py, server.py, tracecontext/*.py), in $W3C_HARNESS_DIR (default scratch/harness,
-#     git-ignored). See /work/shared/reference/w3c-conformance.md §1 for how to get it.
+#     git-ignored): copy them from a checkout of the public w3c/trace-context repository; the
+#     harness is third-party code, never committed.
 #   * python3 with venv; the script installs the harness' one dependency, aiohttp, from PyPI
 #     into scratch/venv (once).
 #   * cargo (builds the example).

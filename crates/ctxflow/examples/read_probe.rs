@@ -65,7 +65,7 @@ fn poll(fut: std::pin::Pin<&mut impl Future<Output = ()>>, cx: &mut Context<'_>)
     matches!(fut.poll(cx), Poll::Pending) as u64
 }
 
-/// 20 awaits that each suspend, with a read after each (the "20 awaits" workload).
+/// 20 awaits that each suspend, with a read after each (the "20 awaits" cost target's workload).
 async fn awaits20() -> u64 {
     let mut acc = 0;
     for _ in 0..20 {

@@ -1,7 +1,7 @@
 //! Spawning through ctxflow with tokio: tasks that inherit the spawner's context.
 //!
 //! Each function captures the context *at the call*, on the calling thread, exactly as the
-//! issue of "which context does a spawned task see" is settled in docs/semantics.md: later
+//! question of which context a spawned task sees is settled in docs/semantics.md: later
 //! changes in the spawner are not seen by the child, and the child's writes never reach the
 //! spawner. Variables marked `not_inherited` are left out.
 
