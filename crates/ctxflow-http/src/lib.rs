@@ -44,6 +44,7 @@
 //! |---|---|
 //! | `tracing` (default) | malformed incoming headers are logged at debug level through `tracing` |
 //! | `opentelemetry` | `From` conversions between these ids and `opentelemetry`'s `TraceId`, `SpanId` and `SpanContext` |
+//! | `reqwest` | `ContextMiddleware`: the context on every request of a `reqwest-middleware` client |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
@@ -61,6 +62,8 @@ mod inject;
 mod list;
 mod log;
 mod member;
+#[cfg(feature = "reqwest")]
+mod middleware;
 #[cfg(feature = "opentelemetry")]
 mod otel;
 mod request_id;
@@ -77,6 +80,8 @@ pub use extract::{ExtractOptions, IncomingContext};
 pub use ids::{IdError, SpanId, TraceFlags, TraceId};
 pub use inject::inject;
 pub use member::{BaggageError, Member, Property};
+#[cfg(feature = "reqwest")]
+pub use middleware::ContextMiddleware;
 pub use request_id::{RequestId, RequestIdError};
 pub use server::{ResponseFuture, ServerLayer, ServerService};
 pub use traceparent::{TraceParent, TraceParentError};
