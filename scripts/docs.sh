@@ -10,4 +10,4 @@ if ! cargo +nightly --version >/dev/null 2>&1; then
 fi
 RUSTFLAGS="--cfg tokio_unstable" RUSTDOCFLAGS="--cfg tokio_unstable --cfg docsrs -D warnings" \
     CARGO_TARGET_DIR=target/docsrs cargo +nightly doc --no-deps --all-features \
-    -p ctxflow -p ctxflow-diagnostics -p ctxflow-http -p ctxflow-tracing
+    -p ctxflow -p ctxflow-diagnostics -p ctxflow-http -p ctxflow-macros -p ctxflow-tracing

@@ -12,5 +12,5 @@ if ! rustup run "$msrv" rustc --version >/dev/null 2>&1; then
     rustup toolchain install "$msrv" --profile minimal
 fi
 echo "== cargo +$msrv check (the published crates, all features)"
-CARGO_TARGET_DIR=target/msrv cargo +"$msrv" check -p ctxflow -p ctxflow-diagnostics -p ctxflow-http -p ctxflow-tracing \
+CARGO_TARGET_DIR=target/msrv cargo +"$msrv" check -p ctxflow -p ctxflow-diagnostics -p ctxflow-http -p ctxflow-macros -p ctxflow-tracing \
     --all-features

@@ -34,6 +34,7 @@
 //! | `tokio` (default) | [`spawn`], [`spawn_blocking`], [`spawn_local`], [`JoinSetExt`], and a `set` that knows when it runs inside a tokio runtime |
 //! | `runtime` | [`runtime`]: automatic propagation into plain `tokio::spawn` through tokio's task hooks; needs `--cfg tokio_unstable` |
 //! | `rayon` | [`rayon`]: spawn, join, scope and parallel iterators that see the caller's context |
+//! | `macros` | [`main`] and [`test`]: `#[tokio::main]` and `#[tokio::test]` on a runtime that propagates context (implies `runtime`) |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
@@ -57,6 +58,36 @@ pub use context::snapshot::{FutureContextExt, Snapshot};
 #[doc(hidden)]
 pub use context::struct_fields::__field_binding;
 pub use context::var::ContextVar;
+/// ```
+/// static REQUEST: ctxflow::ContextVar<u32> = ctxflow::ContextVar::new("request");
+///
+/// #[ctxflow::main(flavor = "multi_thread", worker_threads = 2)]
+/// async fn main() {
+///     let seen = REQUEST.scope(7, async { tokio::spawn(async { REQUEST.get() }).await.unwrap() }).await;
+///     assert_eq!(seen, Some(7), "plain tokio::spawn inherits");
+/// }
+/// ```
+///
+/// The function must be `async`:
+///
+/// ```compile_fail
+/// #[ctxflow::main]
+/// fn main() {}
+/// ```
+#[cfg(feature = "macros")]
+pub use ctxflow_macros::main;
+/// ```
+/// static REQUEST: ctxflow::ContextVar<u32> = ctxflow::ContextVar::new("request");
+///
+/// #[ctxflow::test]
+/// async fn plain_spawn_inherits() {
+///     let seen = REQUEST.scope(7, async { tokio::spawn(async { REQUEST.get() }).await.unwrap() }).await;
+///     assert_eq!(seen, Some(7));
+/// }
+/// # fn main() {}
+/// ```
+#[cfg(feature = "macros")]
+pub use ctxflow_macros::test;
 #[cfg(feature = "rayon")]
 pub use integrations::rayon;
 #[cfg(feature = "runtime")]
@@ -64,6 +95,12 @@ pub use integrations::runtime;
 #[cfg(feature = "tokio")]
 pub use integrations::spawn::{JoinSetExt, spawn, spawn_blocking, spawn_local};
 pub use integrations::thread;
+/// What `#[ctxflow::main]` and `#[ctxflow::test]` expand to names. Not public API.
+#[cfg(feature = "macros")]
+#[doc(hidden)]
+pub mod __macros {
+    pub use tokio;
+}
 pub use resource::async_resource::AsyncResource;
 pub use resource::hooks;
 pub use resource::ids::{AsyncId, execution_id, trigger_id};
