@@ -16,24 +16,15 @@ use super::value::Value;
 pub(crate) const NOT_INHERITED: u64 = 1;
 
 /// One variable's value in a frame.
+#[derive(Clone)]
 pub(crate) struct Entry {
     pub(crate) key: u64,
     pub(crate) value: Value,
 }
 
 impl Entry {
-    fn new(key: u64, value: Value) -> Entry {
-        Entry { key, value }
-    }
-
     fn inherited(&self) -> bool {
         self.key & NOT_INHERITED == 0
-    }
-}
-
-impl Clone for Entry {
-    fn clone(&self) -> Entry {
-        Entry { key: self.key, value: self.value.clone() }
     }
 }
 
@@ -87,7 +78,7 @@ pub(crate) fn apply(base: Option<&Frame>, changes: impl IntoIterator<Item = Chan
         // Unsetting what is not set: nothing to copy yet.
     };
     let after = at + usize::from(replaced);
-    let first = first.value.map(|value| Entry::new(first.key, value));
+    let first = first.value.map(|value| Entry { key: first.key, value });
     let Some(second) = changes.next() else {
         // One change, the usual case: an exact-size iterator, which `Arc<[_]>` collects into one
         // allocation of the right size, each entry written in place.
@@ -102,7 +93,7 @@ pub(crate) fn apply(base: Option<&Frame>, changes: impl IntoIterator<Item = Chan
     for Change { key, value } in std::iter::once(second).chain(changes) {
         match (entries.binary_search_by_key(&key, |e| e.key), value) {
             (Ok(i), Some(value)) => entries[i].value = value,
-            (Err(i), Some(value)) => entries.insert(i, Entry::new(key, value)),
+            (Err(i), Some(value)) => entries.insert(i, Entry { key, value }),
             (Ok(i), None) => drop(entries.remove(i)),
             (Err(_), None) => {}
         }

@@ -65,7 +65,7 @@ thread_local! {
     static DEPTH: Cell<u32> = const { Cell::new(0) };
     /// Hooks whose callback is running on this thread, innermost last (nested events skip
     /// them).
-    static RUNNING: RefCell<Vec<Arc<Entry>>> = const { RefCell::new(Vec::new()) };
+    static RUNNING: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Puts [`flag_panicking`] in front of the process's panic hook, once.
@@ -88,9 +88,12 @@ fn install_panic_flag() {
 
 /// In the panic hook: flags the hook whose callback is running on this thread, if any.
 fn flag_panicking() {
-    let _ = RUNNING.try_with(|r| {
-        if let Ok(running) = r.try_borrow()
-            && let Some(entry) = running.last()
+    let Some(id) = RUNNING.try_with(|r| r.try_borrow().ok()?.last().copied()).ok().flatten() else { return };
+    // The dispatch calling it holds this thread's copy of the list (a shared borrow), entry
+    // included.
+    let _ = CACHE.try_with(|cache| {
+        if let Ok(cache) = cache.try_borrow()
+            && let Some(entry) = cache.hooks.iter().find(|e| e.id == id)
         {
             entry.panicking.store(true, Ordering::Relaxed);
         }
@@ -331,18 +334,21 @@ fn dispatch(event: &str, call: impl Fn(&dyn Hook)) {
     });
 }
 
-fn call_one(entry: &Arc<Entry>, event: &str, call: &impl Fn(&dyn Hook)) {
+fn call_one(entry: &Entry, event: &str, call: &impl Fn(&dyn Hook)) {
     // During thread teardown `RUNNING` may be gone: then the hook is skipped.
-    let busy = RUNNING.try_with(|r| r.borrow().iter().any(|e| e.id == entry.id)).unwrap_or(true);
+    let busy = RUNNING.try_with(|r| r.borrow().contains(&entry.id)).unwrap_or(true);
     if busy || entry.skipped() {
         return;
     }
-    let _ = RUNNING.try_with(|r| r.borrow_mut().push(Arc::clone(entry)));
+    let _ = RUNNING.try_with(|r| r.borrow_mut().push(entry.id));
     let result = contain::catch(|| call(&*entry.hook));
     let _ = RUNNING.try_with(|r| r.borrow_mut().pop());
     if result.is_ok() {
-        // A panic inside the callback that the callback caught itself.
-        entry.panicking.store(false, Ordering::Relaxed);
+        // A panic inside the callback that the callback caught itself. (Checked first: a store
+        // on every event would make every thread write this shared cache line.)
+        if entry.panicking.load(Ordering::Relaxed) {
+            entry.panicking.store(false, Ordering::Relaxed);
+        }
         return;
     }
     entry.panicked.store(true, Ordering::Relaxed);
