@@ -1,10 +1,10 @@
-//! Counters sharded per thread, so that counting never makes threads fight over one cache
-//! line.
+//! Per-thread shards, so that recording never makes threads fight over one cache line.
 //!
-//! With the `diagnostics` feature, every spawn, frame and hook event bumps a counter. One shared atomic
-//! would bounce its cache line between all worker threads on every event; instead each thread
-//! is given a shard index once, and writes only its own padded slot. Reading a total sums the
-//! slots, which is rare (a user calling `stats()`).
+//! While the registry is enabled, every hook event bumps its event counter, and the trace
+//! recorder files every event in a shard. One shared atomic (or list) would bounce its cache
+//! line between all worker threads on every event; instead each thread is given a shard index
+//! once, and writes only its own padded slot. Reading a total sums the slots, which is rare (a
+//! user calling `stats()`).
 
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 

@@ -62,8 +62,8 @@ fn writes_inside_a_run_never_change_the_snapshot() {
 
 #[test]
 fn a_value_set_inside_a_run_lives_until_the_run_ends_and_the_snapshot_keeps_its_own() {
-    // `sync_run` enters the snapshot without taking a reference count (current.rs, `run_lent`):
-    // what `set` makes inside is still owned and freed, what the snapshot holds is not touched.
+    // What `set` makes inside a run is freed when the run ends; what the snapshot holds is not
+    // touched.
     static WITNESS: ContextVar<std::sync::Arc<()>> = ContextVar::new("witness");
     let held = std::sync::Arc::new(());
     let made_inside = std::sync::Arc::new(());
@@ -85,7 +85,7 @@ fn a_value_set_inside_a_run_lives_until_the_run_ends_and_the_snapshot_keeps_its_
 
 #[test]
 fn one_snapshot_entered_by_many_threads_at_once_with_writes_inside_stays_isolated_and_leaks_nothing() {
-    // The lent frame is shared by every thread that runs the snapshot; each thread's writes
+    // The snapshot's frame is shared by every thread that runs it; each thread's writes
     // make frames of its own, freed when its run ends, and no thread sees another's.
     static WITNESS: ContextVar<std::sync::Arc<()>> = ContextVar::new("witness");
     let held = std::sync::Arc::new(());
@@ -146,12 +146,12 @@ fn snapshot_run_binds_a_future_whoever_polls_it() {
     assert_eq!(seen, (Some(7), Some(9), Some(8)));
 }
 
-/// A runtime driven from inside `sync_run` swaps its tasks' frames with the lent one on every
-/// poll: the lent frame must come back untouched, never be dropped by a task, and tasks must
-/// see what they captured.
+/// A runtime driven from inside `sync_run` swaps its tasks' frames with the snapshot's on every
+/// poll: the snapshot's frame must come back untouched, never be dropped by a task, and tasks
+/// must see what they captured.
 #[cfg(feature = "tokio")]
 #[test]
-fn a_runtime_driven_inside_a_run_swaps_with_the_lent_frame_and_gives_it_back() {
+fn a_runtime_driven_inside_a_run_swaps_with_the_snapshots_frame_and_gives_it_back() {
     static WITNESS: ContextVar<std::sync::Arc<()>> = ContextVar::new("witness");
     let held = std::sync::Arc::new(());
     let snap = ctxflow::sync_scope((S.value(3), WITNESS.value(held.clone())), Snapshot::capture);
@@ -188,7 +188,7 @@ fn a_runtime_driven_inside_a_run_swaps_with_the_lent_frame_and_gives_it_back() {
         for (n, inherited, own) in tasks {
             assert_eq!((inherited, own), (Some(3), Some(100 + n)), "task {n}");
         }
-        assert_eq!(after, Some(3), "the lent frame came back to the driving thread");
+        assert_eq!(after, Some(3), "the snapshot's frame came back to the driving thread");
         assert_eq!(S.get(), None);
         drop(rt);
         assert_eq!(std::sync::Arc::strong_count(&held), 2, "only the snapshot holds the value");

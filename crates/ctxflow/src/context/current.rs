@@ -77,14 +77,6 @@ thread_local! {
 }
 
 impl Current {
-    /// The current frame, counted: from the overlay, or from `base` if no read holds it.
-    fn counted(&self) -> Ctx {
-        if self.overlaid.get() > 0 {
-            return self.overlay.borrow().last().cloned().flatten();
-        }
-        self.base.borrow().as_ref().cloned()
-    }
-
     /// Folds the overlay back into `base` when nothing needs it any more: no scope entered
     /// through it, and no read holding `base`. Only a `set` made inside a read leaves such a
     /// frame; without this, every later read on the thread would take the counted path.
@@ -103,16 +95,28 @@ impl Current {
     }
 }
 
+/// Runs `f` on the current frame where it is (a shared borrow). `f` must run no user code: a
+/// write it made would find its frame borrowed.
+#[inline]
+fn peek<R>(f: impl FnOnce(&Ctx) -> R) -> R {
+    CURRENT.with(|c| {
+        if c.overlaid.get() > 0 {
+            return f(c.overlay.borrow().last().unwrap_or(&None));
+        }
+        f(&c.base.borrow())
+    })
+}
+
 /// A counted reference to the current frame.
 #[inline]
 pub(crate) fn capture() -> Ctx {
-    CURRENT.with(Current::counted)
+    peek(Ctx::clone)
 }
 
 /// What tasks, blocking jobs and threads spawned now inherit: the current frame without its
-/// `not_inherited` variables.
+/// `not_inherited` variables (one count, or a filtered copy; cloning values runs no user code).
 pub(crate) fn capture_inherited() -> Ctx {
-    frame::inheritable(&capture())
+    peek(frame::inheritable)
 }
 
 /// Runs `f` with the current frame (`None`: the empty context).
@@ -124,7 +128,8 @@ pub(crate) fn read<R>(f: impl FnOnce(Option<&Frame>) -> R) -> R {
         {
             return f(base.as_deref());
         }
-        let ctx = c.counted();
+        // Frames in the overlay: a counted reference, since code `f` runs may change the overlay.
+        let ctx = capture();
         f(ctx.as_deref())
     })
 }
