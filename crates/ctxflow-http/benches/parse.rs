@@ -61,17 +61,17 @@ fn parse(c: &mut Criterion) {
     for (name, headers) in [("no headers", &empty), ("all headers", &map)] {
         g.bench_function(format!("extract + bind + snapshot, {name}"), |b| {
             b.iter(|| {
-                let incoming = IncomingContext::from_headers(black_box(headers), ExtractOptions::default());
+                let incoming = IncomingContext::from_headers(black_box(headers), &ExtractOptions::default());
                 black_box(ctxflow::Snapshot::capture().with_bindings(incoming.into_bindings()))
             })
         });
     }
     g.bench_function("parts: IncomingContext::from_headers, all headers", |b| {
-        b.iter(|| black_box(IncomingContext::from_headers(black_box(&map), ExtractOptions::default())))
+        b.iter(|| black_box(IncomingContext::from_headers(black_box(&map), &ExtractOptions::default())))
     });
     g.bench_function("parts: into_bindings + Snapshot::with_bindings", |b| {
         b.iter_batched(
-            || IncomingContext::from_headers(&map, ExtractOptions::default()),
+            || IncomingContext::from_headers(&map, &ExtractOptions::default()),
             |incoming| black_box(ctxflow::Snapshot::capture().with_bindings(incoming.into_bindings())),
             criterion::BatchSize::SmallInput,
         )

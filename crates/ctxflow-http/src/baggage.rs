@@ -83,7 +83,7 @@ impl Baggage {
     /// assert_eq!((b.len(), dropped.len()), (3, 0));
     /// ```
     pub fn from_headers(headers: &http::HeaderMap) -> (Self, Vec<BaggageError>) {
-        Self::from_fields(&Fields::of(headers, crate::header::BAGGAGE))
+        Self::from_fields(&Fields::of(headers, &crate::header::BAGGAGE))
     }
 
     pub(crate) fn from_fields(fields: &Fields<'_>) -> (Self, Vec<BaggageError>) {

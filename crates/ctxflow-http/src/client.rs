@@ -6,7 +6,7 @@
 
 use std::task::{Context, Poll};
 
-use http::Request;
+use http::{HeaderName, Request};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -31,9 +31,15 @@ use tower_service::Service;
 /// assert!(sent.unwrap());
 /// # }
 /// ```
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone)]
 pub struct ClientLayer {
-    _private: (),
+    request_id_header: HeaderName,
+}
+
+impl Default for ClientLayer {
+    fn default() -> Self {
+        ClientLayer { request_id_header: crate::header::REQUEST_ID }
+    }
 }
 
 impl ClientLayer {
@@ -49,13 +55,33 @@ impl ClientLayer {
     pub fn new() -> Self {
         ClientLayer::default()
     }
+
+    /// The header the request id is sent in (default `x-request-id`), to match the
+    /// downstream's [`ServerLayer::request_id_header`](crate::ServerLayer::request_id_header).
+    ///
+    /// ```
+    /// use ctxflow_http::{ClientLayer, REQUEST_ID};
+    /// use tower::{Layer, ServiceExt, service_fn};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let layer = ClientLayer::new().request_id_header(http::HeaderName::from_static("x-correlation-id"));
+    /// let client = layer.layer(service_fn(|req: http::Request<()>| async move {
+    ///     Ok::<_, std::convert::Infallible>(req.headers().get("x-correlation-id").cloned())
+    /// }));
+    /// let sent = REQUEST_ID.scope("c-1".parse().unwrap(), client.oneshot(http::Request::new(()))).await;
+    /// assert_eq!(sent.unwrap().unwrap(), "c-1");
+    /// # }
+    /// ```
+    pub fn request_id_header(mut self, name: HeaderName) -> Self {
+        self.request_id_header = name;
+        self
+    }
 }
 
 impl<S> Layer<S> for ClientLayer {
     type Service = ClientService<S>;
 
     fn layer(&self, inner: S) -> ClientService<S> {
-        ClientService { inner }
+        ClientService { inner, request_id_header: self.request_id_header.clone() }
     }
 }
 
@@ -72,6 +98,7 @@ impl<S> Layer<S> for ClientLayer {
 #[derive(Debug, Clone)]
 pub struct ClientService<S> {
     inner: S,
+    request_id_header: HeaderName,
 }
 
 impl<S, B> Service<Request<B>> for ClientService<S>
@@ -87,7 +114,7 @@ where
     }
 
     fn call(&mut self, mut req: Request<B>) -> S::Future {
-        crate::inject::inject(req.headers_mut());
+        crate::inject::inject_with(req.headers_mut(), &self.request_id_header);
         self.inner.call(req)
     }
 }

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use ctxflow::{Binding, Snapshot};
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 
 use crate::baggage::Baggage;
 use crate::context::{BAGGAGE, REQUEST_ID, TRACE, TraceContext};
@@ -20,25 +20,29 @@ use crate::request_id::RequestId;
 use crate::traceparent::TraceParent;
 use crate::tracestate::TraceState;
 
-/// How new traces and request ids are made when the request brings none (or a bad one).
+/// Where the request id is read from, and how new traces and request ids are made when the
+/// request brings none (or a bad one).
 ///
 /// ```
 /// let o = ctxflow_http::ExtractOptions::default();
 /// assert!(o.sample_new_traces && o.accept_request_id);
+/// assert_eq!(o.request_id_header, "x-request-id");
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ExtractOptions {
     /// Whether a trace started here is marked sampled (default `true`).
     pub sample_new_traces: bool,
-    /// Whether a valid incoming `x-request-id` is kept (default `true`); otherwise every
-    /// request gets a fresh id.
+    /// Whether a valid incoming request id is kept (default `true`); otherwise every request
+    /// gets a fresh id.
     pub accept_request_id: bool,
+    /// The header the request id comes in (default [`header::REQUEST_ID`], `x-request-id`).
+    pub request_id_header: HeaderName,
 }
 
 impl Default for ExtractOptions {
     fn default() -> Self {
-        ExtractOptions { sample_new_traces: true, accept_request_id: true }
+        ExtractOptions { sample_new_traces: true, accept_request_id: true, request_id_header: header::REQUEST_ID }
     }
 }
 
@@ -49,7 +53,7 @@ impl Default for ExtractOptions {
 /// let mut h = http::HeaderMap::new();
 /// h.insert("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".parse().unwrap());
 /// h.insert("baggage", "tenant=acme".parse().unwrap());
-/// let incoming = IncomingContext::from_headers(&h, ExtractOptions::default());
+/// let incoming = IncomingContext::from_headers(&h, &ExtractOptions::default());
 /// assert_eq!(incoming.trace.trace_id.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
 /// let seen = ctxflow::sync_scope(incoming.into_bindings(), || TRACE.with(|t| t.unwrap().trace_id));
 /// assert_eq!(seen.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
@@ -71,11 +75,17 @@ impl IncomingContext {
     /// use ctxflow_http::{ExtractOptions, IncomingContext};
     /// let mut h = http::HeaderMap::new();
     /// h.insert("traceparent", "garbage".parse().unwrap());
-    /// let incoming = IncomingContext::from_headers(&h, ExtractOptions::default());
+    /// let incoming = IncomingContext::from_headers(&h, &ExtractOptions::default());
     /// assert!(incoming.trace.parent_id.is_none(), "a new trace instead of a rejected request");
     /// ```
-    pub fn from_headers(headers: &HeaderMap, options: ExtractOptions) -> IncomingContext {
-        let fields = header_fields::FoundHeaders::find(headers);
+    pub fn from_headers(headers: &HeaderMap, options: &ExtractOptions) -> IncomingContext {
+        Self::read(headers, options).0
+    }
+
+    /// [`from_headers`](Self::from_headers), and whether the request id is the one that came
+    /// in (the headers then hold it, alone, under its name).
+    pub(crate) fn read(headers: &HeaderMap, options: &ExtractOptions) -> (IncomingContext, bool) {
+        let fields = header_fields::FoundHeaders::find(headers, &options.request_id_header);
         let trace = match TraceParent::from_fields(&fields.traceparent) {
             Ok(Some(parent)) => TraceContext::continued(parent, tracestate(&fields.tracestate)),
             Ok(None) => TraceContext::new_root(options.sample_new_traces),
@@ -91,10 +101,12 @@ impl IncomingContext {
         }
         let received = if options.accept_request_id { RequestId::from_fields(&fields.request_id) } else { Ok(None) };
         let request_id = received.unwrap_or_else(|e| {
-            dropped(header::REQUEST_ID.as_str(), &e);
+            dropped(options.request_id_header.as_str(), &e);
             None
         });
-        IncomingContext { trace, baggage, request_id: request_id.unwrap_or_else(RequestId::generate) }
+        let received = request_id.is_some();
+        let incoming = IncomingContext { trace, baggage, request_id: request_id.unwrap_or_else(RequestId::generate) };
+        (incoming, received)
     }
 
     /// The bindings for the request's context: [`TRACE`], [`BAGGAGE`], [`REQUEST_ID`], and every
@@ -102,7 +114,7 @@ impl IncomingContext {
     ///
     /// ```
     /// use ctxflow_http::{ExtractOptions, IncomingContext, REQUEST_ID};
-    /// let incoming = IncomingContext::from_headers(&http::HeaderMap::new(), ExtractOptions::default());
+    /// let incoming = IncomingContext::from_headers(&http::HeaderMap::new(), &ExtractOptions::default());
     /// let id = incoming.request_id.clone();
     /// assert_eq!(ctxflow::sync_scope(incoming.into_bindings(), || REQUEST_ID.get()), Some(id));
     /// ```
@@ -112,25 +124,26 @@ impl IncomingContext {
         bindings
     }
 
-    /// The current context with these bindings: one frame, and no list of bindings allocated
-    /// when no declared export came in (the usual case).
-    pub(crate) fn into_context(self) -> Snapshot {
+    /// The current context with these bindings, then `extra` (which win over them): one
+    /// frame, and no list of bindings allocated when neither a declared export came in nor
+    /// `extra` has any (the usual case).
+    pub(crate) fn into_context(self, extra: Vec<Binding>) -> Snapshot {
         let base = Snapshot::capture();
-        if self.baggage.is_empty() && base.is_empty() {
+        if self.baggage.is_empty() && base.is_empty() && extra.is_empty() {
             // No baggage came in (the usual request) and no context is around the server: no
             // baggage to hide, so BAGGAGE is left out (one binding fewer to build), and no
             // declared export can have come in.
             return base.with_bindings(Self::trace_and_id(&Arc::new(self)));
         }
-        let mut declared = bind_declared(&self.baggage);
+        let mut bindings = bind_declared(&self.baggage);
         // Moved into its allocation here, once (passed on by value, it was copied once more).
         let fixed = Self::fixed_bindings(Arc::new(self));
-        if declared.is_empty() {
-            base.with_bindings(fixed)
-        } else {
-            declared.extend(fixed);
-            base.with_bindings(declared)
+        if bindings.is_empty() && extra.is_empty() {
+            return base.with_bindings(fixed);
         }
+        bindings.extend(fixed);
+        bindings.extend(extra);
+        base.with_bindings(bindings)
     }
 
     /// `TRACE` and `REQUEST_ID` bound to their fields of `shared`.

@@ -25,7 +25,7 @@ pub(crate) enum Fields<'a> {
 
 impl<'a> Fields<'a> {
     /// The fields of `name`, by lookup.
-    pub(crate) fn of(headers: &'a HeaderMap, name: HeaderName) -> Self {
+    pub(crate) fn of(headers: &'a HeaderMap, name: &HeaderName) -> Self {
         Fields::All(headers.get_all(name))
     }
 
@@ -66,7 +66,7 @@ impl<'a> Iterator for FieldIter<'a> {
     }
 }
 
-/// The fields of `traceparent`, `tracestate`, `baggage` and `x-request-id`.
+/// The fields of `traceparent`, `tracestate`, `baggage` and the request id's header.
 pub(crate) struct FoundHeaders<'a> {
     pub(crate) traceparent: Fields<'a>,
     pub(crate) tracestate: Fields<'a>,
@@ -75,13 +75,13 @@ pub(crate) struct FoundHeaders<'a> {
 }
 
 impl<'a> FoundHeaders<'a> {
-    pub(crate) fn find(headers: &'a HeaderMap) -> Self {
+    pub(crate) fn find(headers: &'a HeaderMap, request_id: &HeaderName) -> Self {
         if headers.len() > SCAN_LIMIT {
             return FoundHeaders {
-                traceparent: Fields::of(headers, header::TRACEPARENT),
-                tracestate: Fields::of(headers, header::TRACESTATE),
-                baggage: Fields::of(headers, header::BAGGAGE),
-                request_id: Fields::of(headers, header::REQUEST_ID),
+                traceparent: Fields::of(headers, &header::TRACEPARENT),
+                tracestate: Fields::of(headers, &header::TRACESTATE),
+                baggage: Fields::of(headers, &header::BAGGAGE),
+                request_id: Fields::of(headers, request_id),
             };
         }
         let mut found = FoundHeaders {
@@ -91,11 +91,11 @@ impl<'a> FoundHeaders<'a> {
             request_id: Fields::One(None),
         };
         for (name, value) in headers {
-            let (slot, name) = match name.as_str() {
-                "traceparent" => (&mut found.traceparent, header::TRACEPARENT),
-                "tracestate" => (&mut found.tracestate, header::TRACESTATE),
-                "baggage" => (&mut found.baggage, header::BAGGAGE),
-                "x-request-id" => (&mut found.request_id, header::REQUEST_ID),
+            let slot = match name.as_str() {
+                "traceparent" => &mut found.traceparent,
+                "tracestate" => &mut found.tracestate,
+                "baggage" => &mut found.baggage,
+                _ if name == request_id => &mut found.request_id,
                 _ => continue,
             };
             match slot {

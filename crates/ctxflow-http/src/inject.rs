@@ -6,7 +6,7 @@
 //! describes that trace.
 
 use http::header::{Entry, VacantEntry};
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::context::{BAGGAGE, REQUEST_ID, TRACE};
 use crate::export::outgoing;
@@ -33,6 +33,11 @@ use crate::header;
 /// assert!(mine["traceparent"].to_str().unwrap().ends_with("-00"), "the caller's header is kept");
 /// ```
 pub fn inject(headers: &mut HeaderMap) {
+    inject_with(headers, &header::REQUEST_ID);
+}
+
+/// [`inject`], with the request id sent in `request_id_header`.
+pub(crate) fn inject_with(headers: &mut HeaderMap, request_id_header: &HeaderName) {
     TRACE.with(|trace| {
         let Some(trace) = trace else { return };
         if let Entry::Vacant(slot) = headers.entry(header::TRACEPARENT) {
@@ -51,7 +56,7 @@ pub fn inject(headers: &mut HeaderMap) {
             _ => {}
         });
     }
-    if let Entry::Vacant(slot) = headers.entry(header::REQUEST_ID) {
+    if let Entry::Vacant(slot) = headers.entry(request_id_header) {
         REQUEST_ID.with(|id| id.map(|id| put(slot, id.as_str().as_bytes())));
     }
 }

@@ -4,7 +4,9 @@
 //!   and `x-request-id` from each request and runs the whole handling, and everything it spawns
 //!   through ctxflow, inside a context holding them: [`TRACE`], [`BAGGAGE`], [`REQUEST_ID`].
 //!   A request without a (valid) trace starts a new one; malformed headers are dropped with a
-//!   typed error logged at debug level, never rejected.
+//!   typed error logged at debug level, never rejected. The request id's header can be renamed
+//!   and echoed, and other headers bound to your variables
+//!   ([`bind_header`](ServerLayer::bind_header), validated and bounded).
 //! * [`ClientLayer`] (or [`inject`] for non-tower clients) writes the current context into
 //!   outgoing requests: a new parent-id per call, tracestate and baggage forwarded, the
 //!   request id kept, and never a header the caller already set.
@@ -51,6 +53,7 @@
 
 mod baggage;
 mod body;
+mod bound_headers;
 mod client;
 mod context;
 mod export;
@@ -73,6 +76,7 @@ mod tracestate;
 
 pub use baggage::Baggage;
 pub use body::ScopedBody;
+pub use bound_headers::{BoundHeaderError, RejectedHeaders};
 pub use client::{ClientLayer, ClientService};
 pub use context::{BAGGAGE, REQUEST_ID, TRACE, TraceContext};
 pub use export::{BaggageCodec, DisplayFromStr, ExportError};
@@ -89,6 +93,7 @@ pub use tracestate::{TraceState, TraceStateError};
 
 /// Limits of the W3C specs, as enforced by the parsers.
 pub mod limits {
+    pub use crate::bound_headers::DEFAULT_MAX_LEN as BOUND_HEADER_MAX_LEN;
     pub use crate::member::{MAX_BYTES as BAGGAGE_MAX_BYTES, MAX_MEMBERS as BAGGAGE_MAX_MEMBERS};
     pub use crate::request_id::MAX_LEN as REQUEST_ID_MAX_LEN;
     pub use crate::tracestate::{

@@ -54,7 +54,7 @@ enum Repr {
 pub enum RequestIdError {
     /// Empty, longer than 128 characters, or holding characters other than visible ASCII.
     Invalid,
-    /// More than one `x-request-id` field.
+    /// More than one request id field.
     Duplicate,
 }
 
@@ -62,7 +62,7 @@ impl fmt::Display for RequestIdError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RequestIdError::Invalid => write!(f, "request id is not 1 to {MAX_LEN} visible ASCII characters"),
-            RequestIdError::Duplicate => f.write_str("more than one x-request-id field"),
+            RequestIdError::Duplicate => f.write_str("more than one request id field"),
         }
     }
 }
@@ -104,7 +104,7 @@ impl RequestId {
     /// assert_eq!(ctxflow_http::RequestId::from_headers(&h).unwrap().unwrap().as_str(), "abc");
     /// ```
     pub fn from_headers(headers: &http::HeaderMap) -> Result<Option<Self>, RequestIdError> {
-        Self::from_fields(&Fields::of(headers, crate::header::REQUEST_ID))
+        Self::from_fields(&Fields::of(headers, &crate::header::REQUEST_ID))
     }
 
     pub(crate) fn from_fields(fields: &Fields<'_>) -> Result<Option<Self>, RequestIdError> {

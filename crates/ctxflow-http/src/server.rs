@@ -10,14 +10,17 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use ctxflow::{Scoped, Snapshot};
-use http::{Request, Response};
+use ctxflow::{ContextVar, Scoped, Snapshot};
+use http::header::Entry;
+use http::{HeaderName, HeaderValue, Request, Response};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::body::ScopedBody;
+use crate::bound_headers::BoundHeaders;
 use crate::extract::{ExtractOptions, IncomingContext};
+use crate::request_id::RequestId;
 
 /// Runs every request inside a context holding its [`TRACE`](crate::TRACE),
 /// [`BAGGAGE`](crate::BAGGAGE), [`REQUEST_ID`](crate::REQUEST_ID) and declared exports.
@@ -27,6 +30,12 @@ use crate::extract::{ExtractOptions, IncomingContext};
 /// `hyper_util::service::TowerToHyperService`. The response body is wrapped in a
 /// [`ScopedBody`] so that a streaming body is polled inside the request's context too.
 /// Malformed headers never fail the request (see [`IncomingContext::from_headers`]).
+///
+/// The request id the layer settles on (the caller's when valid and accepted, else a new one)
+/// is also written into the request's own header before the inner service sees it, so layers
+/// inside it, such as tower-http's `SetRequestIdLayer` and `PropagateRequestIdLayer`, keep
+/// that same id instead of making a second one. With
+/// [`echo_request_id`](ServerLayer::echo_request_id) it goes back on the response too.
 ///
 /// ```
 /// use ctxflow_http::{ServerLayer, REQUEST_ID};
@@ -40,9 +49,11 @@ use crate::extract::{ExtractOptions, IncomingContext};
 /// assert_eq!(svc.oneshot(req).await.unwrap().into_body().into_inner(), "r-1");
 /// # }
 /// ```
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ServerLayer {
     options: ExtractOptions,
+    echo_request_id: bool,
+    bound: BoundHeaders,
 }
 
 impl ServerLayer {
@@ -79,13 +90,100 @@ impl ServerLayer {
         self.options.accept_request_id = accept;
         self
     }
+
+    /// The header the request id comes in and is written to (default `x-request-id`).
+    /// [`ClientLayer::request_id_header`](crate::ClientLayer::request_id_header) names it for
+    /// outgoing calls.
+    ///
+    /// ```
+    /// use ctxflow_http::{ServerLayer, REQUEST_ID};
+    /// use tower::{Layer, ServiceExt, service_fn};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let layer = ServerLayer::new().request_id_header(http::HeaderName::from_static("x-correlation-id"));
+    /// let svc = layer.layer(service_fn(|_: http::Request<()>| async {
+    ///     Ok::<_, std::convert::Infallible>(http::Response::new(REQUEST_ID.get().unwrap().to_string()))
+    /// }));
+    /// let req = http::Request::builder().header("x-correlation-id", "c-9").body(()).unwrap();
+    /// assert_eq!(svc.oneshot(req).await.unwrap().into_body().into_inner(), "c-9");
+    /// # }
+    /// ```
+    pub fn request_id_header(mut self, name: HeaderName) -> Self {
+        self.options.request_id_header = name;
+        self
+    }
+
+    /// Whether the response carries the request id in the request id's header (default
+    /// `false`). A value the inner service already put there is kept.
+    ///
+    /// ```
+    /// use tower::{Layer, ServiceExt, service_fn};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let layer = ctxflow_http::ServerLayer::new().echo_request_id(true);
+    /// let svc = layer.layer(service_fn(|_: http::Request<()>| async {
+    ///     Ok::<_, std::convert::Infallible>(http::Response::new(()))
+    /// }));
+    /// let req = http::Request::builder().header("x-request-id", "r-7").body(()).unwrap();
+    /// assert_eq!(svc.oneshot(req).await.unwrap().headers()["x-request-id"], "r-7");
+    /// # }
+    /// ```
+    pub fn echo_request_id(mut self, echo: bool) -> Self {
+        self.echo_request_id = echo;
+        self
+    }
+
+    /// Binds the request header `name` to `var` for each request: the value, parsed with
+    /// `T`'s `FromStr`, when it is one field of 1 to
+    /// [`bound_header_max_len`](ServerLayer::bound_header_max_len) bytes of visible ASCII;
+    /// otherwise `var` is unset and the refusal is listed in the request's
+    /// [`RejectedHeaders`](crate::RejectedHeaders) extension. A bound header wins over a
+    /// baggage member declared for the same variable.
+    ///
+    /// ```
+    /// use ctxflow::ContextVar;
+    /// use ctxflow_http::ServerLayer;
+    /// use tower::{Layer, ServiceExt, service_fn};
+    ///
+    /// static TENANT: ContextVar<String> = ContextVar::new("tenant");
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let layer = ServerLayer::new().bind_header(http::HeaderName::from_static("x-tenant-id"), &TENANT);
+    /// let svc = layer.layer(service_fn(|_: http::Request<()>| async {
+    ///     Ok::<_, std::convert::Infallible>(http::Response::new(TENANT.get()))
+    /// }));
+    /// let req = http::Request::builder().header("x-tenant-id", "acme").body(()).unwrap();
+    /// assert_eq!(svc.oneshot(req).await.unwrap().into_body().into_inner().as_deref(), Some("acme"));
+    /// # }
+    /// ```
+    pub fn bind_header<T>(mut self, name: HeaderName, var: &'static ContextVar<T>) -> Self
+    where
+        T: std::str::FromStr + Send + Sync + 'static,
+        T::Err: std::fmt::Display,
+    {
+        self.bound.add(name, var);
+        self
+    }
+
+    /// The longest value a bound header may have, in bytes (default
+    /// [`limits::BOUND_HEADER_MAX_LEN`](crate::limits::BOUND_HEADER_MAX_LEN)).
+    ///
+    /// ```
+    /// let layer = ctxflow_http::ServerLayer::new().bound_header_max_len(64);
+    /// ```
+    pub fn bound_header_max_len(mut self, max_len: usize) -> Self {
+        self.bound.set_max_len(max_len);
+        self
+    }
 }
 
 impl<S> Layer<S> for ServerLayer {
     type Service = ServerService<S>;
 
     fn layer(&self, inner: S) -> ServerService<S> {
-        ServerService { inner, options: self.options }
+        ServerService {
+            inner,
+            options: self.options.clone(),
+            echo_request_id: self.echo_request_id,
+            bound: self.bound.clone(),
+        }
     }
 }
 
@@ -104,6 +202,35 @@ impl<S> Layer<S> for ServerLayer {
 pub struct ServerService<S> {
     inner: S,
     options: ExtractOptions,
+    echo_request_id: bool,
+    bound: BoundHeaders,
+}
+
+impl<S> ServerService<S> {
+    /// Puts `id` in the request's id header unless it came from there (`received`), and gives
+    /// back the header's name and value when the response is to echo them.
+    fn mark_request_id<B>(
+        &self,
+        req: &mut Request<B>,
+        id: &RequestId,
+        received: bool,
+    ) -> Option<(HeaderName, HeaderValue)> {
+        let name = &self.options.request_id_header;
+        if received {
+            // The usual case with an id: nothing to write, nothing to look up without echo.
+            let value = self.echo_request_id.then(|| req.headers().get(name).cloned())??;
+            return Some((name.clone(), value));
+        }
+        // An id is visible ASCII, so this never fails; if it did, the header stays as it was.
+        let value = HeaderValue::from_str(id.as_str()).ok()?;
+        if self.echo_request_id {
+            req.headers_mut().insert(name.clone(), value.clone());
+            Some((name.clone(), value))
+        } else {
+            req.headers_mut().insert(name.clone(), value);
+            None
+        }
+    }
 }
 
 impl<S, B, ResBody> Service<Request<B>> for ServerService<S>
@@ -118,11 +245,21 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<B>) -> Self::Future {
-        let context = IncomingContext::from_headers(req.headers(), self.options).into_context();
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        let (incoming, received) = IncomingContext::read(req.headers(), &self.options);
+        let echo = self.mark_request_id(&mut req, &incoming.request_id, received);
+        let context = if self.bound.is_empty() {
+            incoming.into_context(Vec::new())
+        } else {
+            let (bindings, rejected) = self.bound.bind(req.headers());
+            if rejected.iter().next().is_some() {
+                req.extensions_mut().insert(rejected);
+            }
+            incoming.into_context(bindings)
+        };
         let inner = &mut self.inner;
         let fut = context.sync_run(|| inner.call(req));
-        ResponseFuture { inner: context.run(fut), context: Some(context) }
+        ResponseFuture { inner: context.run(fut), context: Some(context), echo }
     }
 }
 
@@ -145,12 +282,17 @@ pin_project! {
         #[pin]
         inner: Scoped<F>,
         context: Option<Snapshot>,
+        echo: Option<(HeaderName, HeaderValue)>,
     }
 }
 
 impl<F> std::fmt::Debug for ResponseFuture<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResponseFuture").field("inner", &self.inner).field("context", &self.context).finish()
+        f.debug_struct("ResponseFuture")
+            .field("inner", &self.inner)
+            .field("context", &self.context)
+            .field("echo", &self.echo)
+            .finish()
     }
 }
 
@@ -162,7 +304,12 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let res = std::task::ready!(this.inner.poll(cx))?;
+        let mut res = std::task::ready!(this.inner.poll(cx))?;
+        if let Some((name, value)) = this.echo.take()
+            && let Entry::Vacant(slot) = res.headers_mut().entry(name)
+        {
+            slot.insert(value);
+        }
         let context = this.context.take().unwrap_or_else(Snapshot::empty);
         Poll::Ready(Ok(res.map(|body| ScopedBody::new(body, context))))
     }

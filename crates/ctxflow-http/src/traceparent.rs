@@ -160,7 +160,7 @@ impl TraceParent {
     /// assert_eq!(TraceParent::from_headers(&headers), Err(TraceParentError::Duplicate));
     /// ```
     pub fn from_headers(headers: &http::HeaderMap) -> Result<Option<Self>, TraceParentError> {
-        Self::from_fields(&Fields::of(headers, crate::header::TRACEPARENT))
+        Self::from_fields(&Fields::of(headers, &crate::header::TRACEPARENT))
     }
 
     pub(crate) fn from_fields(fields: &Fields<'_>) -> Result<Option<Self>, TraceParentError> {

@@ -128,7 +128,7 @@ impl TraceState {
     /// assert_eq!(TraceState::from_headers(&headers).unwrap().as_str(), "foo=1,bar=2,baz=3");
     /// ```
     pub fn from_headers(headers: &http::HeaderMap) -> Result<Self, TraceStateError> {
-        Self::from_fields(&Fields::of(headers, crate::header::TRACESTATE))
+        Self::from_fields(&Fields::of(headers, &crate::header::TRACESTATE))
     }
 
     pub(crate) fn from_fields(fields: &Fields<'_>) -> Result<Self, TraceStateError> {

@@ -58,7 +58,7 @@ fn we_read_what_opentelemetry_writes() {
     TraceContextPropagator::new().inject_context(&cx, &mut map);
     BaggagePropagator::new().inject_context(&cx, &mut map);
 
-    let incoming = IncomingContext::from_headers(&to_headers(&map), ExtractOptions::default());
+    let incoming = IncomingContext::from_headers(&to_headers(&map), &ExtractOptions::default());
     assert_eq!(incoming.trace.trace_id.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
     assert_eq!(incoming.trace.parent_id.map(|p| p.to_string()).as_deref(), Some("00f067aa0ba902b7"));
     assert!(incoming.trace.flags.is_sampled());

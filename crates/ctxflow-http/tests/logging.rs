@@ -63,7 +63,7 @@ fn events_for(headers: &[(&str, &str)]) -> Vec<Recorded> {
         map.append(http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
     }
     tracing::subscriber::with_default(recorder.clone(), || {
-        IncomingContext::from_headers(&map, ExtractOptions::default())
+        IncomingContext::from_headers(&map, &ExtractOptions::default())
     });
     recorder.0.lock().unwrap().clone()
 }
