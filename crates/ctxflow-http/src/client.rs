@@ -114,7 +114,7 @@ where
     }
 
     fn call(&mut self, mut req: Request<B>) -> S::Future {
-        crate::inject::inject_with(req.headers_mut(), &self.request_id_header);
+        crate::inject::inject_into(req.headers_mut(), &self.request_id_header);
         self.inner.call(req)
     }
 }

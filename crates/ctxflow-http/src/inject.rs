@@ -5,9 +5,12 @@
 //! the trace. `tracestate` is only added together with our own `traceparent`, since it
 //! describes that trace.
 
-use http::header::{Entry, VacantEntry};
+use std::borrow::Cow;
+
+use http::header::Entry;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
+use crate::baggage::Baggage;
 use crate::context::{BAGGAGE, REQUEST_ID, TRACE};
 use crate::export::outgoing;
 use crate::header;
@@ -33,37 +36,50 @@ use crate::header;
 /// assert!(mine["traceparent"].to_str().unwrap().ends_with("-00"), "the caller's header is kept");
 /// ```
 pub fn inject(headers: &mut HeaderMap) {
-    inject_with(headers, &header::REQUEST_ID);
+    inject_into(headers, &header::REQUEST_ID);
 }
 
-/// [`inject`], with the request id sent in `request_id_header`.
-pub(crate) fn inject_with(headers: &mut HeaderMap, request_id_header: &HeaderName) {
+/// Where [`inject`]'s headers go: an HTTP header map, or a message's headers.
+pub(crate) trait Sink {
+    /// Writes `value()` under `name` unless the sink holds a field of that name; whether it
+    /// wrote. `value` is only called when the field is absent.
+    fn put_if_absent<V: AsRef<[u8]>>(&mut self, name: &HeaderName, value: impl FnOnce() -> Option<V>) -> bool;
+}
+
+impl Sink for HeaderMap {
+    fn put_if_absent<V: AsRef<[u8]>>(&mut self, name: &HeaderName, value: impl FnOnce() -> Option<V>) -> bool {
+        let Entry::Vacant(slot) = self.entry(name) else { return false };
+        // Everything we write is visible ASCII; a value that somehow is not is left out.
+        match value().and_then(|v| HeaderValue::from_bytes(v.as_ref()).ok()) {
+            Some(value) => {
+                slot.insert(value);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// [`inject`] into any [`Sink`], with the request id sent in `request_id_header`.
+pub(crate) fn inject_into(sink: &mut impl Sink, request_id_header: &HeaderName) {
     TRACE.with(|trace| {
         let Some(trace) = trace else { return };
-        if let Entry::Vacant(slot) = headers.entry(header::TRACEPARENT) {
-            put(slot, &trace.child().encode());
-            // Only with our own traceparent: it describes that trace.
-            if !trace.tracestate.is_empty()
-                && let Entry::Vacant(slot) = headers.entry(header::TRACESTATE)
-            {
-                put(slot, trace.tracestate.as_str().as_bytes());
-            }
+        // Only with our own traceparent: tracestate describes that trace.
+        if sink.put_if_absent(&header::TRACEPARENT, || Some(trace.child().encode())) && !trace.tracestate.is_empty() {
+            sink.put_if_absent(&header::TRACESTATE, || Some(trace.tracestate.as_str().as_bytes()));
         }
     });
-    if let Entry::Vacant(slot) = headers.entry(header::BAGGAGE) {
-        BAGGAGE.with(|incoming| match outgoing(incoming) {
-            Some(baggage) if !baggage.is_empty() => put(slot, baggage.as_str().as_bytes()),
-            _ => {}
-        });
-    }
-    if let Entry::Vacant(slot) = headers.entry(request_id_header) {
-        REQUEST_ID.with(|id| id.map(|id| put(slot, id.as_str().as_bytes())));
-    }
+    BAGGAGE.with(|incoming| {
+        sink.put_if_absent(&header::BAGGAGE, || outgoing(incoming).filter(|b| !b.is_empty()).map(BaggageText))
+    });
+    REQUEST_ID.with(|id| sink.put_if_absent(request_id_header, || id.map(|id| id.as_str().as_bytes())));
 }
 
-fn put(slot: VacantEntry<'_, HeaderValue>, value: &[u8]) {
-    // Everything we write is visible ASCII; a value that somehow is not is left out.
-    if let Ok(value) = HeaderValue::from_bytes(value) {
-        slot.insert(value);
+/// The outgoing baggage as the bytes of its header, borrowed when nothing was added to it.
+struct BaggageText<'a>(Cow<'a, Baggage>);
+
+impl AsRef<[u8]> for BaggageText<'_> {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_str().as_bytes()
     }
 }

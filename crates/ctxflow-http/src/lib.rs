@@ -11,6 +11,9 @@
 //!   outgoing requests: a new parent-id per call, tracestate and baggage forwarded, the
 //!   request id kept, and never a header the caller already set.
 //! * Which of *your* variables cross the wire is declared: [`Baggage::export`].
+//! * The same headers travel on messages (NATS, Kafka, AMQP): [`inject_message`] and
+//!   [`IncomingContext::from_message`] over any header map that implements
+//!   [`MessageHeaders`].
 //!
 //! ```
 //! use ctxflow::ContextVar;
@@ -65,6 +68,7 @@ mod inject;
 mod list;
 mod log;
 mod member;
+mod message;
 #[cfg(feature = "reqwest")]
 mod middleware;
 #[cfg(feature = "opentelemetry")]
@@ -84,6 +88,7 @@ pub use extract::{ExtractOptions, IncomingContext};
 pub use ids::{IdError, SpanId, TraceFlags, TraceId};
 pub use inject::inject;
 pub use member::{BaggageError, Member, Property};
+pub use message::{MessageHeaders, MessageHeadersMut, inject_message};
 #[cfg(feature = "reqwest")]
 pub use middleware::ContextMiddleware;
 pub use request_id::{RequestId, RequestIdError};
