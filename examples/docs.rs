@@ -21,6 +21,11 @@ pub struct Http;
 #[doc = include_str!("../docs/logging.md")]
 pub struct Logging;
 
+/// docs/messaging.md
+#[cfg(doctest)]
+#[doc = include_str!("../docs/messaging.md")]
+pub struct Messaging;
+
 /// The README.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # The project's test command (README quick start, and what CI runs after fmt and clippy).
 # Builds and tests every crate with every feature, then checks that the core crate also
-# builds for users who do not pass `--cfg tokio_unstable`.
+# builds for users who do not pass `--cfg tokio_unstable`. Installs what the tests need
+# (nats-server) first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# The messaging test runs a NATS server of its own; this installs the binary if missing.
+NATS_SERVER=$(scripts/nats-server.sh)
+export NATS_SERVER
 
 cargo test --workspace --all-features
 
