@@ -13,6 +13,10 @@
 //! take a counted reference from. Writes inside reads are rare, so the overlay is nearly always
 //! empty and costs a reader one check.
 //!
+//! Each entered scope records its owner (see [`Owner`]): a task that finds another's scope
+//! entered on its thread (a `LocalSet`'s task, say) reads the empty context there, and its
+//! writes are refused.
+//!
 //! The root frame that a `set` outside any scope leaves is released at thread exit; a value's
 //! `Drop` that panics there is contained, since a panic in a thread-local destructor aborts the
 //! process.
@@ -21,6 +25,7 @@ use std::cell::{Cell, RefCell};
 use std::mem::ManuallyDrop;
 
 use super::frame::{self, Ctx, Frame};
+use super::owner::Owner;
 use crate::contain;
 // One thread-local per thread, also per thread of a loom model (`tests/loom_*.rs`).
 use crate::sync::thread_local;
@@ -42,6 +47,8 @@ struct Current {
     overlay_scopes: Cell<usize>,
     /// Entered ctxflow scopes on this thread (tasks, `scope`, `Snapshot::run`, ...).
     depth: Cell<u32>,
+    /// Who entered the innermost scope (nobody's for the root frame).
+    owner: Cell<Owner>,
 }
 
 /// Releases the frames left at thread exit; registered by the first [`replace`] on a thread
@@ -71,12 +78,19 @@ thread_local! {
             overlaid: Cell::new(0),
             overlay_scopes: Cell::new(0),
             depth: Cell::new(0),
+            owner: Cell::new(Owner::NOBODY),
         }
     };
     static RELEASE: Release = const { Release };
 }
 
 impl Current {
+    /// Whether the running code owns the innermost scope, and so may see it.
+    #[inline]
+    fn owned(&self) -> bool {
+        self.owner.get() == Owner::running()
+    }
+
     /// Folds the overlay back into `base` when nothing needs it any more: no scope entered
     /// through it, and no read holding `base`. Only a `set` made inside a read leaves such a
     /// frame; without this, every later read on the thread would take the counted path.
@@ -100,6 +114,9 @@ impl Current {
 #[inline]
 fn peek<R>(f: impl FnOnce(&Ctx) -> R) -> R {
     CURRENT.with(|c| {
+        if !c.owned() {
+            return f(&None);
+        }
         if c.overlaid.get() > 0 {
             return f(c.overlay.borrow().last().unwrap_or(&None));
         }
@@ -123,6 +140,9 @@ pub(crate) fn capture_inherited() -> Ctx {
 #[inline]
 pub(crate) fn read<R>(f: impl FnOnce(Option<&Frame>) -> R) -> R {
     CURRENT.with(|c| {
+        if !c.owned() {
+            return f(None);
+        }
         if c.overlaid.get() == 0
             && let Ok(base) = c.base.try_borrow()
         {
@@ -159,33 +179,48 @@ pub(crate) fn replace(new: Ctx) -> Result<(), ()> {
     Ok(())
 }
 
+/// What [`pop`] needs to undo a [`push`]: where the frame went, and the owner it replaced.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Pushed {
+    mode: Mode,
+    outer: Owner,
+}
+
+#[cfg(feature = "runtime")]
+impl Pushed {
+    /// A placeholder for a frame not entered yet.
+    pub(crate) const NONE: Pushed = Pushed { mode: Mode::Base, outer: Owner::NOBODY };
+}
+
 /// Where [`push`] put a frame, for [`pop`] to take it back from.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum Mode {
+enum Mode {
     /// Into `base` (the overlay was empty).
     Base,
     /// Onto the overlay, at this index (a read held `base`, or the overlay was in use).
     Overlay { at: usize },
 }
 
-/// Enters the frame in `slot` one scope deeper; the previous frame goes into `slot` (or, in
-/// overlay mode, stays where it is, under the entered one). Returns where the frame went.
-#[inline]
-pub(crate) fn push(slot: &mut Ctx) -> Mode {
+/// Enters the frame in `slot` one scope deeper, as `owner`'s; the previous frame goes into
+/// `slot` (or, in overlay mode, stays where it is, under the entered one).
+#[inline(always)]
+pub(crate) fn push(slot: &mut Ctx, owner: Owner) -> Pushed {
     CURRENT.with(|c| {
         c.depth.set(c.depth.get() + 1);
+        let outer = c.owner.replace(owner);
         if c.overlaid.get() == 0
             && let Ok(mut base) = c.base.try_borrow_mut()
         {
             *slot = std::mem::replace(&mut **base, slot.take());
-            return Mode::Base;
+            return Pushed { mode: Mode::Base, outer };
         }
-        push_overlaid(c, slot)
+        Pushed { mode: push_overlaid(c, slot), outer }
     })
 }
 
 /// [`push`] with a read in progress or frames in the overlay.
 #[cold]
+#[inline(never)]
 fn push_overlaid(c: &Current, slot: &mut Ctx) -> Mode {
     let settled = c.settle();
     let mode = if c.overlaid.get() == 0
@@ -208,8 +243,9 @@ fn push_overlaid(c: &Current, slot: &mut Ctx) -> Mode {
 
 /// Undoes [`push`]: the frame as the entered code left it goes back into `slot`, and the
 /// previous frame is current again.
-#[inline]
-pub(crate) fn pop(slot: &mut Ctx, mode: Mode) {
+#[inline(always)]
+pub(crate) fn pop(slot: &mut Ctx, pushed: Pushed) {
+    let Pushed { mode, outer } = pushed;
     let retired = CURRENT.with(|c| {
         c.depth.set(c.depth.get().saturating_sub(1));
         // No read holds `base` in base mode: one that did when this scope was entered would
@@ -223,12 +259,15 @@ pub(crate) fn pop(slot: &mut Ctx, mode: Mode) {
         }
         pop_overlaid(c, slot, mode)
     });
+    // Its own access: inside the closure above, it made the compiler stop inlining `pop`.
+    CURRENT.with(|c| c.owner.set(outer));
     // Frames retired on the way (by `set`s made inside reads), freed with nothing borrowed.
     drop(retired);
 }
 
 /// [`pop`] with frames in the overlay; returns the frames it retires.
 #[cold]
+#[inline(never)]
 fn pop_overlaid(c: &Current, slot: &mut Ctx, mode: Mode) -> Vec<Ctx> {
     let at = match mode {
         Mode::Base => 0,
@@ -276,26 +315,38 @@ pub(crate) fn depth() -> u32 {
     CURRENT.with(|c| c.depth.get())
 }
 
+/// Whether the running code may write into the innermost scope: it entered it.
+pub(crate) fn writable() -> Result<(), Refusal> {
+    CURRENT.with(|c| if c.owned() { Ok(()) } else { Err(Refusal::NotOwner) })
+}
+
+/// Why [`writable`] said no.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// The innermost scope was entered by another task.
+    NotOwner,
+}
+
 /// A context entered on this thread. Dropping it (also during unwinding) puts the previous
 /// context back and leaves the frame, as the entered code left it, in `slot`.
 pub(crate) struct Entered<'a> {
     slot: &'a mut Ctx,
-    mode: Mode,
+    pushed: Pushed,
 }
 
 impl<'a> Entered<'a> {
-    /// Enters the frame in `slot`.
+    /// Enters the frame in `slot`, as the running code's.
     #[inline]
     pub(crate) fn new(slot: &'a mut Ctx) -> Self {
-        let mode = push(slot);
-        Entered { slot, mode }
+        let pushed = push(slot, Owner::running());
+        Entered { slot, pushed }
     }
 }
 
 impl Drop for Entered<'_> {
     #[inline]
     fn drop(&mut self) {
-        pop(self.slot, self.mode);
+        pop(self.slot, self.pushed);
     }
 }
 

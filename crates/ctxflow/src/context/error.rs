@@ -13,6 +13,11 @@ pub enum SetError {
     NoScope,
     /// The thread is shutting down and its context storage is gone.
     ThreadExiting,
+    /// The innermost scope on this thread belongs to another task: this task runs inside that
+    /// task's poll (a `LocalSet`'s task, or a task a current-thread runtime runs inside a scope)
+    /// and has no scope of its own. A task never writes into a scope it does not own. Wrap the
+    /// code in a scope, or spawn it with `ctxflow::spawn_local`.
+    NotOwner,
 }
 
 impl fmt::Display for SetError {
@@ -23,6 +28,10 @@ impl fmt::Display for SetError {
                  wrap the code in a scope (VAR.scope, Snapshot::run) or spawn it with ctxflow::spawn",
             ),
             SetError::ThreadExiting => f.write_str("ContextVar::set called while the thread is exiting"),
+            SetError::NotOwner => f.write_str(
+                "ContextVar::set called in a task that runs inside another task's scope (a LocalSet's \
+                 task, say); wrap the code in a scope of its own or spawn it with ctxflow::spawn_local",
+            ),
         }
     }
 }

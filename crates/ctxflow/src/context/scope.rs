@@ -151,7 +151,9 @@ pub(crate) fn check_writable() -> Result<(), SetError> {
     if current::depth() == 0 && in_async_runtime() {
         return Err(SetError::NoScope);
     }
-    Ok(())
+    current::writable().map_err(|refusal| match refusal {
+        current::Refusal::NotOwner => SetError::NotOwner,
+    })
 }
 
 fn in_async_runtime() -> bool {

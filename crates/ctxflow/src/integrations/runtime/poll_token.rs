@@ -29,6 +29,7 @@ use std::sync::atomic::Ordering;
 
 use super::shards::Backoff;
 use crate::context::current;
+use crate::context::owner::Owner;
 use crate::resource::hooks;
 use crate::resource::ids::{self, AsyncId};
 use crate::resource::tracked::Resource;
@@ -59,12 +60,13 @@ struct Task {
     /// Whether the poll dispatched `before`, so `after` must be.
     hooked: bool,
     /// Where the poll's `current::push` put the task's frame, for its `pop`.
-    entered: current::Mode,
+    entered: current::Pushed,
 }
 
 impl Tracked {
     pub(crate) fn new(res: Resource) -> Box<Tracked> {
-        let task = Task { res, prev_ids: (AsyncId::NONE, AsyncId::NONE), hooked: false, entered: current::Mode::Base };
+        let task =
+            Task { res, prev_ids: (AsyncId::NONE, AsyncId::NONE), hooked: false, entered: current::Pushed::NONE };
         Box::new(Tracked { state: AtomicU64::new(0), task: Cell::new(task) })
     }
 }
@@ -140,10 +142,10 @@ impl Token {
     /// Enters the task's context and ids on this thread. Returns the task's id if `before`
     /// must be dispatched (hooks are registered).
     #[inline]
-    pub(crate) fn enter(self) -> Option<AsyncId> {
+    pub(crate) fn enter(self, owner: Owner) -> Option<AsyncId> {
         self.with_task(|t| {
             let ids = (t.res.id, t.res.trigger);
-            t.entered = current::push(&mut t.res.ctx);
+            t.entered = current::push(&mut t.res.ctx, owner);
             t.prev_ids = ids::enter(ids);
             t.hooked = hooks::enabled();
             t.hooked.then_some(ids.0)
@@ -270,7 +272,7 @@ pub mod model {
         pub fn before_poll(&self) -> Poll {
             let token = super::acquire(|| super::try_enter(&mut self.entries.lock().unwrap(), &TASK));
             if let Some(token) = token {
-                token.enter();
+                token.enter(crate::context::owner::Owner::NOBODY);
             }
             Poll(token)
         }

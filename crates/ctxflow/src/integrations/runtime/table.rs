@@ -23,6 +23,7 @@ use super::SelfTracked;
 use super::poll_token::{self, Termination, Token, Tracked};
 use super::shards::Shards;
 use crate::contain;
+use crate::context::owner::Owner;
 use crate::resource::hooks;
 use crate::resource::tracked::Resource;
 
@@ -99,12 +100,12 @@ impl TaskTable {
             // This thread is being torn down: poll the task without its context rather than
             // lose track of the poll around it (entered and left at once, so the token and this
             // thread's context are back as they were).
-            let _ = token.enter();
+            let _ = token.enter(Owner::task(task));
             self.release(task, token);
             return;
         }
         INNERMOST.with(|p| p.set(Some(Poll { task, token, nested: outer.is_some() })));
-        if let Some(id) = token.enter() {
+        if let Some(id) = token.enter(Owner::task(task)) {
             hooks::before(id);
         }
     }
