@@ -49,6 +49,9 @@ struct Current {
     depth: Cell<u32>,
     /// Who entered the innermost scope (nobody's for the root frame).
     owner: Cell<Owner>,
+    /// While hooks run: one more than the depth at which they were called, so that a write
+    /// into a scope entered before them is refused (0: no hook running).
+    hook_floor: Cell<u32>,
 }
 
 /// Releases the frames left at thread exit; registered by the first [`replace`] on a thread
@@ -79,6 +82,7 @@ thread_local! {
             overlay_scopes: Cell::new(0),
             depth: Cell::new(0),
             owner: Cell::new(Owner::NOBODY),
+            hook_floor: Cell::new(0),
         }
     };
     static RELEASE: Release = const { Release };
@@ -315,9 +319,18 @@ pub(crate) fn depth() -> u32 {
     CURRENT.with(|c| c.depth.get())
 }
 
-/// Whether the running code may write into the innermost scope: it entered it.
+/// Whether the running code may write into the innermost scope: it entered it, and no hook
+/// called since it was entered is running.
 pub(crate) fn writable() -> Result<(), Refusal> {
-    CURRENT.with(|c| if c.owned() { Ok(()) } else { Err(Refusal::NotOwner) })
+    CURRENT.with(|c| {
+        if c.depth.get() < c.hook_floor.get() {
+            Err(Refusal::InHook)
+        } else if !c.owned() {
+            Err(Refusal::NotOwner)
+        } else {
+            Ok(())
+        }
+    })
 }
 
 /// Why [`writable`] said no.
@@ -325,6 +338,27 @@ pub(crate) fn writable() -> Result<(), Refusal> {
 pub(crate) enum Refusal {
     /// The innermost scope was entered by another task.
     NotOwner,
+    /// A hook is running, and the innermost scope was entered before it was called.
+    InHook,
+}
+
+/// Refuses writes into the scopes entered so far, until dropped: hooks run inside the context
+/// of the code they report on, which is not theirs to change.
+pub(crate) struct HookRunning {
+    outer_floor: u32,
+}
+
+impl HookRunning {
+    pub(crate) fn enter() -> HookRunning {
+        let outer_floor = CURRENT.with(|c| c.hook_floor.replace(c.depth.get() + 1));
+        HookRunning { outer_floor }
+    }
+}
+
+impl Drop for HookRunning {
+    fn drop(&mut self) {
+        let _ = CURRENT.try_with(|c| c.hook_floor.set(self.outer_floor));
+    }
 }
 
 /// A context entered on this thread. Dropping it (also during unwinding) puts the previous

@@ -18,6 +18,10 @@ pub enum SetError {
     /// and has no scope of its own. A task never writes into a scope it does not own. Wrap the
     /// code in a scope, or spawn it with `ctxflow::spawn_local`.
     NotOwner,
+    /// Called inside a hook callback, on the context of the code the hook reports on, which is
+    /// not the hook's to change. Values a hook needs can live in the hook itself; a scope
+    /// entered inside the callback can be written.
+    InHook,
 }
 
 impl fmt::Display for SetError {
@@ -31,6 +35,10 @@ impl fmt::Display for SetError {
             SetError::NotOwner => f.write_str(
                 "ContextVar::set called in a task that runs inside another task's scope (a LocalSet's \
                  task, say); wrap the code in a scope of its own or spawn it with ctxflow::spawn_local",
+            ),
+            SetError::InHook => f.write_str(
+                "ContextVar::set called inside a hook callback, on the context of the code the hook \
+                 reports on; enter a scope inside the callback to change values there",
             ),
         }
     }

@@ -153,6 +153,7 @@ pub(crate) fn check_writable() -> Result<(), SetError> {
     }
     current::writable().map_err(|refusal| match refusal {
         current::Refusal::NotOwner => SetError::NotOwner,
+        current::Refusal::InHook => SetError::InHook,
     })
 }
 

@@ -20,6 +20,7 @@ use std::sync::{Arc, Once};
 
 use super::Hook;
 use crate::contain;
+use crate::context::current;
 use crate::resource::ids::AsyncId;
 use crate::sync::{AtomicBool, AtomicU64, Mutex, MutexGuard, statics, thread_local};
 
@@ -325,6 +326,7 @@ fn dispatch(event: &str, call: impl Fn(&dyn Hook)) {
             refresh(cache);
         }
         let _depth = Depth::enter();
+        let _refused = current::HookRunning::enter();
         // Shared borrow: nested dispatches borrow it too; it is only replaced by `refresh`,
         // which runs when no dispatch is in progress on this thread.
         let hooks = cache.borrow();
