@@ -192,3 +192,84 @@ fn not_inherited_variables_are_left_out_of_spawned_work_but_not_of_a_bound_itera
         assert!(from_iter.iter().all(|p| *p == (Some(1), Some(5))));
     });
 }
+
+/// What a foreign job saw when it ran on a thread that was waiting inside a ctxflow function.
+struct Stolen {
+    /// Set by the job once it has run, with what it read.
+    read: std::sync::Mutex<Option<Option<u64>>>,
+}
+
+impl Stolen {
+    fn new() -> std::sync::Arc<Stolen> {
+        std::sync::Arc::new(Stolen { read: std::sync::Mutex::new(None) })
+    }
+
+    /// Queues, from this (busy) worker, a plain job with no context of its own that reads and
+    /// writes TENANT; then keeps this worker busy until the job has run, so that only a
+    /// waiting thread can have run it.
+    fn queue_and_wait(self: &std::sync::Arc<Self>) {
+        let me = self.clone();
+        rayon::spawn(move || {
+            let read = TENANT.get();
+            let _ = TENANT.set(666);
+            *me.read.lock().unwrap() = Some(read);
+        });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while self.read.lock().unwrap().is_none() {
+            assert!(std::time::Instant::now() < deadline, "the queued job never ran");
+            std::hint::spin_loop();
+        }
+    }
+}
+
+/// Runs `wait_in(first, second)` on a worker of a 2-thread pool inside `TENANT = k`, where the
+/// function under test runs `first` on this thread and hands `second` to rayon. `first` returns
+/// once `second` started on the other worker; `second` queues a foreign job there and spins
+/// until it ran, so this thread, waiting for `second`, is the one that runs it. Returns what
+/// the foreign job read and what this thread reads after the wait.
+fn steal_while_waiting(
+    k: u64,
+    wait_in: impl Fn(&(dyn Fn() + Sync), &(dyn Fn() + Sync)) + Sync,
+) -> (Option<u64>, Option<u64>) {
+    let pool = pool(2);
+    let stolen = Stolen::new();
+    let started = std::sync::atomic::AtomicBool::new(false);
+    let first = || {
+        while !started.load(Ordering::Acquire) {
+            std::hint::spin_loop();
+        }
+    };
+    let second = || {
+        started.store(true, Ordering::Release);
+        stolen.queue_and_wait();
+    };
+    let after = pool.install(|| {
+        TENANT.sync_scope(k, || {
+            wait_in(&first, &second);
+            TENANT.get()
+        })
+    });
+    let read = stolen.read.lock().unwrap().expect("the job ran");
+    (read, after)
+}
+
+#[test]
+fn a_job_stolen_while_ctxflow_waits_never_sees_nor_writes_the_waiters_context() {
+    for k in 0..20 {
+        let join = steal_while_waiting(k, |a, b| {
+            ctxflow::rayon::join(a, b);
+        });
+        assert_eq!(join, (None, Some(k)), "join, round {k}: (what the stolen job read, the waiter after)");
+        let scope = steal_while_waiting(k, |a, b| {
+            ctxflow::rayon::scope(|s| {
+                s.spawn(|_| b());
+                a();
+            });
+        });
+        assert_eq!(scope, (None, Some(k)), "scope, round {k}");
+        let iter = steal_while_waiting(k, |a, b| {
+            (0..2u32).into_par_iter().with_max_len(1).in_current_context().for_each(|i| if i == 0 { a() } else { b() });
+        });
+        assert_eq!(iter, (None, Some(k)), "in_current_context, round {k}");
+    }
+}

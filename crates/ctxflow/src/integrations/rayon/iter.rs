@@ -85,7 +85,9 @@ impl<I: ParallelIterator> ParallelIterator for InCurrentContext<I> {
     where
         C: UnindexedConsumer<Self::Item>,
     {
-        self.base.drive_unindexed(InContext { base: consumer, held: Held(self.ctx) })
+        // Every step enters the held context itself; the thread driving the iterator waits for
+        // stolen halves outside any context.
+        super::outside_any_context(|| self.base.drive_unindexed(InContext { base: consumer, held: Held(self.ctx) }))
     }
 
     fn opt_len(&self) -> Option<usize> {

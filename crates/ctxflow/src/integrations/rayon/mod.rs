@@ -7,7 +7,15 @@
 //! `"rayon"` (its own [`AsyncId`](crate::AsyncId), hook events, and a `set` that lasts until
 //! the closure returns). Parallel iterators get the same through
 //! [`ParallelIteratorExt::in_current_context`], which enters the context around each piece of
-//! work and never leaves it entered while rayon steals other work.
+//! work.
+//!
+//! A rayon thread that waits (for the other half of a join, a scope's jobs, or an `install` on
+//! another pool) runs other jobs meanwhile, whoever queued them. So every function here waits
+//! outside any context: the work it hands to rayon carries its own, and a job stolen during the
+//! wait sees nothing of the caller's. rayon's own `join`, `scope` and parallel iterators called
+//! *inside* a context-carrying job wait with that job's context entered, and rayon has no hook
+//! through which ctxflow could see the jobs they steal: for nested parallelism inside such a
+//! job, use these functions (or `in_current_context`) instead of rayon's.
 //!
 //! Node cannot do this: worker threads never inherit. Rust threads share memory, so a context
 //! (an `Arc` to an immutable frame) can simply be handed over.
@@ -30,9 +38,16 @@ mod scope;
 
 use std::panic::Location;
 
+use crate::context::scope::sync_run_in;
 use crate::resource::tracked::Resource;
 
+/// Runs `wait`, which blocks on rayon work, outside any context (see the module docs).
+fn outside_any_context<R>(wait: impl FnOnce() -> R) -> R {
+    sync_run_in(None, wait)
+}
+
 pub use iter::{InCurrentContext, ParallelIteratorExt};
+
 pub use scope::{Scope, scope};
 
 /// `rayon::spawn`, inheriting the current context.
@@ -69,7 +84,7 @@ where
 {
     let at = Location::caller();
     let (ra, rb) = (Resource::spawned("rayon", at), Resource::spawned("rayon", at));
-    rayon::join(move || ra.run_once(a), move || rb.run_once(b))
+    outside_any_context(|| rayon::join(move || ra.run_once(a), move || rb.run_once(b)))
 }
 
 /// Running work on a specific rayon [`ThreadPool`](rayon::ThreadPool) with the current context.
@@ -114,7 +129,7 @@ impl ThreadPoolExt for rayon::ThreadPool {
         R: Send,
     {
         let res = Resource::spawned("rayon", Location::caller());
-        self.install(move || res.run_once(op))
+        outside_any_context(|| self.install(move || res.run_once(op)))
     }
 
     #[track_caller]

@@ -31,7 +31,8 @@ where
     R: Send,
 {
     let res = Resource::spawned("rayon", Location::caller());
-    rayon::scope(move |s| res.run_once(|| op(&Scope { inner: s })))
+    // The scope waits for its jobs after `op` returns, outside `op`'s context.
+    super::outside_any_context(|| rayon::scope(move |s| res.run_once(|| op(&Scope { inner: s }))))
 }
 
 /// A [`rayon::Scope`] whose [`spawn`](Self::spawn) passes the current context on.
