@@ -14,6 +14,10 @@ use tower_service::Service;
 /// variables) and `x-request-id` into every outgoing request, never replacing a header the
 /// caller set.
 ///
+/// Put it outside any layer that moves requests to another task, such as
+/// `tower::buffer::Buffer`: `ClientLayer::new().layer(Buffer::new(client, 64))`. Inside the
+/// buffer it would run in the buffer's worker task, which carries no request's context.
+///
 /// The context is read when `call` runs (as `ctxflow::spawn` captures at the spawn call):
 /// `VAR.scope(v, client.call(req))` evaluates `call` before entering the scope, so write
 /// `VAR.scope(v, async move { client.call(req).await })`, or use `ServiceExt::oneshot`, whose

@@ -6,6 +6,7 @@
 
 use tokio::runtime::Builder;
 
+use super::spawn_sites::SpawnSites;
 use super::table::TaskTable;
 use crate::contain;
 
@@ -22,6 +23,12 @@ pub trait BuilderExt {
     ///   fires the [`hooks`](crate::hooks) `init`, `before`/`after` around each poll and
     ///   `destroy` once. (`resolve` is not fired: tokio's hooks do not say whether a task
     ///   completed or was cancelled.)
+    ///
+    /// Tasks that libraries keep for a connection, a pool or a service (hyper-util's
+    /// connections, tower's `Buffer` worker, ...: [`SpawnSites::library_defaults`]) start with
+    /// an empty context instead, so that the request that happened to create one does not lend
+    /// it its values for good; [`propagate_context_except`](Self::propagate_context_except)
+    /// changes the list.
     ///
     /// tokio keeps one callback of each kind per builder, so installing one of these four
     /// hooks yourself after this call replaces ctxflow's; observe tasks through
@@ -46,11 +53,31 @@ pub trait BuilderExt {
     /// }));
     /// ```
     fn propagate_context(&mut self) -> &mut Self;
+
+    /// [`propagate_context`](Self::propagate_context), with `empty_at` as the spawn sites whose
+    /// tasks start with an empty context.
+    ///
+    /// ```
+    /// use ctxflow::runtime::{BuilderExt, SpawnSites};
+    /// static REQUEST: ctxflow::ContextVar<u32> = ctxflow::ContextVar::new("request");
+    ///
+    /// // This doc test's own file stands for a library's pool code.
+    /// let here = std::path::Path::new(file!()).parent().unwrap().to_str().unwrap().to_owned();
+    /// let sites = SpawnSites::library_defaults().start_empty(&here, "");
+    /// let rt = tokio::runtime::Builder::new_current_thread().propagate_context_except(sites).build().unwrap();
+    /// let seen = rt.block_on(REQUEST.scope(7, async { tokio::spawn(async { REQUEST.get() }).await.unwrap() }));
+    /// assert_eq!(seen, None);
+    /// ```
+    fn propagate_context_except(&mut self, empty_at: SpawnSites) -> &mut Self;
 }
 
 impl BuilderExt for Builder {
     fn propagate_context(&mut self) -> &mut Self {
-        let table = TaskTable::new();
+        self.propagate_context_except(SpawnSites::library_defaults())
+    }
+
+    fn propagate_context_except(&mut self, empty_at: SpawnSites) -> &mut Self {
+        let table = TaskTable::new(empty_at);
         let (spawned, before, after, terminated) = (table.clone(), table.clone(), table.clone(), table);
         // A panic out of a tokio hook takes the worker down. The table contains the user code it
         // runs (hooks, values' `Drop`) where it runs it; this is the last line.

@@ -50,6 +50,8 @@ mod self_tracked;
 #[cfg(tokio_unstable)]
 mod shards;
 #[cfg(all(tokio_unstable, not(loom)))]
+mod spawn_sites;
+#[cfg(all(tokio_unstable, not(loom)))]
 mod table;
 #[cfg(tokio_unstable)]
 mod task_hash;
@@ -63,5 +65,7 @@ pub use poll_token::model as poll_token_model;
 pub use poll_token::waited_polls;
 #[cfg(tokio_unstable)]
 pub(crate) use self_tracked::SelfTracked;
+#[cfg(all(tokio_unstable, not(loom)))]
+pub use spawn_sites::SpawnSites;
 #[cfg(all(tokio_unstable, not(loom)))]
 pub use table::tracked_tasks;

@@ -22,14 +22,18 @@ use tokio::task::Id;
 use super::SelfTracked;
 use super::poll_token::{self, Termination, Token, Tracked};
 use super::shards::Shards;
+use super::spawn_sites::SpawnSites;
 use crate::contain;
 use crate::context::owner::Owner;
 use crate::resource::hooks;
+use crate::resource::ids;
 use crate::resource::tracked::Resource;
 
 /// One opted-in runtime's tracked tasks.
 pub(crate) struct TaskTable {
     tasks: Shards<Box<Tracked>>,
+    /// Sites whose tasks start with an empty context.
+    empty_at: SpawnSites,
 }
 
 /// Every table, for [`tracked_tasks`]. Locked only when a runtime is built and by that function.
@@ -63,8 +67,8 @@ fn tables() -> MutexGuard<'static, Vec<Weak<TaskTable>>> {
 }
 
 impl TaskTable {
-    pub(crate) fn new() -> Arc<TaskTable> {
-        let table = Arc::new(TaskTable { tasks: Shards::new() });
+    pub(crate) fn new(empty_at: SpawnSites) -> Arc<TaskTable> {
+        let table = Arc::new(TaskTable { tasks: Shards::new(), empty_at });
         let mut all = tables();
         all.retain(|t| t.strong_count() > 0);
         all.push(Arc::downgrade(&table));
@@ -81,7 +85,12 @@ impl TaskTable {
         if ended_already {
             return;
         }
-        let tracked = Tracked::new(Resource::spawned("task", at));
+        let resource = if self.empty_at.starts_empty(at) {
+            Resource::new("task", None, ids::current().0, at)
+        } else {
+            Resource::spawned("task", at)
+        };
+        let tracked = Tracked::new(resource);
         let replaced = self.tasks.with(task, |m| m.insert(task, tracked));
         // Ids are never reused while tracked; dropped outside the lock anyway.
         contain::drop_quietly("a task's context", replaced);
