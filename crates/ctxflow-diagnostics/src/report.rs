@@ -175,7 +175,62 @@ impl fmt::Display for LeakReport {
                 write!(f, ", vars [{}]", g.vars.join(", "))?;
             }
             writeln!(f)?;
+            if g.kind == "task" && !g.vars.is_empty() {
+                write_spawn_site_hint(f, oldest.location.file())?;
+            }
         }
         Ok(())
+    }
+}
+
+/// For a task that holds a context long after it was spawned: the usual cause is a library's
+/// long-lived task (a pool, a connection, a worker) that inherited the context of the request
+/// that created it. Names the fix, with the crate and path when the file lies in cargo's
+/// registry (`<crate>-<version>/<path>`).
+fn write_spawn_site_hint(f: &mut fmt::Formatter<'_>, file: &str) -> fmt::Result {
+    let file = file.replace('\\', "/");
+    let in_registry = file.split('/').collect::<Vec<_>>();
+    let site = in_registry.iter().enumerate().find_map(|(i, dir)| {
+        let (name, version) = dir.rsplit_once('-')?;
+        let mut numbers = version.split('.');
+        let semver = numbers.by_ref().take(3).filter(|n| n.starts_with(|c: char| c.is_ascii_digit())).count() == 3;
+        semver.then(|| {
+            let inside = in_registry[i + 1..in_registry.len().saturating_sub(1)].join("/");
+            (name.to_owned(), format!("{inside}/"))
+        })
+    });
+    match site {
+        Some((name, path)) => writeln!(
+            f,
+            "    a task spawned in a request keeps its context while it lives; if this is {name}'s long-lived \
+             task, start it empty: SpawnSites::library_defaults().start_empty(\"{name}\", \"{path}\")"
+        ),
+        None => writeln!(
+            f,
+            "    a task spawned in a request keeps its context while it lives; if it outlives requests by \
+             design, spawn it outside any context (Snapshot::empty().run) or list its site in SpawnSites"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt;
+
+    struct Hint(&'static str);
+
+    impl fmt::Display for Hint {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            super::write_spawn_site_hint(f, self.0)
+        }
+    }
+
+    #[test]
+    fn the_hint_names_the_crate_and_path_of_a_registry_spawn_site() {
+        let registry =
+            Hint("/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/hyper-util-0.1.21/src/rt/tokio.rs");
+        assert!(registry.to_string().contains(r#"start_empty("hyper-util", "src/rt/")"#), "{registry}");
+        let own = Hint("src/pool.rs");
+        assert!(own.to_string().contains("Snapshot::empty().run"), "{own}");
     }
 }
