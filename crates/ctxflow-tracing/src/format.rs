@@ -101,6 +101,33 @@ impl<L, T> ContextFormat<L, T> {
     }
 }
 
+/// Lets `format` write `event` into a buffer, then writes it out with the fields spliced in
+/// before its end.
+fn with_fields(
+    fields: &ContextFields,
+    style: Style,
+    ansi: bool,
+    mut writer: Writer<'_>,
+    event: &Event<'_>,
+    format: impl FnOnce(Writer<'_>) -> fmt::Result,
+) -> fmt::Result {
+    if fields.is_empty() {
+        return format(writer);
+    }
+    let tail = if style == Style::Json { Tail::Object } else { Tail::Newlines };
+    // The event's own field of a name wins over the context's.
+    let taken = |name: &str| event.metadata().fields().field(name).is_some();
+    splice::with_buffer(|buf| {
+        format(Writer::new(buf))?;
+        let Some((body, end)) = splice::split_end(buf, tail) else {
+            return writer.write_str(buf);
+        };
+        writer.write_str(body)?;
+        render::write_fields(fields, style, ansi, body.ends_with('{'), &taken, &mut writer)?;
+        writer.write_str(end)
+    })
+}
+
 impl<S, N, L, T> FormatEvent<S, N> for ContextFormat<L, T>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -108,22 +135,9 @@ where
     Format<L, T>: FormatEvent<S, N>,
     L: Layout,
 {
-    fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+    fn format_event(&self, ctx: &FmtContext<'_, S, N>, writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
         let ansi = writer.has_ansi_escapes();
         let inner = if ansi { &self.colored } else { &self.plain };
-        if self.fields.is_empty() {
-            return inner.format_event(ctx, writer, event);
-        }
-        let style = L::style();
-        let tail = if style == Style::Json { Tail::Object } else { Tail::Newlines };
-        splice::with_buffer(|buf| {
-            inner.format_event(ctx, Writer::new(buf), event)?;
-            let Some((body, end)) = splice::split_end(buf, tail) else {
-                return writer.write_str(buf);
-            };
-            writer.write_str(body)?;
-            render::write_fields(&self.fields, style, ansi, body.ends_with('{'), &mut writer)?;
-            writer.write_str(end)
-        })
+        with_fields(&self.fields, L::style(), ansi, writer, event, |w| inner.format_event(ctx, w, event))
     }
 }

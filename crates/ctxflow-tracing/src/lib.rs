@@ -31,6 +31,8 @@
 //! - [`ContextFields`] chooses the variables and field names.
 //! - [`ContextFields::wrap`] adds them to tracing-subscriber's `Full`, `Compact`, `Pretty` and
 //!   `Json` formats ([`ContextFormat`]).
+//! - An event's own field wins over a context field of the same name, so no key repeats (in
+//!   JSON, neither does a key of the format's own: `level`, `fields`, `span`, ...).
 //! - [`ContextLog`] adds them to records of the `log` crate (feature `log`, on by default).
 //! - [`ContextFields::for_each_current`] reads them from a `Layer` of your own.
 //!

@@ -105,7 +105,8 @@ impl<L: Log> Log for ContextLog<L> {
     }
 }
 
-/// The record's own key-values followed by the fields present in the current context.
+/// The record's own key-values followed by the fields present in the current context, except
+/// those whose key the record has (its own value wins: no key repeats).
 struct WithFields<'a> {
     record: &'a dyn kv::Source,
     fields: &'a ContextFields,
@@ -114,7 +115,8 @@ struct WithFields<'a> {
 impl kv::Source for WithFields<'_> {
     fn visit<'kvs>(&'kvs self, visitor: &mut dyn VisitSource<'kvs>) -> Result<(), kv::Error> {
         self.record.visit(visitor)?;
-        for field in self.fields.iter().filter(|f| f.is_present()) {
+        let own = |name: &str| self.record.get(Key::from_str(name)).is_some();
+        for field in self.fields.iter().filter(|f| f.is_present() && !own(f.name())) {
             visitor.visit_pair(Key::from_str(field.name()), Value::from_dyn_display(field))?;
         }
         Ok(())

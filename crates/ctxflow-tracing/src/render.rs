@@ -24,17 +24,39 @@ pub enum Style {
     Json,
 }
 
-/// Writes the fields that have a value in the current context. `object_was_empty`: JSON,
+/// The keys tracing-subscriber's JSON format writes at the top level of an event's object
+/// (`message` and the event's fields too, with `flatten_event(true)`): a context field of one
+/// of these names would repeat a key, which JSON consumers such as Elasticsearch reject.
+const JSON_KEYS: [&str; 11] = [
+    "timestamp",
+    "level",
+    "fields",
+    "target",
+    "filename",
+    "line_number",
+    "span",
+    "spans",
+    "threadName",
+    "threadId",
+    "message",
+];
+
+/// Writes the fields that have a value in the current context, except those whose name is
+/// `taken` by the event itself (its own field of that name wins). `object_was_empty`: JSON,
 /// the object has no entry before the fields (so no leading comma).
 pub(crate) fn write_fields(
     fields: &ContextFields,
     style: Style,
     ansi: bool,
     object_was_empty: bool,
+    taken: &dyn Fn(&str) -> bool,
     out: &mut dyn Write,
 ) -> fmt::Result {
     let mut first = true;
     fields.try_for_each_current(|field, value| {
+        if taken(field.name()) || (style == Style::Json && JSON_KEYS.contains(&field.name())) {
+            return Ok(());
+        }
         let separator = match (style, first) {
             (Style::Line, true) => " ",
             (Style::Block, true) => "\n    with ",

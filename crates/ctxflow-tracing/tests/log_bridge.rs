@@ -150,3 +150,35 @@ fn records_from_the_requests_tasks_and_threads_carry_its_id() {
         assert_eq!(record.kvs.get("request_id").map(String::as_str), Some(id), "{record:?}");
     }
 }
+
+#[test]
+fn a_records_own_key_wins_and_no_key_repeats() {
+    /// Every pair a backend is handed, in order, repeats included.
+    #[derive(Clone, Default)]
+    struct Pairs(Arc<Mutex<Vec<(String, String)>>>);
+    impl Log for Pairs {
+        fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+            true
+        }
+        fn log(&self, record: &Record<'_>) {
+            struct Collect<'a>(&'a mut Vec<(String, String)>);
+            impl<'kvs> VisitSource<'kvs> for Collect<'_> {
+                fn visit_pair(&mut self, key: Key<'kvs>, value: Value<'kvs>) -> Result<(), log::kv::Error> {
+                    self.0.push((key.to_string(), value.to_string()));
+                    Ok(())
+                }
+            }
+            record.key_values().visit(&mut Collect(&mut self.0.lock().unwrap())).unwrap();
+        }
+        fn flush(&self) {}
+    }
+    let pairs = Pairs::default();
+    let fields = ContextFields::new().field("request_id", &REQUEST_ID).field("tenant", &TENANT);
+    let logger = ContextLog::new(pairs.clone(), fields);
+    let kv: &[(&str, &str)] = &[("tenant", "own")];
+    ctxflow::sync_scope((REQUEST_ID.value(9), TENANT.value("acme")), || {
+        logger.log(&Record::builder().level(Level::Info).args(format_args!("moved")).key_values(&kv).build());
+    });
+    let seen = pairs.0.lock().unwrap().clone();
+    assert_eq!(seen, [("tenant".to_string(), "own".to_string()), ("request_id".to_string(), "9".to_string())]);
+}

@@ -200,3 +200,44 @@ fn no_fields_means_the_inner_format_unchanged() {
     tracing::subscriber::with_default(subscriber, || info!(n = 1, "x"));
     assert_eq!(with, out.text());
 }
+
+/// How many times `key` appears as a key in one line of raw JSON.
+fn key_count(line: &str, key: &str) -> usize {
+    line.matches(&format!("\"{key}\":")).count()
+}
+
+#[test]
+fn an_event_field_of_the_same_name_wins_and_no_key_repeats() {
+    let out = Capture::default();
+    let fields = fields();
+    let subscriber = fmt()
+        .json()
+        .flatten_event(true)
+        .without_time()
+        .map_event_format(|f| fields.wrap(f))
+        .with_writer(out.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        in_request("r-6", "acme", || info!(tenant = "from-event", "moved"))
+    });
+    let line = out.text();
+    assert_eq!(key_count(&line, "tenant"), 1, "{line}");
+    assert!(line.contains("\"tenant\":\"from-event\"") && line.contains("\"request_id\":\"r-6\""), "{line}");
+
+    let text = text(&fields, || in_request("r-6", "acme", || info!(tenant = "from-event", "moved")));
+    assert_eq!(text, " INFO output: moved tenant=\"from-event\" request_id=r-6\n");
+}
+
+#[test]
+fn a_context_field_named_like_a_key_of_the_json_format_is_left_out_of_json_only() {
+    static LEVEL: ContextVar<&str> = ContextVar::new("level");
+    let fields = ContextFields::new().field("level", &LEVEL).field("request_id", &REQUEST_ID);
+    let out = Capture::default();
+    let subscriber = fmt().json().without_time().map_event_format(|f| fields.wrap(f)).with_writer(out.clone()).finish();
+    let body = || ctxflow::sync_scope((LEVEL.value("gold"), REQUEST_ID.value("r-7".into())), || info!("tiered"));
+    tracing::subscriber::with_default(subscriber, body);
+    let line = out.text();
+    assert_eq!((key_count(&line, "level"), key_count(&line, "request_id")), (1, 1), "{line}");
+    assert!(line.contains("\"level\":\"INFO\""), "{line}");
+    assert!(text(&fields, body).ends_with("tiered level=gold request_id=r-7\n"));
+}
