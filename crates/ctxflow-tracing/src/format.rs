@@ -101,6 +101,70 @@ impl<L, T> ContextFormat<L, T> {
     }
 }
 
+/// An event format of your own that adds the [`ContextFields`] to every event. Made by
+/// [`ContextFields::wrap_event_format`].
+#[derive(Clone, Debug)]
+pub struct WrappedFormat<E> {
+    inner: E,
+    style: Style,
+    fields: ContextFields,
+}
+
+impl ContextFields {
+    /// Wraps any event format, yours included, so that each event it formats carries these
+    /// fields in `style`: the inner format writes the event as it always does, and the fields
+    /// go before its end (the line's end for [`Style::Line`], a line of their own for
+    /// [`Style::Block`], the closing `}` of the event's object for [`Style::Json`]). ANSI
+    /// colours are the inner format's business.
+    ///
+    /// ```
+    /// use std::fmt;
+    /// use ctxflow::ContextVar;
+    /// use ctxflow_tracing::{ContextFields, Style};
+    /// use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, format::Writer};
+    /// use tracing_subscriber::registry::LookupSpan;
+    ///
+    /// /// A house format: `LEVEL message`.
+    /// struct House;
+    /// impl<S, N> FormatEvent<S, N> for House
+    /// where
+    ///     S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    ///     N: for<'a> FormatFields<'a> + 'static,
+    /// {
+    ///     fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut w: Writer<'_>, e: &tracing::Event<'_>) -> fmt::Result {
+    ///         write!(w, "{} ", e.metadata().level())?;
+    ///         ctx.field_format().format_fields(w.by_ref(), e)?;
+    ///         writeln!(w)
+    ///     }
+    /// }
+    ///
+    /// static REQUEST_ID: ContextVar<u64> = ContextVar::new("request_id");
+    /// let fields = ContextFields::new().field("request_id", &REQUEST_ID);
+    /// let subscriber = tracing_subscriber::fmt()
+    ///     .event_format(fields.wrap_event_format(House, Style::Line))
+    ///     .with_writer(std::io::sink)
+    ///     .finish();
+    /// tracing::subscriber::with_default(subscriber, || {
+    ///     REQUEST_ID.sync_scope(7, || tracing::info!("handled")); // INFO handled request_id=7
+    /// });
+    /// ```
+    pub fn wrap_event_format<E>(&self, inner: E, style: Style) -> WrappedFormat<E> {
+        WrappedFormat { inner, style, fields: self.clone() }
+    }
+}
+
+impl<S, N, E> FormatEvent<S, N> for WrappedFormat<E>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+    E: FormatEvent<S, N>,
+{
+    fn format_event(&self, ctx: &FmtContext<'_, S, N>, writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+        let ansi = writer.has_ansi_escapes();
+        with_fields(&self.fields, self.style, ansi, writer, event, |w| self.inner.format_event(ctx, w, event))
+    }
+}
+
 /// Lets `format` write `event` into a buffer, then writes it out with the fields spliced in
 /// before its end.
 fn with_fields(

@@ -30,7 +30,8 @@
 //!
 //! - [`ContextFields`] chooses the variables and field names.
 //! - [`ContextFields::wrap`] adds them to tracing-subscriber's `Full`, `Compact`, `Pretty` and
-//!   `Json` formats ([`ContextFormat`]).
+//!   `Json` formats ([`ContextFormat`]); [`ContextFields::wrap_event_format`] to a format of
+//!   your own.
 //! - An event's own field wins over a context field of the same name, so no key repeats (in
 //!   JSON, neither does a key of the format's own: `level`, `fields`, `span`, ...).
 //! - [`ContextLog`] adds them to records of the `log` crate (feature `log`, on by default).
@@ -56,9 +57,10 @@ mod render;
 mod splice;
 
 pub use context_fields::ContextFields;
-pub use format::{ContextFormat, Layout};
+pub use format::{ContextFormat, Layout, WrappedFormat};
 #[cfg(feature = "log")]
 pub use log_bridge::{Carry, ContextLog};
+pub use render::Style;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -13,7 +13,13 @@ use serde::Serializer as _;
 
 use crate::context_fields::ContextFields;
 
-/// The shape of the fields in one kind of output (public only to the sealed [`Layout`](crate::Layout)).
+/// The shape of the fields in one kind of output: how [`ContextFields::wrap_event_format`]
+/// adds them to a format of your own.
+///
+/// ```
+/// use ctxflow_tracing::Style;
+/// assert_ne!(Style::Line, Style::Json);
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Style {
     /// ` key=value key=value` at the end of the event's line (Full, Compact).

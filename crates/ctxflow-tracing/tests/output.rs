@@ -241,3 +241,46 @@ fn a_context_field_named_like_a_key_of_the_json_format_is_left_out_of_json_only(
     assert!(line.contains("\"level\":\"INFO\""), "{line}");
     assert!(text(&fields, body).ends_with("tiered level=gold request_id=r-7\n"));
 }
+
+/// A format of an application's own: `LEVEL message fields`, or a JSON object of its own.
+struct House {
+    json: bool,
+}
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for House
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut w: tracing_subscriber::fmt::format::Writer<'_>,
+        e: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        if self.json {
+            return writeln!(w, "{{\"severity\":\"{}\"}}", e.metadata().level());
+        }
+        write!(w, "{} ", e.metadata().level())?;
+        ctx.field_format().format_fields(w.by_ref(), e)?;
+        writeln!(w)
+    }
+}
+
+#[test]
+fn a_custom_event_format_gets_the_fields_too() {
+    use ctxflow_tracing::Style;
+    for (json, style, expected) in [
+        (false, Style::Line, "INFO handled request_id=r-8 tenant=acme\n"),
+        (true, Style::Json, "{\"severity\":\"INFO\",\"request_id\":\"r-8\",\"tenant\":\"acme\"}\n"),
+    ] {
+        let out = Capture::default();
+        let subscriber = fmt()
+            .with_ansi(false)
+            .event_format(fields().wrap_event_format(House { json }, style))
+            .with_writer(out.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || in_request("r-8", "acme", || info!("handled")));
+        assert_eq!(out.text(), expected);
+    }
+}
