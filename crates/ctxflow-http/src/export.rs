@@ -215,6 +215,11 @@ pub(crate) fn bind_declared(incoming: &Baggage) -> Vec<Binding> {
     bindings
 }
 
+/// Whether any declared variable is set in the current context.
+pub(crate) fn any_set() -> bool {
+    declared().any(|export| export.current().is_some())
+}
+
 /// The baggage to send from the current context: the incoming list with every declared
 /// variable that is set written over its member (placed first, in declaration order, so limits
 /// never drop it). Borrowed when that changes nothing. A value that cannot be sent (too large

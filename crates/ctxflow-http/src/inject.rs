@@ -3,7 +3,9 @@
 //! A header the caller already set always wins: the caller may be proxying a request, or
 //! running its own tracer, and two `traceparent` fields would make the next service restart
 //! the trace. `tracestate` is only added together with our own `traceparent`, since it
-//! describes that trace.
+//! describes that trace. A `baggage` header that is already there is a list others add to
+//! (OpenTelemetry's propagator may have written it first): the declared variables are added
+//! to it rather than dropped.
 
 use std::borrow::Cow;
 
@@ -12,13 +14,14 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::baggage::Baggage;
 use crate::context::{BAGGAGE, REQUEST_ID, TRACE};
-use crate::export::outgoing;
+use crate::export::{self, outgoing};
 use crate::header;
 
 /// Writes the current context into `headers`: a `traceparent` with a new parent-id (each call
 /// gets its own), the `tracestate`, the baggage with every declared variable, and the request
-/// id. Headers already present are left untouched. Outside any request (no [`TRACE`] set) no
-/// trace headers are written.
+/// id. Headers already present are left untouched, but for `baggage`, which gets the declared
+/// variables that are set (their current value replaces a member of the same key; the other
+/// members stay). Outside any request (no [`TRACE`] set) no trace headers are written.
 ///
 /// Use it directly with clients that are not tower services, e.g. reqwest:
 /// `let mut req = client.get(url).build()?; ctxflow_http::inject(req.headers_mut());`
@@ -44,9 +47,30 @@ pub(crate) trait Sink {
     /// Writes `value()` under `name` unless the sink holds a field of that name; whether it
     /// wrote. `value` is only called when the field is absent.
     fn put_if_absent<V: AsRef<[u8]>>(&mut self, name: &HeaderName, value: impl FnOnce() -> Option<V>) -> bool;
+
+    /// The text of every field of `name`, joined by commas (`None`: no field, or one that is
+    /// not text).
+    fn joined(&self, name: &HeaderName) -> Option<String>;
+
+    /// Replaces every field of `name` with `value` (visible ASCII); an empty `value` removes
+    /// them.
+    fn replace(&mut self, name: &HeaderName, value: &str);
 }
 
 impl Sink for HeaderMap {
+    fn joined(&self, name: &HeaderName) -> Option<String> {
+        let texts: Result<Vec<&str>, _> = self.get_all(name).iter().map(HeaderValue::to_str).collect();
+        texts.ok().filter(|t| !t.is_empty()).map(|t| t.join(","))
+    }
+
+    fn replace(&mut self, name: &HeaderName, value: &str) {
+        if value.is_empty() {
+            self.remove(name);
+        } else if let Ok(value) = HeaderValue::from_str(value) {
+            self.insert(name.clone(), value);
+        }
+    }
+
     fn put_if_absent<V: AsRef<[u8]>>(&mut self, name: &HeaderName, value: impl FnOnce() -> Option<V>) -> bool {
         let Entry::Vacant(slot) = self.entry(name) else { return false };
         // Everything we write is visible ASCII; a value that somehow is not is left out.
@@ -69,10 +93,32 @@ pub(crate) fn inject_into(sink: &mut impl Sink, request_id_header: &HeaderName) 
             sink.put_if_absent(&header::TRACESTATE, || Some(trace.tracestate.as_str().as_bytes()));
         }
     });
-    BAGGAGE.with(|incoming| {
+    let wrote = BAGGAGE.with(|incoming| {
         sink.put_if_absent(&header::BAGGAGE, || outgoing(incoming).filter(|b| !b.is_empty()).map(BaggageText))
     });
+    if !wrote {
+        add_exports(sink);
+    }
     REQUEST_ID.with(|id| sink.put_if_absent(request_id_header, || id.map(|id| id.as_str().as_bytes())));
+}
+
+/// A `baggage` header is there already (the caller's own, or one that OpenTelemetry's
+/// propagator wrote first): the declared variables are added to it, so that they are never
+/// dropped. Theirs is the current value of the request, so a declared variable's member
+/// replaces a member of the same key; every other member is kept as it is. Nothing is
+/// rewritten when no declared variable is set, or when the header already says the same.
+fn add_exports(sink: &mut impl Sink) {
+    if !export::any_set() {
+        return;
+    }
+    let Some(text) = sink.joined(&header::BAGGAGE) else { return };
+    let (present, errors) = Baggage::parse_lossy(&text);
+    if let Some(first) = errors.first() {
+        crate::log::dropped(header::BAGGAGE.as_str(), &format_args!("in the outgoing header: {first}"));
+    }
+    if let Some(Cow::Owned(merged)) = outgoing(Some(&present)) {
+        sink.replace(&header::BAGGAGE, merged.as_str());
+    }
 }
 
 /// The outgoing baggage as the bytes of its header, borrowed when nothing was added to it.

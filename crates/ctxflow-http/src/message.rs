@@ -105,7 +105,7 @@ impl IncomingContext {
 /// Writes the current context into a message's headers, as [`inject`](crate::inject) does
 /// into a request's: a `traceparent` with a new parent-id per message, the `tracestate`, the
 /// baggage with every declared variable, and the request id in `x-request-id`. A header the
-/// message already has is left alone.
+/// message already has is left alone, but `baggage` gets the declared variables added.
 ///
 /// ```
 /// use std::collections::HashMap;
@@ -134,6 +134,16 @@ impl<M: MessageHeadersMut> Sink for MessageSink<'_, M> {
             }
             None => false,
         }
+    }
+
+    fn joined(&self, name: &HeaderName) -> Option<String> {
+        let texts: Result<Vec<&str>, _> = self.0.values(name.as_str()).map(std::str::from_utf8).collect();
+        texts.ok().filter(|t| !t.is_empty()).map(|t| t.join(","))
+    }
+
+    fn replace(&mut self, name: &HeaderName, value: &str) {
+        // A message map cannot be asked to remove a header: an empty list is the nearest.
+        self.0.insert(name.as_str(), value);
     }
 }
 

@@ -6,7 +6,8 @@ use reqwest_middleware::{Middleware, Next, Result};
 /// Injects the current context into each outgoing reqwest request, as
 /// [`ClientLayer`](crate::ClientLayer) does for tower clients: a child `traceparent` (and the
 /// trace's `tracestate`), the `baggage` with the declared variables, and the request id. A
-/// header already on the request is left alone (see [`inject`](crate::inject)).
+/// header already on the request is left alone, but `baggage` gets the declared variables
+/// added (see [`inject`](crate::inject)).
 ///
 /// The middleware runs in the task that awaits the request, so it sees that task's context.
 /// Beside `reqwest-tracing`'s `TracingMiddleware`, which writes `traceparent` itself when its
