@@ -1,5 +1,5 @@
 //! Writes docs/benchmarks.md and docs/benchmarks.svg from a results directory and prints
-//! each target of the issues with its measured figure and PASS/MISS.
+//! each cost budget with its measured figure and PASS/MISS.
 //!
 //! `report <results dir> <markdown out> <svg out>`; the environment gives what the
 //! script knows: `CTXFLOW_BENCH_ROUNDS`, `CTXFLOW_BENCH_DATE`, and the commands it ran in
@@ -38,9 +38,9 @@ fn main() -> ExitCode {
         eprintln!("report: cannot write the report: {e}");
         return ExitCode::FAILURE;
     }
-    println!("Targets (issue, target, measured, verdict):");
+    println!("Cost budgets (verdict, budget: measured):");
     for t in &checked {
-        println!("  {:4}  #{}  {}: {}", t.verdict(), t.issue, t.what, t.measured);
+        println!("  {:4}  {}: {}", t.verdict(), t.what, t.measured);
     }
     ExitCode::SUCCESS
 }

@@ -181,16 +181,16 @@ fn memory(out: &mut String, r: &Results) {
 }
 
 fn targets_table(out: &mut String, targets: &[Target]) {
-    let _ = writeln!(out, "\n## Targets from the issues\n");
+    let _ = writeln!(out, "\n## Cost budgets\n");
     let _ = writeln!(
         out,
         "A timed ratio passes when every round is within its limit and misses when none is; when the \
          rounds fall on both sides (this machine's noise), the verdict is UNRESOLVED and the \
          instruction count below it, where there is one, is the figure to go by.\n"
     );
-    let _ = writeln!(out, "| issue | target | measured | verdict |\n|---|---|---|---|");
+    let _ = writeln!(out, "| budget | measured | verdict |\n|---|---|---|");
     for t in targets {
-        let _ = writeln!(out, "| #{} | {} | {} | **{}** |", t.issue, t.what, t.measured, t.verdict());
+        let _ = writeln!(out, "| {} | {} | **{}** |", t.what, t.measured, t.verdict());
     }
 }
 

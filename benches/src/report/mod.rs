@@ -1,5 +1,5 @@
 //! The report: docs/benchmarks.md and docs/benchmarks.svg from a results directory, and the
-//! list of the issues' targets with PASS, MISS or UNRESOLVED.
+//! list of the project's cost budgets with PASS, MISS or UNRESOLVED.
 
 pub mod groups;
 pub mod load;

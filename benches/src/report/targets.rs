@@ -1,4 +1,4 @@
-//! The cost targets set by the issues, checked against the figures of one run.
+//! The project's cost budgets, checked against the figures of one run.
 //!
 //! Every check compares figures of the same run (ratios within a round, or allocation and
 //! byte counts, which do not depend on load), never an absolute time.
@@ -7,8 +7,6 @@ use super::stats::{Results, Summary};
 
 /// One target and what this run measured for it.
 pub struct Target {
-    /// The issue that sets it.
-    pub issue: u32,
     /// The target, in words.
     pub what: &'static str,
     /// The figure measured, in words ("not measured: ..." when absent).
@@ -57,15 +55,7 @@ fn range(s: Summary, unit: &str) -> String {
 }
 
 /// A ratio target: `group`'s `name / base` at most `limit`.
-fn ratio_at_most(
-    r: &Results,
-    issue: u32,
-    what: &'static str,
-    group: &str,
-    name: &str,
-    base: &str,
-    limit: f64,
-) -> Target {
+fn ratio_at_most(r: &Results, what: &'static str, group: &str, name: &str, base: &str, limit: f64) -> Target {
     match r.ratio(group, name, base) {
         Some(s) => {
             // On a shared machine one round can land on either side of a limit: a ratio whose
@@ -75,40 +65,38 @@ fn ratio_at_most(
             } else {
                 Outcome::of(s.median <= limit)
             };
-            Target { issue, what, measured: range(s, "x"), outcome }
+            Target { what, measured: range(s, "x"), outcome }
         }
-        None => missing(issue, what, &format!("{group}: {name} or {base}")),
+        None => missing(what, &format!("{group}: {name} or {base}")),
     }
 }
 
-fn missing(issue: u32, what: &'static str, which: &str) -> Target {
-    Target { issue, what, measured: format!("not measured ({which} absent from this run)"), outcome: Outcome::Reported }
+fn missing(what: &'static str, which: &str) -> Target {
+    Target { what, measured: format!("not measured ({which} absent from this run)"), outcome: Outcome::Reported }
 }
 
 /// A count target: figure `group`/`name` at most `limit`.
-fn count_at_most(r: &Results, issue: u32, what: &'static str, group: &str, name: &str, limit: f64) -> Target {
+fn count_at_most(r: &Results, what: &'static str, group: &str, name: &str, limit: f64) -> Target {
     match r.summary(group, name) {
         Some(s) => Target {
-            issue,
             what,
             measured: format!("{:.1} {}", s.median, r.unit(group)),
             outcome: Outcome::of(s.median <= limit),
         },
-        None => missing(issue, what, &format!("{group}: {name}")),
+        None => missing(what, &format!("{group}: {name}")),
     }
 }
 
-fn all_zero(r: &Results, issue: u32, what: &'static str, names: &[&str]) -> Target {
+fn all_zero(r: &Results, what: &'static str, names: &[&str]) -> Target {
     let figures: Option<Vec<(String, f64)>> =
         names.iter().map(|n| Some((n.to_string(), r.summary("allocs", n)?.median))).collect();
     match figures {
         Some(f) => Target {
-            issue,
             what,
             measured: f.iter().map(|(n, v)| format!("{n}: {v}")).collect::<Vec<_>>().join(", "),
             outcome: Outcome::of(f.iter().all(|(_, v)| *v == 0.0)),
         },
-        None => missing(issue, what, "allocation counts"),
+        None => missing(what, "allocation counts"),
     }
 }
 
@@ -121,12 +109,11 @@ fn poll_overhead(r: &Results, group: &str, unit: &str) -> Target {
     };
     match (r.difference(group, "ctxflow", "tokio"), r.difference(group, "task_local", "tokio")) {
         (Some(ours), Some(theirs)) => Target {
-            issue: 2,
             what,
             measured: format!("ctxflow +{:.2} {unit}, task_local +{:.2} {unit} per poll", ours.median, theirs.median),
             outcome: Outcome::of(ours.median <= theirs.median),
         },
-        _ => missing(2, what, group),
+        _ => missing(what, group),
     }
 }
 
@@ -142,7 +129,6 @@ fn setup_cost(r: &Results, setup: &str, read: &str, unit: &str) -> Target {
     let alloc = r.summary(read, "box_alloc_free");
     match (extra, alloc) {
         (Some(extra), Some(alloc)) => Target {
-            issue: 2,
             what,
             measured: format!(
                 "ctxflow is {:+.1} {unit} over task_local; one allocation+free is {:.1} {unit}",
@@ -150,7 +136,7 @@ fn setup_cost(r: &Results, setup: &str, read: &str, unit: &str) -> Target {
             ),
             outcome: Outcome::of(extra.median <= alloc.median),
         },
-        _ => missing(2, what, setup),
+        _ => missing(what, setup),
     }
 }
 
@@ -163,7 +149,6 @@ fn layer_share(r: &Results) -> Target {
         (Some(layer), Some(request)) => {
             let share = layer.median / request.median;
             Target {
-                issue: 5,
                 what,
                 measured: format!(
                     "{:.1}% ({:.0} ns of {:.1} µs per request)",
@@ -174,39 +159,30 @@ fn layer_share(r: &Results) -> Target {
                 outcome: Outcome::of(share <= 0.01),
             }
         }
-        _ => missing(5, what, "http_layer or http_cpu_per_request"),
+        _ => missing(what, "http_layer or http_cpu_per_request"),
     }
 }
 
 /// `get`/`with` against a plain `thread_local!` read.
 fn read_cost(r: &Results, name: &str, what: &'static str) -> Target {
-    ratio_at_most(r, 2, what, "read", name, "thread_local", 2.0)
+    ratio_at_most(r, what, "read", name, "thread_local", 2.0)
 }
 
-/// Every target of issues 2-5, with this run's figures.
+/// Every budget, with this run's figures.
 pub fn check(r: &Results) -> Vec<Target> {
     let mut t = vec![
         read_cost(r, "ctxflow", "get on a set variable within 2x of a thread_local! read"),
         read_cost(r, "ctxflow_with", "with on a set variable within 2x of a thread_local! read"),
-        ratio_at_most(
-            r,
-            2,
-            "the same for get, in instructions (valgrind)",
-            "instr_read",
-            "ctxflow",
-            "thread_local",
-            2.0,
-        ),
-        all_zero(r, 2, "get/with allocate nothing", &["ctxflow_get", "ctxflow_with"]),
+        ratio_at_most(r, "the same for get, in instructions (valgrind)", "instr_read", "ctxflow", "thread_local", 2.0),
+        all_zero(r, "get/with allocate nothing", &["ctxflow_get", "ctxflow_with"]),
         poll_overhead(r, "poll", "ns"),
         poll_overhead(r, "instr_poll", "instructions"),
         setup_cost(r, "scope_setup", "read", "ns"),
         setup_cost(r, "instr_scope_setup", "instr_read", "instructions"),
-        count_at_most(r, 2, "setting up a scope makes at most one allocation", "allocs", "ctxflow_scope_setup", 1.0),
-        all_zero(r, 2, "an empty context allocates nothing", &["ctxflow_capture_empty", "ctxflow_empty_run"]),
+        count_at_most(r, "setting up a scope makes at most one allocation", "allocs", "ctxflow_scope_setup", 1.0),
+        all_zero(r, "an empty context allocates nothing", &["ctxflow_capture_empty", "ctxflow_empty_run"]),
         ratio_at_most(
             r,
-            2,
             "ctxflow::spawn + join within 1.05x of tokio::spawn",
             "spawn_join_ct",
             "ctxflow",
@@ -215,7 +191,6 @@ pub fn check(r: &Results) -> Vec<Target> {
         ),
         ratio_at_most(
             r,
-            2,
             "spawn + 20 awaits with a read each, current-thread: within 1.03x",
             "awaits20_ct",
             "ctxflow",
@@ -225,7 +200,6 @@ pub fn check(r: &Results) -> Vec<Target> {
     ];
     let mut mt = ratio_at_most(
         r,
-        2,
         "the same, multi-thread (reported, no limit)",
         "awaits20_mt",
         "ctxflow",
@@ -237,7 +211,6 @@ pub fn check(r: &Results) -> Vec<Target> {
     t.extend([
         count_at_most(
             r,
-            2,
             "at most 16 bytes added per spawned task beyond tokio's own",
             "mem_task_added_sweep",
             "ctxflow",
@@ -245,7 +218,6 @@ pub fn check(r: &Results) -> Vec<Target> {
         ),
         ratio_at_most(
             r,
-            3,
             "a registered no-op hook: spawn + 20 awaits, multi-thread, within 1.15x",
             "awaits20_mt",
             "ctxflow_noop_hook",
@@ -254,7 +226,6 @@ pub fn check(r: &Results) -> Vec<Target> {
         ),
         count_at_most(
             r,
-            3,
             "at most 24 bytes per resource beyond tokio's own, ids and hook included",
             "mem_task_added_sweep",
             "ctxflow_noop_hook",
@@ -262,7 +233,6 @@ pub fn check(r: &Results) -> Vec<Target> {
         ),
         ratio_at_most(
             r,
-            4,
             "automatic-propagation runtime: spawn + 20 awaits, multi-thread, within 1.05x",
             "awaits20_mt",
             "ctxflow_runtime",
@@ -271,7 +241,6 @@ pub fn check(r: &Results) -> Vec<Target> {
         ),
         count_at_most(
             r,
-            4,
             "no memory growth after tasks end on the automatic runtime (bytes per ended task)",
             "mem_after_end",
             "ctxflow_runtime",
@@ -279,7 +248,6 @@ pub fn check(r: &Results) -> Vec<Target> {
         ),
         ratio_at_most(
             r,
-            5,
             "HTTP server layer: CPU per request within 1.01x of the bare axum handler",
             "http_cpu_per_request",
             "ctxflow_layer",
@@ -289,7 +257,6 @@ pub fn check(r: &Results) -> Vec<Target> {
     ]);
     let mut vs_layer = ratio_at_most(
         r,
-        5,
         "the same against axum with a pass-through tower layer (reported: what ctxflow adds beyond any layer)",
         "http_cpu_per_request",
         "ctxflow_layer",
@@ -306,13 +273,10 @@ pub fn check(r: &Results) -> Vec<Target> {
             "the same, in instructions (valgrind)"
         };
         t.push(match r.difference(group, "ctxflow_layer", "passthrough") {
-            Some(d) => Target {
-                issue: 5,
-                what,
-                measured: format!("{:+.1} {unit} per request", d.median),
-                outcome: Outcome::Reported,
-            },
-            None => missing(5, what, group),
+            Some(d) => {
+                Target { what, measured: format!("{:+.1} {unit} per request", d.median), outcome: Outcome::Reported }
+            }
+            None => missing(what, group),
         });
     }
     t
@@ -342,7 +306,7 @@ mod tests {
     }
 
     fn verdict(values: [f64; 3]) -> Outcome {
-        ratio_at_most(&ratios(values), 2, "x within 1.05x", "g", "x", "base", 1.05).outcome
+        ratio_at_most(&ratios(values), "x within 1.05x", "g", "x", "base", 1.05).outcome
     }
 
     #[test]
