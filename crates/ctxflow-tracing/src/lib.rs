@@ -36,6 +36,8 @@
 //!   JSON, neither does a key of the format's own: `level`, `fields`, `span`, ...).
 //! - [`ContextLog`] adds them to records of the `log` crate (feature `log`, on by default).
 //! - [`ContextFields::for_each_current`] reads them from a `Layer` of your own.
+//! - [`SpansFollowSpawns`], a ctxflow hook, makes work spawned through ctxflow run inside the
+//!   tracing span current at its spawn, so that spans it opens are children of that span.
 //!
 //! Setup, output samples and the measured cost: `docs/logging.md` in the repository.
 //!
@@ -54,6 +56,7 @@ mod format;
 #[cfg(feature = "log")]
 mod log_bridge;
 mod render;
+mod spawned_spans;
 mod splice;
 
 pub use context_fields::ContextFields;
@@ -61,6 +64,7 @@ pub use format::{ContextFormat, Layout, WrappedFormat};
 #[cfg(feature = "log")]
 pub use log_bridge::{Carry, ContextLog};
 pub use render::Style;
+pub use spawned_spans::SpansFollowSpawns;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]
