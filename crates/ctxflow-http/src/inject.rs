@@ -59,8 +59,7 @@ pub(crate) trait Sink {
 
 impl Sink for HeaderMap {
     fn joined(&self, name: &HeaderName) -> Option<String> {
-        let texts: Result<Vec<&str>, _> = self.get_all(name).iter().map(HeaderValue::to_str).collect();
-        texts.ok().filter(|t| !t.is_empty()).map(|t| t.join(","))
+        join_fields(self.get_all(name).iter().map(HeaderValue::to_str))
     }
 
     fn replace(&mut self, name: &HeaderName, value: &str) {
@@ -82,6 +81,12 @@ impl Sink for HeaderMap {
             None => false,
         }
     }
+}
+
+/// Fields joined by commas; `None` when there is none, or one is not text.
+pub(crate) fn join_fields<'a, E>(fields: impl Iterator<Item = Result<&'a str, E>>) -> Option<String> {
+    let texts: Vec<&str> = fields.collect::<Result<_, _>>().ok()?;
+    (!texts.is_empty()).then(|| texts.join(","))
 }
 
 /// [`inject`] into any [`Sink`], with the request id sent in `request_id_header`.

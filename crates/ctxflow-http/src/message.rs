@@ -15,7 +15,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::extract::{ExtractOptions, IncomingContext};
 use crate::header;
-use crate::inject::{Sink, inject_into};
+use crate::inject::{Sink, inject_into, join_fields};
 use crate::log::dropped;
 
 /// A message's headers, read: every value of a header, in order.
@@ -137,8 +137,7 @@ impl<M: MessageHeadersMut> Sink for MessageSink<'_, M> {
     }
 
     fn joined(&self, name: &HeaderName) -> Option<String> {
-        let texts: Result<Vec<&str>, _> = self.0.values(name.as_str()).map(std::str::from_utf8).collect();
-        texts.ok().filter(|t| !t.is_empty()).map(|t| t.join(","))
+        join_fields(self.0.values(name.as_str()).map(std::str::from_utf8))
     }
 
     fn replace(&mut self, name: &HeaderName, value: &str) {
@@ -162,26 +161,21 @@ impl MessageHeadersMut for HeaderMap {
     }
 }
 
-impl<S: std::hash::BuildHasher> MessageHeaders for HashMap<String, String, S> {
-    fn values(&self, name: &str) -> impl Iterator<Item = &[u8]> {
-        self.get(name).map(String::as_bytes).into_iter()
-    }
+/// String maps: one value per name.
+macro_rules! string_map {
+    ($($map:ty $(where $param:ident: $bound:path)?),*) => {$(
+        impl$(<$param: $bound>)? MessageHeaders for $map {
+            fn values(&self, name: &str) -> impl Iterator<Item = &[u8]> {
+                self.get(name).map(String::as_bytes).into_iter()
+            }
+        }
+
+        impl$(<$param: $bound>)? MessageHeadersMut for $map {
+            fn insert(&mut self, name: &str, value: &str) {
+                <$map>::insert(self, name.to_owned(), value.to_owned());
+            }
+        }
+    )*};
 }
 
-impl<S: std::hash::BuildHasher> MessageHeadersMut for HashMap<String, String, S> {
-    fn insert(&mut self, name: &str, value: &str) {
-        HashMap::insert(self, name.to_owned(), value.to_owned());
-    }
-}
-
-impl MessageHeaders for BTreeMap<String, String> {
-    fn values(&self, name: &str) -> impl Iterator<Item = &[u8]> {
-        self.get(name).map(String::as_bytes).into_iter()
-    }
-}
-
-impl MessageHeadersMut for BTreeMap<String, String> {
-    fn insert(&mut self, name: &str, value: &str) {
-        BTreeMap::insert(self, name.to_owned(), value.to_owned());
-    }
-}
+string_map!(HashMap<String, String, S> where S: std::hash::BuildHasher, BTreeMap<String, String>);
