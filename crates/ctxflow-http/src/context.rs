@@ -128,3 +128,22 @@ impl TraceContext {
         TraceParent::new(self.trace_id, self.span_id, self.flags.known())
     }
 }
+
+/// The trace the code running now belongs to, as other services will see it: with the
+/// `opentelemetry` feature, the span OpenTelemetry holds current (tracing-opentelemetry makes an
+/// entered tracing span current), so that its ids are those of an exported span; otherwise, or
+/// outside any span, [`TRACE`].
+///
+/// ```
+/// use ctxflow_http::{TRACE, TraceContext, current_trace};
+/// let t = TraceContext::new_root(true);
+/// assert_eq!(TRACE.sync_scope(t.clone(), current_trace), Some(t));
+/// assert_eq!(current_trace(), None);
+/// ```
+pub fn current_trace() -> Option<TraceContext> {
+    #[cfg(feature = "opentelemetry")]
+    if let Some(span) = crate::otel::current_span() {
+        return Some(span);
+    }
+    TRACE.get()
+}

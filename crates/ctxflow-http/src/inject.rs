@@ -13,7 +13,7 @@ use http::header::Entry;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::baggage::Baggage;
-use crate::context::{BAGGAGE, REQUEST_ID, TRACE};
+use crate::context::{BAGGAGE, REQUEST_ID, TRACE, TraceContext};
 use crate::export::{self, outgoing};
 use crate::header;
 
@@ -91,13 +91,16 @@ pub(crate) fn join_fields<'a, E>(fields: impl Iterator<Item = Result<&'a str, E>
 
 /// [`inject`] into any [`Sink`], with the request id sent in `request_id_header`.
 pub(crate) fn inject_into(sink: &mut impl Sink, request_id_header: &HeaderName) {
-    TRACE.with(|trace| {
-        let Some(trace) = trace else { return };
-        // Only with our own traceparent: tracestate describes that trace.
-        if sink.put_if_absent(&header::TRACEPARENT, || Some(trace.child().encode())) && !trace.tracestate.is_empty() {
-            sink.put_if_absent(&header::TRACESTATE, || Some(trace.tracestate.as_str().as_bytes()));
-        }
-    });
+    #[cfg(feature = "opentelemetry")]
+    if let Some(span) = crate::otel::current_span() {
+        // An OpenTelemetry span is current: it is the parent, so the callee's span links to a
+        // span that is exported.
+        put_trace(sink, &span, span.traceparent());
+    } else {
+        TRACE.with(|trace| trace.map(|trace| put_trace(sink, trace, trace.child())));
+    }
+    #[cfg(not(feature = "opentelemetry"))]
+    TRACE.with(|trace| trace.map(|trace| put_trace(sink, trace, trace.child())));
     let wrote = BAGGAGE.with(|incoming| {
         sink.put_if_absent(&header::BAGGAGE, || outgoing(incoming).filter(|b| !b.is_empty()).map(BaggageText))
     });
@@ -105,6 +108,14 @@ pub(crate) fn inject_into(sink: &mut impl Sink, request_id_header: &HeaderName) 
         add_exports(sink);
     }
     REQUEST_ID.with(|id| sink.put_if_absent(request_id_header, || id.map(|id| id.as_str().as_bytes())));
+}
+
+/// Writes `parent` as the `traceparent`, and `trace`'s tracestate with it (only with our own
+/// traceparent: tracestate describes that trace).
+fn put_trace(sink: &mut impl Sink, trace: &TraceContext, parent: crate::traceparent::TraceParent) {
+    if sink.put_if_absent(&header::TRACEPARENT, || Some(parent.encode())) && !trace.tracestate.is_empty() {
+        sink.put_if_absent(&header::TRACESTATE, || Some(trace.tracestate.as_str().as_bytes()));
+    }
 }
 
 /// A `baggage` header is there already (the caller's own, or one that OpenTelemetry's

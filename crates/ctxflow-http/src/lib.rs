@@ -48,7 +48,7 @@
 //! | feature | what |
 //! |---|---|
 //! | `tracing` (default) | malformed incoming headers are logged at debug level through `tracing` |
-//! | `opentelemetry` | `From` conversions between these ids and `opentelemetry`'s `TraceId`, `SpanId` and `SpanContext` |
+//! | `opentelemetry` | `From` conversions between these ids and `opentelemetry`'s `TraceId`, `SpanId` and `SpanContext`; outgoing calls and [`current_trace`] follow the span OpenTelemetry holds current |
 //! | `reqwest` | `ContextMiddleware`: the context on every request of a `reqwest-middleware` client |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -82,7 +82,7 @@ pub use baggage::Baggage;
 pub use body::ScopedBody;
 pub use bound_headers::{BoundHeaderError, RejectedHeaders};
 pub use client::{ClientLayer, ClientService};
-pub use context::{BAGGAGE, REQUEST_ID, TRACE, TraceContext};
+pub use context::{BAGGAGE, REQUEST_ID, TRACE, TraceContext, current_trace};
 pub use export::{BaggageCodec, DisplayFromStr, ExportError};
 pub use extract::{ExtractOptions, IncomingContext};
 pub use ids::{IdError, SpanId, TraceFlags, TraceId};

@@ -9,6 +9,7 @@ use opentelemetry::trace as otel;
 
 use crate::context::TraceContext;
 use crate::ids::{SpanId, TraceFlags, TraceId};
+use crate::tracestate::TraceState;
 
 impl From<TraceId> for otel::TraceId {
     fn from(id: TraceId) -> Self {
@@ -60,4 +61,44 @@ impl TraceContext {
         let state = otel::TraceState::from_key_value(self.tracestate.iter()).unwrap_or_default();
         Some(otel::SpanContext::new(self.trace_id.into(), parent.into(), self.flags.into(), true, state))
     }
+}
+
+impl TraceContext {
+    /// The trace context of an OpenTelemetry span: its trace id, its span id (so that what
+    /// names it as a parent points at a span that is exported), flags and tracestate; no
+    /// parent-id (the span knows its parent, the context does not). `None` for an invalid
+    /// span context.
+    ///
+    /// ```
+    /// use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+    /// let sc = SpanContext::new(
+    ///     TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
+    ///     SpanId::from_hex("00f067aa0ba902b7").unwrap(),
+    ///     TraceFlags::SAMPLED,
+    ///     false,
+    ///     TraceState::default(),
+    /// );
+    /// let t = ctxflow_http::TraceContext::from_span_context(&sc).unwrap();
+    /// assert_eq!((t.trace_id.to_string(), t.span_id.to_string()), ("4bf92f3577b34da6a3ce929d0e0e4736".into(), "00f067aa0ba902b7".into()));
+    /// ```
+    pub fn from_span_context(sc: &otel::SpanContext) -> Option<TraceContext> {
+        if !sc.is_valid() {
+            return None;
+        }
+        Some(TraceContext {
+            trace_id: TraceId::try_from(sc.trace_id()).ok()?,
+            span_id: SpanId::try_from(sc.span_id()).ok()?,
+            parent_id: None,
+            flags: TraceFlags::from_bits(sc.trace_flags().to_u8()),
+            // A state OpenTelemetry accepted but our stricter parser refuses is not forwarded.
+            tracestate: TraceState::parse(&sc.trace_state().header()).unwrap_or_default(),
+        })
+    }
+}
+
+/// The span OpenTelemetry holds current on this thread (tracing-opentelemetry makes it so while
+/// a span is entered), as a trace context.
+pub(crate) fn current_span() -> Option<TraceContext> {
+    use otel::TraceContextExt;
+    TraceContext::from_span_context(opentelemetry::Context::current().span().span_context())
 }

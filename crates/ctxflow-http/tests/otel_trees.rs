@@ -1,0 +1,89 @@
+//! With tracing-opentelemetry, ctxflow and OpenTelemetry tell one story: inside a span,
+//! `current_trace()` is that span (ids of an exported span), and a call through `ClientLayer`
+//! names that span as the callee's parent, so the callee's trace links to a span that exists.
+//! 100 requests, half continuing a caller's trace, half starting one.
+
+use std::collections::HashSet;
+use std::convert::Infallible;
+
+use ctxflow_http::{ClientLayer, ServerLayer, TRACE, TraceContext, TraceId, current_trace};
+use http::{Request, Response};
+use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
+use tower::{Layer, ServiceExt, service_fn};
+use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::layer::SubscriberExt;
+
+/// What one request through A saw: the incoming trace id (if any), ctxflow's view inside A's
+/// server span, and the trace context B was called with.
+struct Seen {
+    incoming: Option<TraceId>,
+    in_a: TraceContext,
+    at_b: TraceContext,
+}
+
+async fn request_through_a(i: u32) -> Seen {
+    // B: another service behind ServerLayer; answers with the trace context it continued.
+    let b = ServerLayer::new()
+        .layer(service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(TRACE.get().unwrap())) }));
+    // A: ServerLayer, a server span continuing the request's trace, a call to B inside it.
+    let a = ServerLayer::new().layer(service_fn(move |_: Request<()>| {
+        let b = b.clone();
+        async move {
+            let span = tracing::info_span!("server A");
+            if let Some(parent) = TRACE.with(|t| t.and_then(TraceContext::remote_span_context)) {
+                let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(parent));
+            }
+            async move {
+                let in_a = current_trace().unwrap();
+                let at_b = ClientLayer::new().layer(b).oneshot(Request::new(())).await?.into_body().into_inner();
+                Ok::<_, Infallible>(Response::new((in_a, at_b)))
+            }
+            .instrument(span)
+            .await
+        }
+    }));
+    let mut req = Request::new(());
+    let incoming = i.is_multiple_of(2).then(TraceId::random);
+    if let Some(trace_id) = incoming {
+        let tp = format!("00-{trace_id}-{:016x}-01", 0x1000 + u64::from(i));
+        req.headers_mut().insert("traceparent", tp.parse().unwrap());
+    }
+    let (in_a, at_b) = a.oneshot(req).await.unwrap().into_body().into_inner();
+    Seen { incoming, in_a, at_b }
+}
+
+#[test]
+fn calls_name_an_exported_span_as_parent_and_ctxflow_sees_the_spans_ids() {
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder().with_simple_exporter(exporter.clone()).build();
+    let subscriber =
+        tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+    let _default = tracing::subscriber::set_default(subscriber);
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let seen: Vec<Seen> = rt.block_on(async {
+        let mut all = Vec::new();
+        for i in 0..100 {
+            all.push(request_through_a(i).await);
+        }
+        all
+    });
+    provider.force_flush().unwrap();
+    let exported: HashSet<(String, String)> = exporter
+        .get_finished_spans()
+        .unwrap()
+        .iter()
+        .map(|s| (s.span_context.trace_id().to_string(), s.span_context.span_id().to_string()))
+        .collect();
+    assert_eq!(exported.len(), 100, "one server span per request");
+    for (i, s) in seen.iter().enumerate() {
+        let in_a = (s.in_a.trace_id.to_string(), s.in_a.span_id.to_string());
+        assert!(exported.contains(&in_a), "request {i}: ctxflow's trace in A is an exported span");
+        if let Some(trace_id) = s.incoming {
+            assert_eq!(s.in_a.trace_id, trace_id, "request {i}: the caller's trace continues");
+        }
+        assert_eq!(s.at_b.trace_id, s.in_a.trace_id, "request {i}: B is in A's trace");
+        assert_eq!(s.at_b.parent_id, Some(s.in_a.span_id), "request {i}: B's parent is A's exported span");
+    }
+}
