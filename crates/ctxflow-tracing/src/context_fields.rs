@@ -84,6 +84,19 @@ where
     }
 }
 
+/// A value computed when the line is written.
+struct Computed<F>(F);
+
+impl<F, D> Source for Computed<F>
+where
+    F: Fn() -> Option<D> + Send + Sync,
+    D: fmt::Display,
+{
+    fn with_current(&self, show: &mut dyn FnMut(&dyn fmt::Display) -> fmt::Result) -> Option<fmt::Result> {
+        (self.0)().map(|value| show(&value))
+    }
+}
+
 impl ContextFields {
     /// An empty selection: adds nothing until fields are added.
     pub fn new() -> ContextFields {
@@ -126,6 +139,26 @@ impl ContextFields {
         F: Fn(&T, &mut fmt::Formatter<'_>) -> fmt::Result + Send + Sync + 'static,
     {
         self.push(name.into(), Arc::new(FormattedWith { var, format }))
+    }
+
+    /// Adds a field whose value `read` computes when each line is written (`None`: left out,
+    /// as an unset variable is). For values that live outside ctxflow's variables: the ids of
+    /// the OpenTelemetry span that is current, say, so that log lines point at exported spans.
+    ///
+    /// ```
+    /// // With ctxflow-http's `opentelemetry` feature:
+    /// // .computed("trace_id", || ctxflow_http::current_trace().map(|t| t.trace_id))
+    /// let fields = ctxflow_tracing::ContextFields::new().computed("pid", || Some(std::process::id()));
+    /// let mut seen = String::new();
+    /// fields.for_each_current(|name, value| seen = format!("{name}={value}"));
+    /// assert_eq!(seen, format!("pid={}", std::process::id()));
+    /// ```
+    pub fn computed<D, F>(self, name: impl Into<Cow<'static, str>>, read: F) -> ContextFields
+    where
+        D: fmt::Display,
+        F: Fn() -> Option<D> + Send + Sync + 'static,
+    {
+        self.push(name.into(), Arc::new(Computed(read)))
     }
 
     /// Writes `placeholder` for every variable that is unset, instead of leaving the field out
