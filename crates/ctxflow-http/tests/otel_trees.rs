@@ -1,10 +1,15 @@
 //! With tracing-opentelemetry, ctxflow and OpenTelemetry tell one story: inside a span,
 //! `current_trace()` is that span (ids of an exported span), and a call through `ClientLayer`
 //! names that span as the callee's parent, so the callee's trace links to a span that exists.
-//! 100 requests, half continuing a caller's trace, half starting one.
+//! Work the handler spawns through ctxflow opens its spans under the request's span
+//! (`SpansFollowSpawns`), and every log line's `trace_id`/`span_id` (ctxflow-tracing fields
+//! computed from `current_trace()`) belongs to an exported span. 100 requests, half continuing a
+//! caller's trace, half starting one.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
 
 use ctxflow_http::{ClientLayer, ServerLayer, TRACE, TraceContext, TraceId, current_trace};
 use http::{Request, Response};
@@ -14,6 +19,20 @@ use tower::{Layer, ServiceExt, service_fn};
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::layer::SubscriberExt;
+
+/// Log output, one JSON object per line.
+#[derive(Clone, Default)]
+struct Lines(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Lines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
 
 /// What one request through A saw: the incoming trace id (if any), ctxflow's view inside A's
 /// server span, and the trace context B was called with.
@@ -36,6 +55,11 @@ async fn request_through_a(i: u32) -> Seen {
                 let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(parent));
             }
             async move {
+                tracing::info!("handling");
+                let work = ctxflow::spawn(async {
+                    tracing::info_span!("work").in_scope(|| tracing::info!("in spawned work"));
+                });
+                work.await.unwrap();
                 let in_a = current_trace().unwrap();
                 let at_b = ClientLayer::new().layer(b).oneshot(Request::new(())).await?.into_body().into_inner();
                 Ok::<_, Infallible>(Response::new((in_a, at_b)))
@@ -58,9 +82,20 @@ async fn request_through_a(i: u32) -> Seen {
 fn calls_name_an_exported_span_as_parent_and_ctxflow_sees_the_spans_ids() {
     let exporter = InMemorySpanExporter::default();
     let provider = SdkTracerProvider::builder().with_simple_exporter(exporter.clone()).build();
+    let lines = Lines::default();
+    let fields = ctxflow_tracing::ContextFields::new()
+        .computed("trace_id", || current_trace().map(|t| t.trace_id))
+        .computed("span_id", || current_trace().map(|t| t.span_id));
+    let writer = lines.clone();
     let subscriber =
-        tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test"))).with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .map_event_format(|f| fields.wrap(f))
+                .with_writer(move || writer.clone()),
+        );
     let _default = tracing::subscriber::set_default(subscriber);
+    let spans_follow = ctxflow::hooks::register(Arc::new(ctxflow_tracing::SpansFollowSpawns::default()));
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
     let seen: Vec<Seen> = rt.block_on(async {
         let mut all = Vec::new();
@@ -69,14 +104,36 @@ fn calls_name_an_exported_span_as_parent_and_ctxflow_sees_the_spans_ids() {
         }
         all
     });
+    spans_follow.unregister();
     provider.force_flush().unwrap();
-    let exported: HashSet<(String, String)> = exporter
-        .get_finished_spans()
-        .unwrap()
+    let finished = exporter.get_finished_spans().unwrap();
+    let exported: HashSet<(String, String)> = finished
         .iter()
         .map(|s| (s.span_context.trace_id().to_string(), s.span_context.span_id().to_string()))
         .collect();
-    assert_eq!(exported.len(), 100, "one server span per request");
+    assert_eq!(exported.len(), 200, "a server span and a work span per request");
+    // Spawned work: each `work` span is the child of a `server A` span.
+    let servers: HashMap<String, String> = finished
+        .iter()
+        .filter(|s| s.name == "server A")
+        .map(|s| (s.span_context.span_id().to_string(), s.span_context.trace_id().to_string()))
+        .collect();
+    for work in finished.iter().filter(|s| s.name == "work") {
+        let parent = work.parent_span_id.to_string();
+        assert_eq!(
+            servers.get(&parent),
+            Some(&work.span_context.trace_id().to_string()),
+            "work's parent is its request's span"
+        );
+    }
+    // Logs: 200 lines, each naming an exported span.
+    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    let logged: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(logged.len(), 200);
+    for line in &logged {
+        let ids = (line["trace_id"].as_str().unwrap().to_owned(), line["span_id"].as_str().unwrap().to_owned());
+        assert!(exported.contains(&ids), "a log line names a span that was not exported: {line}");
+    }
     for (i, s) in seen.iter().enumerate() {
         let in_a = (s.in_a.trace_id.to_string(), s.in_a.span_id.to_string());
         assert!(exported.contains(&in_a), "request {i}: ctxflow's trace in A is an exported span");
