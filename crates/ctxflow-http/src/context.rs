@@ -147,3 +147,26 @@ pub fn current_trace() -> Option<TraceContext> {
     }
     TRACE.get()
 }
+
+/// The baggage an outgoing call would send now: the request's [`BAGGAGE`], with the `opentelemetry`
+/// feature the entries set through OpenTelemetry's Baggage API laid over it, and the declared
+/// variables ([`Baggage::export`](crate::Baggage::export)) over both.
+///
+/// ```
+/// use ctxflow::ContextVar;
+/// use ctxflow_http::{BAGGAGE, Baggage, current_baggage};
+/// static TENANT: ContextVar<String> = ContextVar::new("tenant");
+/// Baggage::export(&TENANT, "tenant").unwrap();
+/// let incoming: Baggage = "tenant=old,other=1".parse().unwrap();
+/// let sent = ctxflow::sync_scope((BAGGAGE.value(incoming), TENANT.value("acme".into())), current_baggage);
+/// assert_eq!((sent.get("tenant").as_deref(), sent.get("other").as_deref()), (Some("acme"), Some("1")));
+/// ```
+pub fn current_baggage() -> crate::Baggage {
+    BAGGAGE.with(|incoming| {
+        #[cfg(feature = "opentelemetry")]
+        if let Some(with_otel) = crate::otel::with_otel_baggage(incoming) {
+            return crate::export::outgoing(Some(&with_otel)).map(std::borrow::Cow::into_owned).unwrap_or_default();
+        }
+        crate::export::outgoing(incoming).map(std::borrow::Cow::into_owned).unwrap_or_default()
+    })
+}

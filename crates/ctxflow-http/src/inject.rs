@@ -102,6 +102,11 @@ pub(crate) fn inject_into(sink: &mut impl Sink, request_id_header: &HeaderName) 
     #[cfg(not(feature = "opentelemetry"))]
     TRACE.with(|trace| trace.map(|trace| put_trace(sink, trace, trace.child())));
     let wrote = BAGGAGE.with(|incoming| {
+        #[cfg(feature = "opentelemetry")]
+        if let Some(with_otel) = crate::otel::with_otel_baggage(incoming) {
+            let send = || outgoing(Some(&with_otel)).filter(|b| !b.is_empty()).map(BaggageText);
+            return sink.put_if_absent(&header::BAGGAGE, send);
+        }
         sink.put_if_absent(&header::BAGGAGE, || outgoing(incoming).filter(|b| !b.is_empty()).map(BaggageText))
     });
     if !wrote {

@@ -82,7 +82,7 @@ pub use baggage::Baggage;
 pub use body::ScopedBody;
 pub use bound_headers::{BoundHeaderError, RejectedHeaders};
 pub use client::{ClientLayer, ClientService};
-pub use context::{BAGGAGE, REQUEST_ID, TRACE, TraceContext, current_trace};
+pub use context::{BAGGAGE, REQUEST_ID, TRACE, TraceContext, current_baggage, current_trace};
 pub use export::{BaggageCodec, DisplayFromStr, ExportError};
 pub use extract::{ExtractOptions, IncomingContext};
 pub use ids::{IdError, SpanId, TraceFlags, TraceId};

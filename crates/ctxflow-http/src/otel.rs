@@ -7,8 +7,10 @@
 
 use opentelemetry::trace as otel;
 
+use crate::baggage::Baggage;
 use crate::context::TraceContext;
 use crate::ids::{SpanId, TraceFlags, TraceId};
+use crate::member::Member;
 use crate::tracestate::TraceState;
 
 impl From<TraceId> for otel::TraceId {
@@ -101,4 +103,27 @@ impl TraceContext {
 pub(crate) fn current_span() -> Option<TraceContext> {
     use otel::TraceContextExt;
     TraceContext::from_span_context(opentelemetry::Context::current().span().span_context())
+}
+
+/// `base` with the entries set through OpenTelemetry's Baggage API in the current context laid
+/// over it (an entry replaces a member of the same key); `None` when there are none. An entry
+/// that cannot be a W3C baggage member (a key that is not a token, a list over the limits) is
+/// left out, with a debug event.
+pub(crate) fn with_otel_baggage(base: Option<&Baggage>) -> Option<Baggage> {
+    use opentelemetry::baggage::BaggageExt;
+    let cx = opentelemetry::Context::current();
+    let entries = cx.baggage();
+    if entries.is_empty() {
+        return None;
+    }
+    let mut merged = base.cloned().unwrap_or_default();
+    for (key, (value, _)) in entries {
+        if let Err(e) = Member::new(key.as_str(), value.as_str()).and_then(|m| merged.insert(m)) {
+            crate::log::dropped(
+                crate::header::BAGGAGE.as_str(),
+                &format_args!("OpenTelemetry baggage entry {key:?}: {e}"),
+            );
+        }
+    }
+    Some(merged)
 }

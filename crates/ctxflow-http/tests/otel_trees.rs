@@ -144,3 +144,34 @@ fn calls_name_an_exported_span_as_parent_and_ctxflow_sees_the_spans_ids() {
         assert_eq!(s.at_b.parent_id, Some(s.in_a.span_id), "request {i}: B's parent is A's exported span");
     }
 }
+
+#[test]
+fn baggage_set_through_opentelemetry_goes_out_and_declared_variables_win() {
+    use opentelemetry::KeyValue;
+    use opentelemetry::baggage::BaggageExt;
+
+    static TENANT: ctxflow::ContextVar<String> = ctxflow::ContextVar::new("tenant");
+    ctxflow_http::Baggage::export(&TENANT, "tenant").unwrap();
+    let incoming: ctxflow_http::Baggage = "region=eu,shared=incoming,tenant=incoming".parse().unwrap();
+    let otel = opentelemetry::Context::current_with_baggage([
+        KeyValue::new("shared", "otel"),
+        KeyValue::new("tenant", "otel"),
+        KeyValue::new("only_otel", "1"),
+    ]);
+    let _attached = otel.attach();
+    let request = (ctxflow_http::BAGGAGE.value(incoming), TENANT.value("acme".into()));
+    let (sent, seen) = ctxflow::sync_scope(request, || {
+        let mut headers = http::HeaderMap::new();
+        ctxflow_http::inject(&mut headers);
+        (headers["baggage"].to_str().unwrap().to_owned(), ctxflow_http::current_baggage())
+    });
+    let (sent, _) = ctxflow_http::Baggage::parse_lossy(&sent);
+    for baggage in [&sent, &seen] {
+        let get = |k: &str| baggage.get(k).map(|v| v.into_owned());
+        assert_eq!(get("region").as_deref(), Some("eu"), "incoming members are kept");
+        assert_eq!(get("shared").as_deref(), Some("otel"), "OpenTelemetry's entry replaces the incoming member");
+        assert_eq!(get("only_otel").as_deref(), Some("1"), "OpenTelemetry's entries go out");
+        assert_eq!(get("tenant").as_deref(), Some("acme"), "a declared variable wins over both");
+        assert_eq!(baggage.len(), 4);
+    }
+}
