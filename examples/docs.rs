@@ -26,6 +26,11 @@ pub struct Logging;
 #[doc = include_str!("../docs/messaging.md")]
 pub struct Messaging;
 
+/// docs/opentelemetry.md
+#[cfg(doctest)]
+#[doc = include_str!("../docs/opentelemetry.md")]
+pub struct OpenTelemetry;
+
 /// The README.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
