@@ -54,7 +54,7 @@ mod integrations;
 pub use context::bindings::{Binding, IntoBindings, scope, sync_scope};
 pub use context::error::SetError;
 pub use context::scope::Scoped;
-pub use context::snapshot::{FutureContextExt, Snapshot};
+pub use context::snapshot::{EnteredSnapshot, FutureContextExt, Snapshot};
 #[doc(hidden)]
 pub use context::struct_fields::__field_binding;
 pub use context::var::ContextVar;

@@ -49,13 +49,21 @@ struct Current {
     depth: Cell<u32>,
     /// Who entered the innermost scope (nobody's for the root frame).
     owner: Cell<Owner>,
+    /// Frames entered by code that cannot wrap what runs inside them (see [`enter_external`]),
+    /// innermost last. Borrowed only by code that runs no user code.
+    external: RefCell<ManuallyDrop<Vec<External>>>,
+    /// `external`'s length, readable without a borrow.
+    externals: Cell<usize>,
+    /// The last token handed out by [`enter_external`] on this thread.
+    last_token: Cell<u64>,
     /// While hooks run: one more than the depth at which they were called, so that a write
     /// into a scope entered before them is refused (0: no hook running).
     hook_floor: Cell<u32>,
 }
 
-/// Releases the frames left at thread exit; registered by the first [`replace`] on a thread
-/// (only a `set` leaves a frame behind: scopes always take theirs back).
+/// Releases the frames left at thread exit; registered by the first [`replace`] or
+/// [`enter_external`] on a thread (only a `set` or an entry never exited leaves a frame behind:
+/// scopes always take theirs back).
 struct Release;
 
 impl Drop for Release {
@@ -65,7 +73,13 @@ impl Drop for Release {
             let base = c.base.try_borrow_mut().map(|mut b| b.take()).ok().flatten();
             let overlay = c.overlay.try_borrow_mut().map(|mut o| std::mem::take(&mut **o)).unwrap_or_default();
             c.overlaid.set(0);
-            (base, overlay)
+            let external: Vec<Ctx> = c
+                .external
+                .try_borrow_mut()
+                .map(|mut e| std::mem::take(&mut **e).into_iter().map(|e| e.saved).collect())
+                .unwrap_or_default();
+            c.externals.set(0);
+            (base, overlay, external)
         });
         if let Ok(left) = left {
             contain::drop_quietly("a context value at thread exit", left);
@@ -82,6 +96,9 @@ thread_local! {
             overlay_scopes: Cell::new(0),
             depth: Cell::new(0),
             owner: Cell::new(Owner::NOBODY),
+            external: RefCell::new(ManuallyDrop::new(Vec::new())),
+            externals: Cell::new(0),
+            last_token: Cell::new(0),
             hook_floor: Cell::new(0),
         }
     };
@@ -188,12 +205,14 @@ pub(crate) fn replace(new: Ctx) -> Result<(), ()> {
 pub(crate) struct Pushed {
     mode: Mode,
     outer: Owner,
+    /// The depth this scope entered at.
+    depth: u32,
 }
 
 #[cfg(feature = "runtime")]
 impl Pushed {
     /// A placeholder for a frame not entered yet.
-    pub(crate) const NONE: Pushed = Pushed { mode: Mode::Base, outer: Owner::NOBODY };
+    pub(crate) const NONE: Pushed = Pushed { mode: Mode::Base, outer: Owner::NOBODY, depth: 0 };
 }
 
 /// Where [`push`] put a frame, for [`pop`] to take it back from.
@@ -210,15 +229,16 @@ enum Mode {
 #[inline(always)]
 pub(crate) fn push(slot: &mut Ctx, owner: Owner) -> Pushed {
     CURRENT.with(|c| {
-        c.depth.set(c.depth.get() + 1);
+        let depth = c.depth.get() + 1;
+        c.depth.set(depth);
         let outer = c.owner.replace(owner);
         if c.overlaid.get() == 0
             && let Ok(mut base) = c.base.try_borrow_mut()
         {
             *slot = std::mem::replace(&mut **base, slot.take());
-            return Pushed { mode: Mode::Base, outer };
+            return Pushed { mode: Mode::Base, outer, depth };
         }
-        Pushed { mode: push_overlaid(c, slot), outer }
+        Pushed { mode: push_overlaid(c, slot), outer, depth }
     })
 }
 
@@ -249,7 +269,10 @@ fn push_overlaid(c: &Current, slot: &mut Ctx) -> Mode {
 /// previous frame is current again.
 #[inline(always)]
 pub(crate) fn pop(slot: &mut Ctx, pushed: Pushed) {
-    let Pushed { mode, outer } = pushed;
+    let Pushed { mode, outer, depth } = pushed;
+    // External entries made inside this scope and not exited yet end with it.
+    let abandoned = CURRENT.with(|c| if c.externals.get() > 0 { unwind_external(c, depth, true) } else { Vec::new() });
+    drop(abandoned);
     let retired = CURRENT.with(|c| {
         c.depth.set(c.depth.get().saturating_sub(1));
         // No read holds `base` in base mode: one that did when this scope was entered would
@@ -265,6 +288,9 @@ pub(crate) fn pop(slot: &mut Ctx, pushed: Pushed) {
     });
     // Its own access: inside the closure above, it made the compiler stop inlining `pop`.
     CURRENT.with(|c| c.owner.set(outer));
+    // An external entry exited while this scope was in it can go now.
+    let exited = CURRENT.with(|c| if c.externals.get() > 0 { unwind_external(c, 0, false) } else { Vec::new() });
+    drop(exited);
     // Frames retired on the way (by `set`s made inside reads), freed with nothing borrowed.
     drop(retired);
 }
@@ -306,6 +332,96 @@ fn pop_overlaid(c: &Current, slot: &mut Ctx, mode: Mode) -> Vec<Ctx> {
     }
     *slot = left.flatten();
     above
+}
+
+/// A frame entered by [`enter_external`].
+struct External {
+    token: u64,
+    /// The depth it entered at.
+    depth: u32,
+    /// The frame it replaced.
+    saved: Ctx,
+    /// The owner it replaced.
+    outer: Owner,
+    /// Its code asked to leave it, but a scope entered after it was still in place.
+    exited: bool,
+}
+
+/// Enters `frame` one scope deeper for code that cannot wrap what runs inside it (a tracing
+/// layer entering a span's context in `on_enter`, leaving it in `on_exit`): the entry lasts
+/// until [`exit_external`] with the returned token. Entries may be exited in any order, and a
+/// ctxflow scope that ends takes the entries made inside it with it, so an entry left behind
+/// (a span guard held across an `.await`) can never outlive the code that was running when it
+/// was made. `Err(frame)` while a read is in progress or writes made inside one are pending:
+/// the frame is not entered.
+pub(crate) fn enter_external(frame: Ctx) -> Result<u64, Ctx> {
+    // Registers the releaser of an entry left at thread exit; none once teardown has begun.
+    if RELEASE.try_with(|_| ()).is_err() {
+        return Err(frame);
+    }
+    let (entered, settled) = CURRENT.with(|c| {
+        let settled = if c.overlaid.get() > 0 { c.settle() } else { Vec::new() };
+        if c.overlaid.get() > 0 {
+            return (Err(frame), settled);
+        }
+        let Ok(mut base) = c.base.try_borrow_mut() else { return (Err(frame), settled) };
+        let depth = c.depth.get() + 1;
+        c.depth.set(depth);
+        let saved = std::mem::replace(&mut **base, frame);
+        let outer = c.owner.replace(Owner::running());
+        let token = c.last_token.get() + 1;
+        c.last_token.set(token);
+        let mut external = c.external.borrow_mut();
+        external.push(External { token, depth, saved, outer, exited: false });
+        c.externals.set(external.len());
+        (Ok(token), settled)
+    });
+    // Frames `settle` retired are freed with nothing borrowed (their values' `Drop` is user code).
+    drop(settled);
+    entered
+}
+
+/// Leaves the entry `token` of [`enter_external`]: at once if it is the innermost scope,
+/// otherwise as soon as the scopes entered after it have ended. A token already taken away by
+/// a scope that ended is ignored.
+pub(crate) fn exit_external(token: u64) {
+    let retired = CURRENT.try_with(|c| {
+        if let Some(entry) = c.external.borrow_mut().iter_mut().find(|e| e.token == token) {
+            entry.exited = true;
+        }
+        unwind_external(c, 0, false)
+    });
+    drop(retired);
+}
+
+/// Leaves the innermost external entries, from the top down: those entered deeper than
+/// `above` when `abandoned` (a scope at depth `above` is ending), otherwise those whose code
+/// exited them. Each must be the innermost scope when it is left, and nothing may hold the
+/// current frame. Returns the frames left, for the caller to drop with nothing borrowed.
+fn unwind_external(c: &Current, above: u32, abandoned: bool) -> Vec<Ctx> {
+    let mut left = Vec::new();
+    let mut external = c.external.borrow_mut();
+    while let Some(top) = external.last() {
+        let due = if abandoned { top.depth > above } else { top.exited };
+        if !due || top.depth != c.depth.get() {
+            break;
+        }
+        // A `set` made inside a read while the entry was current may sit in the overlay: it
+        // belongs to the entry, and goes with it.
+        if c.overlaid.get() > 0 {
+            left.extend(c.settle());
+            if c.overlaid.get() > 0 {
+                break;
+            }
+        }
+        let Ok(mut base) = c.base.try_borrow_mut() else { break };
+        let Some(entry) = external.pop() else { break };
+        left.push(std::mem::replace(&mut **base, entry.saved));
+        c.owner.set(entry.outer);
+        c.depth.set(entry.depth - 1);
+    }
+    c.externals.set(external.len());
+    left
 }
 
 /// Whether a `set` may still leave a root frame on this thread: false once its thread-locals
@@ -397,138 +513,5 @@ impl Drop for Owned {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-
-    use super::*;
-    use crate::context::frame::{Change, apply};
-    use crate::context::value::Value;
-
-    fn frame_with(key: u64, v: u32) -> Ctx {
-        apply(None, [Change { key, value: Some(Value::new(v)) }]).unwrap()
-    }
-
-    fn current(key: u64) -> Option<u32> {
-        read(|f| frame::lookup(f?, key)?.downcast_ref::<u32>().copied())
-    }
-
-    fn overlaid() -> usize {
-        CURRENT.with(|c| c.overlaid.get())
-    }
-
-    #[test]
-    fn a_set_inside_a_read_is_seen_inside_and_after_it_and_the_read_frame_stays_alive() {
-        let mut outer = frame_with(2, 1);
-        let g = Entered::new(&mut outer);
-        read(|f| {
-            let v = frame::lookup(f.unwrap(), 2).unwrap();
-            replace(frame_with(2, 2)).unwrap();
-            assert_eq!(current(2), Some(2), "the set shows inside the read");
-            replace(frame_with(2, 3)).unwrap();
-            assert_eq!(current(2), Some(3));
-            assert_eq!(v.downcast_ref::<u32>(), Some(&1), "the borrowed frame is intact");
-        });
-        assert_eq!(current(2), Some(3), "and after it");
-        drop(g);
-        assert_eq!(current(2), None);
-        assert_eq!(outer.as_ref().and_then(|f| frame::lookup(f, 2)?.downcast_ref::<u32>().copied()), Some(3));
-        assert_eq!(overlaid(), 0);
-    }
-
-    #[test]
-    fn a_scope_entered_inside_a_read_goes_to_the_overlay_and_leaves_it() {
-        let mut outer = frame_with(2, 1);
-        let _g = Entered::new(&mut outer);
-        read(|_| {
-            let mut inner = frame_with(2, 5);
-            {
-                let _i = Entered::new(&mut inner);
-                assert_eq!(overlaid(), 1);
-                assert_eq!(current(2), Some(5));
-                replace(frame_with(2, 6)).unwrap();
-                // A read inside, and a scope inside that read: still the overlay.
-                read(|_| {
-                    let mut deeper = frame_with(2, 7);
-                    let _d = Entered::new(&mut deeper);
-                    assert_eq!(current(2), Some(7));
-                });
-                assert_eq!(current(2), Some(6));
-            }
-            assert_eq!(overlaid(), 0);
-            assert_eq!(current(2), Some(1), "the read's own frame is current again");
-            let left = inner.as_ref().and_then(|f| frame::lookup(f, 2)?.downcast_ref::<u32>().copied());
-            assert_eq!(left, Some(6), "the scope's frame, as its code left it, went back to its owner");
-        });
-        assert_eq!(current(2), Some(1));
-    }
-
-    #[test]
-    fn a_set_inside_a_read_inside_a_scope_ends_with_the_scope() {
-        let witness = Arc::new(());
-        let mut scope = frame_with(2, 1);
-        {
-            let _g = Entered::new(&mut scope);
-            read(|_| {
-                let holding = apply(None, [Change { key: 3, value: Some(Value::new(Arc::clone(&witness))) }]);
-                replace(holding.unwrap()).unwrap();
-            });
-            assert_eq!(current(2), None, "the set replaced the scope's frame");
-            assert!(read(|f| f.is_some_and(|f| frame::lookup(f, 3).is_some())));
-        }
-        assert_eq!((current(2), current(3)), (None, None), "the caller's context is back");
-        drop(scope);
-        assert_eq!(Arc::strong_count(&witness), 1, "nothing retired on the way leaks");
-        assert_eq!(overlaid(), 0);
-    }
-
-    #[test]
-    fn a_root_set_inside_a_read_settles_back_into_the_base() {
-        std::thread::spawn(|| {
-            replace(frame_with(2, 1)).unwrap();
-            read(|_| replace(frame_with(2, 2)).unwrap());
-            assert_eq!(overlaid(), 1, "set inside a read: the overlay holds it");
-            assert_eq!(current(2), Some(2));
-            // The next write with no read in progress folds it back: reads are fast again.
-            replace(frame_with(2, 3)).unwrap();
-            assert_eq!(overlaid(), 0);
-            assert_eq!(current(2), Some(3));
-        })
-        .join()
-        .unwrap();
-    }
-
-    #[test]
-    fn an_unwind_out_of_an_overlay_scope_restores_everything() {
-        let mut outer = frame_with(2, 1);
-        let _g = Entered::new(&mut outer);
-        read(|_| {
-            let mut inner = frame_with(2, 9);
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let _i = Entered::new(&mut inner);
-                read(|_| replace(frame_with(2, 10)).unwrap());
-                panic!("boom");
-            }));
-            assert!(r.is_err());
-            assert_eq!(overlaid(), 0);
-            assert_eq!(current(2), Some(1));
-            assert_eq!(depth(), 1);
-        });
-    }
-
-    #[test]
-    fn entered_restores_on_unwind_and_gives_the_frame_back() {
-        let before = current(2);
-        let mut slot = frame_with(2, 9);
-        let kept = Arc::clone(slot.as_ref().unwrap());
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let _g = Entered::new(&mut slot);
-            assert_eq!(current(2), Some(9));
-            assert_eq!(depth(), 1);
-            panic!("boom");
-        }));
-        assert!(r.is_err());
-        assert_eq!(current(2), before);
-        assert_eq!(depth(), 0);
-        assert!(Arc::ptr_eq(slot.as_ref().unwrap(), &kept), "the entered frame went back to its owner");
-    }
-}
+#[path = "current_tests.rs"]
+mod tests;

@@ -92,6 +92,45 @@ impl Snapshot {
         self.ctx.is_none()
     }
 
+    /// Whether the current context is empty (no variable set), without capturing it.
+    ///
+    /// ```
+    /// use ctxflow::Snapshot;
+    /// static N: ctxflow::ContextVar<u8> = ctxflow::ContextVar::new("n");
+    /// assert!(Snapshot::current_is_empty());
+    /// assert!(!N.sync_scope(1, Snapshot::current_is_empty));
+    /// ```
+    pub fn current_is_empty() -> bool {
+        current::read(|f| f.is_none())
+    }
+
+    /// Enters this snapshot on this thread until the returned guard is dropped, for code that
+    /// cannot wrap what runs inside it: a tracing `Layer` that enters a span's context in
+    /// `on_enter` and leaves it in `on_exit`, say. Prefer [`sync_run`](Self::sync_run) and
+    /// [`run`](Self::run) wherever a closure or a future can be wrapped.
+    ///
+    /// Guards may be dropped in any order, and a ctxflow scope (a task's poll, a `sync_scope`)
+    /// that ends takes the entries made inside it with it: an entry left behind, as by a guard
+    /// held across an `.await`, never outlives the code that was running when it was made, and
+    /// never reaches another task. A `set` made while the entry is current lasts until it ends.
+    /// `None` while a read of the context is in progress on this thread (inside `with`, say):
+    /// nothing is entered then.
+    ///
+    /// ```
+    /// use ctxflow::{ContextVar, Snapshot};
+    /// static USER: ContextVar<&str> = ContextVar::new("user");
+    ///
+    /// let snap = USER.sync_scope("ada", Snapshot::capture);
+    /// let guard = snap.enter().unwrap();
+    /// assert_eq!(USER.get(), Some("ada"));
+    /// drop(guard);
+    /// assert_eq!(USER.get(), None);
+    /// ```
+    pub fn enter(&self) -> Option<EnteredSnapshot> {
+        let token = current::enter_external(self.ctx.clone()).ok()?;
+        Some(EnteredSnapshot { token, _not_send: std::marker::PhantomData })
+    }
+
     /// Runs `fut` inside this snapshot (instead of the context that polls it).
     pub fn run<F: Future>(&self, fut: F) -> Scoped<F> {
         Scoped::ready(self.ctx.clone(), fut)
@@ -123,6 +162,26 @@ impl Snapshot {
     /// ```
     pub fn wrap_fn<A, R>(self, f: impl Fn(A) -> R) -> impl Fn(A) -> R {
         move |a| self.sync_run(|| f(a))
+    }
+}
+
+/// A [`Snapshot`] entered on this thread by [`Snapshot::enter`]; leaving it is dropping it.
+/// Not `Send`: an entry belongs to the thread that made it.
+#[must_use = "the snapshot is left as soon as the guard is dropped"]
+pub struct EnteredSnapshot {
+    token: u64,
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+impl Drop for EnteredSnapshot {
+    fn drop(&mut self) {
+        current::exit_external(self.token);
+    }
+}
+
+impl std::fmt::Debug for EnteredSnapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnteredSnapshot").finish_non_exhaustive()
     }
 }
 
