@@ -36,6 +36,8 @@
 //!   JSON, neither does a key of the format's own: `level`, `fields`, `span`, ...).
 //! - [`ContextLog`] adds them to records of the `log` crate (feature `log`, on by default).
 //! - [`ContextFields::for_each_current`] reads them from a `Layer` of your own.
+//! - [`SpanContexts`], a tracing layer, makes a span carry the ctxflow context it was created
+//!   in to code that enters it elsewhere (tower's `Buffer` worker, say).
 //! - [`SpansFollowSpawns`], a ctxflow hook, makes work spawned through ctxflow run inside the
 //!   tracing span current at its spawn, so that spans it opens are children of that span.
 //!
@@ -56,6 +58,7 @@ mod format;
 #[cfg(feature = "log")]
 mod log_bridge;
 mod render;
+mod span_contexts;
 mod spawned_spans;
 mod splice;
 
@@ -64,6 +67,7 @@ pub use format::{ContextFormat, Layout, WrappedFormat};
 #[cfg(feature = "log")]
 pub use log_bridge::{Carry, ContextLog};
 pub use render::Style;
+pub use span_contexts::SpanContexts;
 pub use spawned_spans::SpansFollowSpawns;
 
 /// The README's examples, compiled and run as doctests.

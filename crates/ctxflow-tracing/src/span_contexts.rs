@@ -1,0 +1,83 @@
+//! `SpanContexts`: a tracing span carries the ctxflow context it was created in, to code that
+//! enters it somewhere else.
+//!
+//! Libraries already move spans between tasks: tower's `Buffer` captures the caller's current
+//! span with each request and enters it in its worker, and `.instrument(span)` enters a span
+//! wherever the future is polled. A layer that keeps the creating code's context with the span,
+//! and enters it when the span is entered, makes all of them carry ctxflow's context too.
+//!
+//! Only code that has no context of its own gets the span's: a worker or a connection task that
+//! starts empty. Code that runs in a context (a request's handler entering its own spans) keeps
+//! it, so a `set` there lasts as it always does, and entering a span costs one check.
+
+use std::cell::RefCell;
+
+use ctxflow::{EnteredSnapshot, Snapshot};
+use tracing_core::Subscriber;
+use tracing_core::span::{Attributes, Id};
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::registry::LookupSpan;
+
+/// A tracing [`Layer`] that gives each span the ctxflow context current when it was created,
+/// and enters that context while the span is entered by code that has none.
+///
+/// ```
+/// use ctxflow::ContextVar;
+/// use ctxflow_tracing::SpanContexts;
+/// use tracing_subscriber::layer::SubscriberExt;
+///
+/// static TENANT: ContextVar<&str> = ContextVar::new("tenant");
+/// let subscriber = tracing_subscriber::registry().with(SpanContexts::default());
+/// tracing::subscriber::with_default(subscriber, || {
+///     let span = TENANT.sync_scope("acme", || tracing::info_span!("request"));
+///     // Elsewhere, with no context (a worker that received the span with a job):
+///     assert_eq!(span.in_scope(|| TENANT.get()), Some("acme"));
+///     assert_eq!(TENANT.get(), None);
+/// });
+/// ```
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SpanContexts {
+    _private: (),
+}
+
+/// The context a span was created in.
+struct Carried(Snapshot);
+
+thread_local! {
+    /// Span enters on this thread, innermost last, each with the context it entered (`None`:
+    /// the code had a context of its own, or the span carries none).
+    static ENTERED: RefCell<Vec<(Id, Option<EnteredSnapshot>)>> = const { RefCell::new(Vec::new()) };
+}
+
+impl<S> Layer<S> for SpanContexts
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, _: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        if Snapshot::current_is_empty() {
+            return;
+        }
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(Carried(Snapshot::capture()));
+        }
+    }
+
+    fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
+        let entered = if Snapshot::current_is_empty() {
+            ctx.span(id).and_then(|span| span.extensions().get::<Carried>().and_then(|c| c.0.enter()))
+        } else {
+            None
+        };
+        let _ = ENTERED.try_with(|e| e.borrow_mut().push((id.clone(), entered)));
+    }
+
+    fn on_exit(&self, id: &Id, _: Context<'_, S>) {
+        // The last enter of this span; dropped after the borrow ends (leaving may drop values).
+        let left = ENTERED.try_with(|e| {
+            let mut e = e.borrow_mut();
+            let at = e.iter().rposition(|(entered, _)| entered == id)?;
+            Some(e.remove(at).1)
+        });
+        drop(left);
+    }
+}
