@@ -269,11 +269,11 @@ fn push_overlaid(c: &Current, slot: &mut Ctx) -> Mode {
 /// previous frame is current again.
 #[inline(always)]
 pub(crate) fn pop(slot: &mut Ctx, pushed: Pushed) {
-    let Pushed { mode, outer, depth } = pushed;
-    // External entries made inside this scope and not exited yet end with it.
-    let abandoned = CURRENT.with(|c| if c.externals.get() > 0 { unwind_external(c, depth, true) } else { Vec::new() });
-    drop(abandoned);
+    let Pushed { mode, outer, .. } = pushed;
     let retired = CURRENT.with(|c| {
+        if c.externals.get() > 0 {
+            return None; // `pop_with_entries`, below
+        }
         c.depth.set(c.depth.get().saturating_sub(1));
         // No read holds `base` in base mode: one that did when this scope was entered would
         // have sent it to the overlay, and the reads begun inside have ended.
@@ -282,16 +282,42 @@ pub(crate) fn pop(slot: &mut Ctx, pushed: Pushed) {
             && let Ok(mut base) = c.base.try_borrow_mut()
         {
             *slot = std::mem::replace(&mut **base, slot.take());
-            return Vec::new();
+            return Some(Vec::new());
         }
-        pop_overlaid(c, slot, mode)
+        Some(pop_overlaid(c, slot, mode))
     });
-    // Its own access: inside the closure above, it made the compiler stop inlining `pop`.
-    CURRENT.with(|c| c.owner.set(outer));
-    // An external entry exited while this scope was in it can go now.
-    let exited = CURRENT.with(|c| if c.externals.get() > 0 { unwind_external(c, 0, false) } else { Vec::new() });
-    drop(exited);
-    // Frames retired on the way (by `set`s made inside reads), freed with nothing borrowed.
+    match retired {
+        Some(retired) => {
+            // Its own access: inside the closure above, it made the compiler stop inlining `pop`.
+            CURRENT.with(|c| c.owner.set(outer));
+            // Frames retired on the way (by `set`s made inside reads), freed with nothing borrowed.
+            drop(retired);
+        }
+        None => pop_with_entries(slot, pushed),
+    }
+}
+
+/// [`pop`] with external entries on the thread: those made inside this scope and not exited
+/// yet end with it, then the scope, then the entries below it that were exited meanwhile.
+#[cold]
+#[inline(never)]
+fn pop_with_entries(slot: &mut Ctx, pushed: Pushed) {
+    let retired = CURRENT.with(|c| {
+        let mut retired = unwind_external(c, pushed.depth, true);
+        c.depth.set(c.depth.get().saturating_sub(1));
+        if let Mode::Base = pushed.mode
+            && c.overlaid.get() == 0
+            && let Ok(mut base) = c.base.try_borrow_mut()
+        {
+            *slot = std::mem::replace(&mut **base, slot.take());
+        } else {
+            retired.extend(pop_overlaid(c, slot, pushed.mode));
+        }
+        c.owner.set(pushed.outer);
+        retired.extend(unwind_external(c, 0, false));
+        retired
+    });
+    // Freed with nothing borrowed.
     drop(retired);
 }
 
@@ -398,6 +424,8 @@ pub(crate) fn exit_external(token: u64) {
 /// `above` when `abandoned` (a scope at depth `above` is ending), otherwise those whose code
 /// exited them. Each must be the innermost scope when it is left, and nothing may hold the
 /// current frame. Returns the frames left, for the caller to drop with nothing borrowed.
+#[cold]
+#[inline(never)]
 fn unwind_external(c: &Current, above: u32, abandoned: bool) -> Vec<Ctx> {
     let mut left = Vec::new();
     let mut external = c.external.borrow_mut();
