@@ -1,7 +1,7 @@
 //! A tracing span carries the context it was created in (`ctxflow_tracing::SpanContexts`), so
 //! libraries that move spans between tasks move the context too. tower's `Buffer` captures the
 //! caller's span with each request and enters it in its worker: with `ClientLayer` inside the
-//! buffer, every call then sends its own caller's request id and baggage. 200 concurrent
+//! buffer, every call then sends its own caller's trace, request id and baggage. 200 concurrent
 //! requests on a runtime that propagates context, the buffer built lazily in the first one.
 
 mod common;
@@ -13,7 +13,7 @@ use axum::body::Bytes;
 use axum::routing::get;
 use ctxflow::ContextVar;
 use ctxflow::runtime::BuilderExt;
-use ctxflow_http::{Baggage, ClientLayer, REQUEST_ID, ServerLayer};
+use ctxflow_http::{Baggage, ClientLayer, REQUEST_ID, ServerLayer, TRACE, TraceContext};
 use http::Request;
 use http_body_util::Full;
 use tokio::sync::OnceCell;
@@ -30,20 +30,23 @@ type Buffered = Buffer<Request<Full<Bytes>>, <Client as tower::Service<Request<F
 /// Whether the process's subscriber has `SpanContexts` (set once: worker threads use the global one).
 static WITH_LAYER: OnceLock<bool> = OnceLock::new();
 
-/// For each of 200 concurrent requests: (sent id, tenant) and what the downstream received.
-fn run() -> Vec<((String, String), String)> {
+/// For each of 200 concurrent requests: what it sent (trace id, request id, tenant) and what
+/// the downstream received.
+fn run() -> Vec<(String, String)> {
     let rt =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().propagate_context().build().unwrap();
     rt.block_on(async {
-        let app = Router::new()
-            .route("/", get(|| async { format!("{}|{}", REQUEST_ID.get().unwrap(), TENANT.get().unwrap_or_default()) }))
-            .layer(ServerLayer::new());
+        let app = Router::new().route("/", get(|| async { own() })).layer(ServerLayer::new());
         let addr = common::serve(app).await;
         let shared: Arc<OnceCell<Buffered>> = Arc::new(OnceCell::new());
         let mut calls = tokio::task::JoinSet::new();
         for i in 0..200 {
             let shared = shared.clone();
-            let request = (REQUEST_ID.value(format!("req-{i}").parse().unwrap()), TENANT.value(format!("tenant-{i}")));
+            let request = (
+                TRACE.value(TraceContext::new_root(true)),
+                REQUEST_ID.value(format!("req-{i}").parse().unwrap()),
+                TENANT.value(format!("tenant-{i}")),
+            );
             calls.spawn(ctxflow::scope(request, async move {
                 // The request's span, created in its context; the buffer is built on first use.
                 let span = tracing::info_span!("request");
@@ -54,7 +57,7 @@ fn run() -> Vec<((String, String), String)> {
                         .clone();
                     let req = Request::get(format!("http://{addr}/")).body(Full::new(Bytes::new())).unwrap();
                     let received = common::text(buffer.oneshot(req).await.unwrap()).await;
-                    ((format!("req-{i}"), format!("tenant-{i}")), received)
+                    (own(), received)
                 }
                 .instrument(span)
                 .await
@@ -68,6 +71,16 @@ fn run() -> Vec<((String, String), String)> {
     })
 }
 
+/// `trace id|request id|tenant` of the current context.
+fn own() -> String {
+    let trace = TRACE.with(|t| t.map(|t| t.trace_id.to_string())).unwrap_or_default();
+    format!(
+        "{trace}|{}|{}",
+        REQUEST_ID.get().map(|id| id.to_string()).unwrap_or_default(),
+        TENANT.get().unwrap_or_default()
+    )
+}
+
 #[test]
 fn a_buffered_client_sends_each_callers_own_context() {
     Baggage::export(&TENANT, "tenant").unwrap();
@@ -78,7 +91,7 @@ fn a_buffered_client_sends_each_callers_own_context() {
     });
     let seen = run();
     assert_eq!(seen.len(), 200);
-    for ((id, tenant), received) in &seen {
-        assert_eq!(received, &format!("{id}|{tenant}"), "the call of {id} carried another context, or none");
+    for (sent, received) in &seen {
+        assert_eq!(received, sent, "a call carried another context, or none");
     }
 }
