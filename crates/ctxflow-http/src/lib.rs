@@ -50,6 +50,7 @@
 //! | `tracing` (default) | malformed incoming headers are logged at debug level through `tracing` |
 //! | `opentelemetry` | `From` conversions between these ids and `opentelemetry`'s `TraceId`, `SpanId` and `SpanContext`; outgoing calls and [`current_trace`] follow the span OpenTelemetry holds current |
 //! | `reqwest` | `ContextMiddleware`: the context on every request of a `reqwest-middleware` client |
+//! | `opentelemetry-sdk` | [`ContextIds`]: OpenTelemetry's spans take `TRACE`'s trace id for traces that start here |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
@@ -73,6 +74,8 @@ mod message;
 mod middleware;
 #[cfg(feature = "opentelemetry")]
 mod otel;
+#[cfg(feature = "opentelemetry-sdk")]
+mod otel_ids;
 mod request_id;
 mod server;
 mod traceparent;
@@ -91,6 +94,8 @@ pub use member::{BaggageError, Member, Property};
 pub use message::{MessageHeaders, MessageHeadersMut, inject_message};
 #[cfg(feature = "reqwest")]
 pub use middleware::ContextMiddleware;
+#[cfg(feature = "opentelemetry-sdk")]
+pub use otel_ids::ContextIds;
 pub use request_id::{RequestId, RequestIdError};
 pub use server::{ResponseFuture, ServerLayer, ServerService};
 pub use traceparent::{TraceParent, TraceParentError};

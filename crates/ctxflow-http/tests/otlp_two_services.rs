@@ -3,7 +3,8 @@
 //! what arrives with `opentelemetry-proto`. 100 requests to A, half arriving with a
 //! `traceparent`; A logs, spawns a child through ctxflow that opens a span and logs, then calls
 //! B, which logs. For every request:
-//! 1. ctxflow's trace id (`current_trace()`) is the exported trace id, at A and at B;
+//! 1. ctxflow's trace id (`current_trace()`, and with `ContextIds` `TRACE` itself) is the
+//!    exported trace id, at A and at B;
 //! 2. B's server span's parent is a span A exported;
 //! 3. every log line's `trace_id` and `span_id` belong to an exported span;
 //! 4. the span opened in spawned work is a child of A's server span.
@@ -108,7 +109,10 @@ fn a_trace_seen_whole_across_two_services_through_otlp() {
         .with_endpoint(format!("http://{otlp}/v1/traces"))
         .build()
         .unwrap();
-    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().with_batch_exporter(exporter).build();
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_id_generator(ctxflow_http::ContextIds::default())
+        .build();
     let lines = Lines::default();
     let writer = lines.clone();
     let fields = ctxflow_tracing::ContextFields::new()
@@ -125,7 +129,7 @@ fn a_trace_seen_whole_across_two_services_through_otlp() {
     tracing::subscriber::set_global_default(subscriber).unwrap();
     let hook = ctxflow::hooks::register(Arc::new(ctxflow_tracing::SpansFollowSpawns::default()));
 
-    let seen: Vec<(Option<String>, String, String)> = rt.block_on(async {
+    let seen: Vec<(Option<String>, String, String, String)> = rt.block_on(async {
         let b = Router::new()
             .route(
                 "/",
@@ -153,7 +157,8 @@ fn a_trace_seen_whole_across_two_services_through_otlp() {
                         .unwrap();
                         let req = Request::get(format!("http://{b_addr}/")).body(Full::new(Bytes::new())).unwrap();
                         let at_b = common::text(client.oneshot(req).await.unwrap()).await;
-                        format!("{}|{at_b}", ids())
+                        let trace_var = TRACE.with(|t| t.unwrap().trace_id.to_string());
+                        format!("{}|{trace_var}|{at_b}", ids())
                     })
                 }),
             )
@@ -171,8 +176,9 @@ fn a_trace_seen_whole_across_two_services_through_otlp() {
                     req.headers_mut().insert("traceparent", tp.parse().unwrap());
                 }
                 let body = common::text(driver.request(req).await.unwrap()).await;
-                let (at_a, at_b) = body.split_once('|').unwrap();
-                (incoming, at_a.to_owned(), at_b.to_owned())
+                let mut parts = body.splitn(3, '|').map(str::to_owned);
+                let (at_a, trace_var, at_b) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
+                (incoming, at_a, trace_var, at_b)
             });
         }
         let mut all = Vec::new();
@@ -190,7 +196,7 @@ fn a_trace_seen_whole_across_two_services_through_otlp() {
         exported.iter().map(|s| (s.trace_id.clone(), s.span_id.clone())).collect();
     assert_eq!(exported.len(), 300, "A, B and a work span per request");
     assert_eq!(seen.len(), 100);
-    for (incoming, at_a, at_b) in &seen {
+    for (incoming, at_a, trace_var, at_b) in &seen {
         let (a_trace, a_span) = at_a.split_once(' ').unwrap();
         let (b_trace, b_span) = at_b.split_once(' ').unwrap();
         let a = by_id.get(a_span).expect("1. A's ids are those of an exported span");
@@ -198,6 +204,7 @@ fn a_trace_seen_whole_across_two_services_through_otlp() {
         if let Some(incoming) = incoming {
             assert_eq!(a_trace, incoming, "a continued trace keeps the caller's id");
         }
+        assert_eq!(trace_var, a_trace, "1. TRACE holds the exported trace id, for a trace started at A too");
         let b = by_id.get(b_span).expect("1. B's ids are those of an exported span");
         assert_eq!((b.name.as_str(), b.trace_id.as_str()), ("B", a_trace), "B is in A's trace");
         assert_eq!(b_trace, a_trace, "1. ctxflow's trace id at B is the exported one");
