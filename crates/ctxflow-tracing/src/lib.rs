@@ -49,6 +49,7 @@
 //! |---|---|
 //! | `json` (default) | the fields in tracing-subscriber's JSON format |
 //! | `log` (default) | [`ContextLog`]: the fields on records of the `log` crate |
+//! | `opentelemetry` | `ContextFieldsProcessor`: the fields on OpenTelemetry log records |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
@@ -57,6 +58,8 @@ mod context_fields;
 mod format;
 #[cfg(feature = "log")]
 mod log_bridge;
+#[cfg(feature = "opentelemetry")]
+mod otel_logs;
 mod render;
 mod span_contexts;
 mod spawned_spans;
@@ -66,6 +69,8 @@ pub use context_fields::ContextFields;
 pub use format::{ContextFormat, Layout, WrappedFormat};
 #[cfg(feature = "log")]
 pub use log_bridge::{Carry, ContextLog};
+#[cfg(feature = "opentelemetry")]
+pub use otel_logs::ContextFieldsProcessor;
 pub use render::Style;
 pub use span_contexts::SpanContexts;
 pub use spawned_spans::SpansFollowSpawns;
