@@ -9,17 +9,28 @@
 //! Only code that has no context of its own gets the span's: a worker or a connection task that
 //! starts empty. Code that runs in a context (a request's handler entering its own spans) keeps
 //! it, so a `set` there lasts as it always does, and entering a span costs one check.
+//!
+//! The other direction comes with it: once the layer is part of a subscriber, work spawned
+//! through ctxflow runs inside the span current at its spawn ([`SpansFollowSpawns`], registered
+//! by the layer and unregistered with it), unless switched off.
 
 use std::cell::RefCell;
 
+use std::sync::Arc;
+
+use ctxflow::hooks::HookHandle;
 use ctxflow::{EnteredSnapshot, Snapshot};
 use tracing_core::Subscriber;
 use tracing_core::span::{Attributes, Id};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
+use crate::spawned_spans::SpansFollowSpawns;
+
 /// A tracing [`Layer`] that gives each span the ctxflow context current when it was created,
-/// and enters that context while the span is entered by code that has none.
+/// and enters that context while the span is entered by code that has none; and, unless
+/// [`follow_spawns(false)`](Self::follow_spawns), makes work spawned through ctxflow run inside
+/// the span current at its spawn.
 ///
 /// ```
 /// use ctxflow::ContextVar;
@@ -35,9 +46,36 @@ use tracing_subscriber::registry::LookupSpan;
 ///     assert_eq!(TENANT.get(), None);
 /// });
 /// ```
-#[derive(Debug, Default, Clone, Copy)]
 pub struct SpanContexts {
-    _private: (),
+    follow_spawns: bool,
+    /// The [`SpansFollowSpawns`] hook, registered when the layer joins a subscriber.
+    spawns: Option<HookHandle>,
+}
+
+impl Default for SpanContexts {
+    fn default() -> Self {
+        SpanContexts { follow_spawns: true, spawns: None }
+    }
+}
+
+impl std::fmt::Debug for SpanContexts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpanContexts").field("follow_spawns", &self.follow_spawns).finish_non_exhaustive()
+    }
+}
+
+impl SpanContexts {
+    /// Whether work spawned through ctxflow runs inside the span current at its spawn (default
+    /// `true`; the layer registers [`SpansFollowSpawns`] when it joins a subscriber).
+    ///
+    /// ```
+    /// let layer = ctxflow_tracing::SpanContexts::default().follow_spawns(false);
+    /// # let _ = layer;
+    /// ```
+    pub fn follow_spawns(mut self, follow: bool) -> Self {
+        self.follow_spawns = follow;
+        self
+    }
 }
 
 /// The context a span was created in.
@@ -53,6 +91,12 @@ impl<S> Layer<S> for SpanContexts
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
+    fn on_layer(&mut self, _: &mut S) {
+        if self.follow_spawns && self.spawns.is_none() {
+            self.spawns = Some(ctxflow::hooks::register(Arc::new(SpansFollowSpawns::default())));
+        }
+    }
+
     fn on_new_span(&self, _: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         if Snapshot::current_is_empty() {
             return;

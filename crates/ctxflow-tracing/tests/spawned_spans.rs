@@ -83,8 +83,12 @@ fn run(requests: u32) -> HashMap<String, Option<String>> {
     parents.0.lock().unwrap().clone()
 }
 
+/// The hooks are process-wide: the tests of this file take turns.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 #[test]
 fn spans_opened_in_spawned_work_are_children_of_the_spawners_span() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     // Control: without the hook, no span opened in spawned work has a parent.
     let without = run(20);
     assert_eq!(without.len(), 20 * 5);
@@ -103,4 +107,31 @@ fn spans_opened_in_spawned_work_are_children_of_the_spawners_span() {
         assert_eq!(with[&format!("grandchild#{n}")], request, "grandchild of request {n}");
         assert_eq!(with[&format!("request#{n}")], None);
     }
+}
+
+/// The same through `SpanContexts`, which registers the hook itself while it is part of a
+/// subscriber (here a thread's default, on a current-thread runtime), unless told not to.
+fn through_the_layer(follow_spawns: bool) -> HashMap<String, Option<String>> {
+    let parents = Parents::default();
+    let layer = ctxflow_tracing::SpanContexts::default().follow_spawns(follow_spawns);
+    let subscriber = Registry::default().with(layer).with(parents.clone());
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    tracing::subscriber::with_default(subscriber, || {
+        rt.block_on(async {
+            let request = tracing::info_span!("request", n = 0);
+            let child = {
+                let _in_request = request.enter();
+                ctxflow::spawn(async { tracing::info_span!("task", n = 0).in_scope(|| ()) })
+            };
+            child.await.unwrap();
+        })
+    });
+    parents.0.lock().unwrap().clone()
+}
+
+#[test]
+fn span_contexts_makes_spawned_work_follow_the_span_unless_switched_off() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    assert_eq!(through_the_layer(true)["task#0"].as_deref(), Some("request#0"));
+    assert_eq!(through_the_layer(false)["task#0"], None);
 }
