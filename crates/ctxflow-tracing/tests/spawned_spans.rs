@@ -135,3 +135,42 @@ fn span_contexts_makes_spawned_work_follow_the_span_unless_switched_off() {
     assert_eq!(through_the_layer(true)["task#0"].as_deref(), Some("request#0"));
     assert_eq!(through_the_layer(false)["task#0"], None);
 }
+
+/// A span guard held across an `.await` (which tracing warns against, and which only a
+/// single-threaded executor allows, the guard not being `Send`): the entry it made stays on the
+/// thread while the task waits, and the other tasks polled there meanwhile must see none of it.
+#[test]
+fn a_span_guard_held_across_an_await_lends_its_context_to_no_other_task() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    static TENANT: ctxflow::ContextVar<&str> = ctxflow::ContextVar::new("tenant");
+    let subscriber = Registry::default().with(ctxflow_tracing::SpanContexts::default().follow_spawns(false));
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let local = tokio::task::LocalSet::new();
+    tracing::subscriber::with_default(subscriber, || {
+        local.block_on(&rt, async {
+            let span = TENANT.sync_scope("acme", || tracing::info_span!("request"));
+            let holder = tokio::task::spawn_local(async move {
+                let _guard = span.enter(); // enters "acme": this task has no context of its own
+                let inside = TENANT.get();
+                tokio::task::yield_now().await;
+                tokio::task::yield_now().await;
+                (inside, TENANT.get())
+            });
+            let mut others = Vec::new();
+            for _ in 0..20 {
+                others.push(tokio::task::spawn_local(async {
+                    let first = (TENANT.get(), TENANT.set("other"));
+                    tokio::task::yield_now().await;
+                    (first, TENANT.get())
+                }));
+            }
+            assert_eq!(holder.await.unwrap(), (Some("acme"), Some("acme")));
+            for other in others {
+                let ((read, set), after) = other.await.unwrap();
+                assert_eq!((read, after), (None, None), "another task saw the held entry");
+                assert!(set.is_err(), "and could not write into it");
+            }
+        });
+    });
+    assert_eq!(TENANT.get(), None);
+}
