@@ -24,6 +24,7 @@
 use std::cell::{Cell, RefCell};
 use std::mem::ManuallyDrop;
 
+use super::error::SetError;
 use super::frame::{self, Ctx, Frame};
 use super::owner::Owner;
 use crate::contain;
@@ -275,16 +276,7 @@ pub(crate) fn pop(slot: &mut Ctx, pushed: Pushed) {
             return None; // `pop_with_entries`, below
         }
         c.depth.set(c.depth.get().saturating_sub(1));
-        // No read holds `base` in base mode: one that did when this scope was entered would
-        // have sent it to the overlay, and the reads begun inside have ended.
-        if let Mode::Base = mode
-            && c.overlaid.get() == 0
-            && let Ok(mut base) = c.base.try_borrow_mut()
-        {
-            *slot = std::mem::replace(&mut **base, slot.take());
-            return Some(Vec::new());
-        }
-        Some(pop_overlaid(c, slot, mode))
+        Some(swap_back(c, slot, mode))
     });
     match retired {
         Some(retired) => {
@@ -297,6 +289,22 @@ pub(crate) fn pop(slot: &mut Ctx, pushed: Pushed) {
     }
 }
 
+/// Puts the previous frame back and the frame the scope's code left into `slot`; returns the
+/// frames retired on the way (by `set`s made inside reads).
+#[inline(always)]
+fn swap_back(c: &Current, slot: &mut Ctx, mode: Mode) -> Vec<Ctx> {
+    // No read holds `base` in base mode: one that did when this scope was entered would have
+    // sent it to the overlay, and the reads begun inside have ended.
+    if let Mode::Base = mode
+        && c.overlaid.get() == 0
+        && let Ok(mut base) = c.base.try_borrow_mut()
+    {
+        *slot = std::mem::replace(&mut **base, slot.take());
+        return Vec::new();
+    }
+    pop_overlaid(c, slot, mode)
+}
+
 /// [`pop`] with external entries on the thread: those made inside this scope and not exited
 /// yet end with it, then the scope, then the entries below it that were exited meanwhile.
 #[cold]
@@ -305,14 +313,7 @@ fn pop_with_entries(slot: &mut Ctx, pushed: Pushed) {
     let retired = CURRENT.with(|c| {
         let mut retired = unwind_external(c, pushed.depth, true);
         c.depth.set(c.depth.get().saturating_sub(1));
-        if let Mode::Base = pushed.mode
-            && c.overlaid.get() == 0
-            && let Ok(mut base) = c.base.try_borrow_mut()
-        {
-            *slot = std::mem::replace(&mut **base, slot.take());
-        } else {
-            retired.extend(pop_overlaid(c, slot, pushed.mode));
-        }
+        retired.extend(swap_back(c, slot, pushed.mode));
         c.owner.set(pushed.outer);
         retired.extend(unwind_external(c, 0, false));
         retired
@@ -465,25 +466,16 @@ pub(crate) fn depth() -> u32 {
 
 /// Whether the running code may write into the innermost scope: it entered it, and no hook
 /// called since it was entered is running.
-pub(crate) fn writable() -> Result<(), Refusal> {
+pub(crate) fn writable() -> Result<(), SetError> {
     CURRENT.with(|c| {
         if c.depth.get() < c.hook_floor.get() {
-            Err(Refusal::InHook)
+            Err(SetError::InHook)
         } else if !c.owned() {
-            Err(Refusal::NotOwner)
+            Err(SetError::NotOwner)
         } else {
             Ok(())
         }
     })
-}
-
-/// Why [`writable`] said no.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Refusal {
-    /// The innermost scope was entered by another task.
-    NotOwner,
-    /// A hook is running, and the innermost scope was entered before it was called.
-    InHook,
 }
 
 /// Refuses writes into the scopes entered so far, until dropped: hooks run inside the context

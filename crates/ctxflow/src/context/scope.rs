@@ -151,10 +151,7 @@ pub(crate) fn check_writable() -> Result<(), SetError> {
     if current::depth() == 0 && in_async_runtime() {
         return Err(SetError::NoScope);
     }
-    current::writable().map_err(|refusal| match refusal {
-        current::Refusal::NotOwner => SetError::NotOwner,
-        current::Refusal::InHook => SetError::InHook,
-    })
+    current::writable()
 }
 
 fn in_async_runtime() -> bool {
