@@ -13,7 +13,8 @@ use http::header::Entry;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::baggage::Baggage;
-use crate::context::{BAGGAGE, REQUEST_ID, TRACE, TraceContext};
+use crate::context::{REQUEST_ID, TRACE, TraceContext};
+use crate::current::with_sent_baggage;
 use crate::export::{self, outgoing};
 use crate::header;
 
@@ -91,28 +92,24 @@ pub(crate) fn join_fields<'a, E>(fields: impl Iterator<Item = Result<&'a str, E>
 
 /// [`inject`] into any [`Sink`], with the request id sent in `request_id_header`.
 pub(crate) fn inject_into(sink: &mut impl Sink, request_id_header: &HeaderName) {
-    #[cfg(feature = "opentelemetry")]
-    if let Some(span) = crate::otel::current_span() {
-        // An OpenTelemetry span is current: it is the parent, so the callee's span links to a
-        // span that is exported.
-        put_trace(sink, &span, span.traceparent());
-    } else {
-        TRACE.with(|trace| trace.map(|trace| put_trace(sink, trace, trace.child())));
-    }
-    #[cfg(not(feature = "opentelemetry"))]
-    TRACE.with(|trace| trace.map(|trace| put_trace(sink, trace, trace.child())));
-    let wrote = BAGGAGE.with(|incoming| {
-        #[cfg(feature = "opentelemetry")]
-        if let Some(with_otel) = crate::otel::with_otel_baggage(incoming) {
-            let send = || outgoing(Some(&with_otel)).filter(|b| !b.is_empty()).map(BaggageText);
-            return sink.put_if_absent(&header::BAGGAGE, send);
-        }
-        sink.put_if_absent(&header::BAGGAGE, || outgoing(incoming).filter(|b| !b.is_empty()).map(BaggageText))
+    put_current_trace(sink);
+    let wrote = with_sent_baggage(|sent| {
+        sink.put_if_absent(&header::BAGGAGE, || sent.filter(|b| !b.is_empty()).map(BaggageText))
     });
     if !wrote {
         add_exports(sink);
     }
     REQUEST_ID.with(|id| sink.put_if_absent(request_id_header, || id.map(|id| id.as_str().as_bytes())));
+}
+
+/// The current trace's headers: an OpenTelemetry span that is current is the parent, so the
+/// callee's span links to a span that is exported; otherwise a new parent-id under `TRACE`.
+fn put_current_trace(sink: &mut impl Sink) {
+    #[cfg(feature = "opentelemetry")]
+    if let Some(span) = crate::otel::current_span() {
+        return put_trace(sink, &span, span.traceparent());
+    }
+    TRACE.with(|trace| trace.map(|trace| put_trace(sink, trace, trace.child())));
 }
 
 /// Writes `parent` as the `traceparent`, and `trace`'s tracestate with it (only with our own

@@ -223,13 +223,9 @@ impl<S> ServerService<S> {
         }
         // An id is visible ASCII, so this never fails; if it did, the header stays as it was.
         let value = HeaderValue::from_str(id.as_str()).ok()?;
-        if self.echo_request_id {
-            req.headers_mut().insert(name.clone(), value.clone());
-            Some((name.clone(), value))
-        } else {
-            req.headers_mut().insert(name.clone(), value);
-            None
-        }
+        let echo = self.echo_request_id.then(|| (name.clone(), value.clone()));
+        req.headers_mut().insert(name.clone(), value);
+        echo
     }
 }
 
