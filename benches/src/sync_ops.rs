@@ -25,7 +25,7 @@ use tower::{Layer, Service};
 
 use crate::contenders::REQUEST_ID;
 use crate::polling::{Forever, poll_once, run_ready};
-use crate::workloads::{SpawnAwaits, Workload};
+use crate::workloads::{SpawnAwaits, SpawnJoin, Workload};
 use crate::{Automatic, Contender, Ctxflow, Opentelemetry, Plain, TaskLocal, Tracing};
 
 /// Runs an operation many times: criterion's `Bencher`, or a plain counted loop.
@@ -63,7 +63,8 @@ pub const GROUPS: &[(&str, &[&str])] = &[
     ("poll", &["tokio", "ctxflow", "task_local", "tracing", "opentelemetry"]),
     ("scope_setup", &["tokio", "ctxflow", "task_local", "tracing", "opentelemetry"]),
     ("http_layer", &["passthrough", "ctxflow_layer"]),
-    ("spawn_awaits", &["tokio", "ctxflow_runtime"]),
+    ("spawn_awaits", &["tokio", "ctxflow", "ctxflow_runtime"]),
+    ("spawn_join", &["tokio", "ctxflow", "ctxflow_runtime"]),
 ];
 
 thread_local! { static LOCAL: Cell<u64> = const { Cell::new(7) }; }
@@ -99,13 +100,24 @@ pub fn run<R: Runner>(group: &str, name: &str, runner: &mut R) -> bool {
         ("http_layer", "passthrough") => layer_call(runner, MapRequestLayer::new(|req: Request<()>| req)),
         ("http_layer", "ctxflow_layer") => layer_call(runner, ServerLayer::new()),
         ("spawn_awaits", "tokio") => spawn_awaits::<Plain, R>(runner, crate::runtimes::current_thread()),
+        ("spawn_awaits", "ctxflow") => spawn_awaits::<Ctxflow, R>(runner, crate::runtimes::current_thread()),
         ("spawn_awaits", "ctxflow_runtime") => spawn_awaits::<Automatic, R>(
             runner,
             crate::runtimes::propagating(crate::runtimes::current_thread_builder()),
         ),
+        ("spawn_join", "tokio") => spawn_join::<Plain, R>(runner, crate::runtimes::current_thread()),
+        ("spawn_join", "ctxflow") => spawn_join::<Ctxflow, R>(runner, crate::runtimes::current_thread()),
+        ("spawn_join", "ctxflow_runtime") => {
+            spawn_join::<Automatic, R>(runner, crate::runtimes::propagating(crate::runtimes::current_thread_builder()))
+        }
         _ => return false,
     }
     true
+}
+
+/// One [`SpawnJoin`] run per operation (a task polled once), like [`spawn_awaits`].
+fn spawn_join<C: Contender, R: Runner>(runner: &mut R, rt: tokio::runtime::Runtime) {
+    runner.run(|| rt.block_on(C::scope(7, SpawnJoin::run::<C>())));
 }
 
 /// One [`SpawnAwaits`] run per operation, from `rt`'s `block_on` inside a request scope.
