@@ -11,7 +11,8 @@
 # process; the figure compared is ctxflow's time over plain tokio's, per run, so the machine's
 # drift cancels out. Prints the median and range of that ratio for each build, then the HTTP
 # table (skip it with HTTP=0; its own ROUNDS, DURATION, ... are layer-cost.sh's). Needs what
-# layer-cost.sh needs for the HTTP part.
+# layer-cost.sh needs for the HTTP part. MODE=automatic compares the automatic-propagation
+# runtime (plain `tokio::spawn` on `propagate_context()`) instead of `ctxflow::spawn`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BASE=${1:?usage: scripts/compare.sh BASE_REV [RUNS]}
@@ -31,10 +32,10 @@ OUT=$(mktemp)
 trap 'rm -f "$OUT"' EXIT
 echo "== requests10k: $RUNS rounds of 5 runs per build, alternating"
 for r in $(seq "$RUNS"); do
-  "$NEW" 5 | sed 's/^/new /' >>"$OUT"
-  "$OLD" 5 | sed 's/^/old /' >>"$OUT"
+  "$NEW" 5 ${MODE:-} | sed 's/^/new /' >>"$OUT"
+  "$OLD" 5 ${MODE:-} | sed 's/^/old /' >>"$OUT"
 done
-python3 - "$OUT" "$BASE" <<'PY'
+python3 - "$OUT" "$BASE" "${MODE:-ctxflow}" <<'PY'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
 ratios = {"new": [], "old": []}
@@ -43,7 +44,7 @@ for build, plain, ctx in rows:
 med = {b: statistics.median(v) for b, v in ratios.items()}
 for b, label in (("old", sys.argv[2]), ("new", "working tree")):
     v = ratios[b]
-    print(f"  {label:>14}: ctxflow / plain tokio  median {med[b]:.3f}x  range {min(v):.3f}-{max(v):.3f}  ({len(v)} runs)")
+    print(f"  {label:>14}: {sys.argv[3]} / plain tokio  median {med[b]:.3f}x  range {min(v):.3f}-{max(v):.3f}  ({len(v)} runs)")
 print(f"  working tree vs {sys.argv[2]}: {med['new'] / med['old']:.3f}x (ratio of the medians)")
 PY
 if [ "${HTTP:-1}" != 0 ]; then
