@@ -25,7 +25,7 @@
 //! How it works, and every rule of what is seen where: `docs/semantics.md` in the repository.
 //! How it works: a context is an immutable frame behind one `Arc`; a poll moves that `Arc` in
 //! and out of a thread-local; a read looks the variable up in the current frame. No `unsafe`
-//! code outside the `runtime` feature's poll token (`#![deny(unsafe_code)]`).
+//! code (`#![deny(unsafe_code)]`).
 //!
 //! # Features
 //!

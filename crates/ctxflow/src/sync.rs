@@ -1,8 +1,7 @@
 //! The synchronisation primitives of the code that is model-checked with loom.
 //!
-//! The hook registry's publication (`hooks/dispatch.rs`), the runtime's poll token
-//! (`runtime/poll_token.rs`) and the thread's current context (`current.rs`) take their atomics,
-//! locks, thread-locals and spin hints from here. A normal build gets std's, so this module costs
+//! The hook registry's publication (`hooks/dispatch.rs`) and the thread's current context
+//! (`current.rs`) take their atomics, locks and thread-locals from here. A normal build gets std's, so this module costs
 //! nothing; a `--cfg loom` build gets loom's models, so `tests/loom_*.rs` run the real code under
 //! every interleaving loom explores (`scripts/loom.sh`, `docs/reliability.md`). Code that is not
 //! model-checked keeps using std directly.
@@ -60,25 +59,3 @@ macro_rules! statics {
     };
 }
 pub(crate) use statics;
-
-/// One step of a busy wait for another thread. Under loom, a point where the model checker
-/// switches threads (a spin loop without one never ends in the model). Used by the runtime's
-/// poll token only.
-#[cfg(any(loom, feature = "runtime"))]
-#[inline]
-pub(crate) fn spin_loop() {
-    #[cfg(loom)]
-    loom::thread::yield_now();
-    #[cfg(not(loom))]
-    std::hint::spin_loop();
-}
-
-/// Gives up the rest of the time slice to another thread. Used by the runtime's poll token only.
-#[cfg(any(loom, feature = "runtime"))]
-#[inline]
-pub(crate) fn yield_now() {
-    #[cfg(loom)]
-    loom::thread::yield_now();
-    #[cfg(not(loom))]
-    std::thread::yield_now();
-}

@@ -210,10 +210,11 @@ pub(crate) struct Pushed {
     depth: u32,
 }
 
-#[cfg(feature = "runtime")]
 impl Pushed {
-    /// A placeholder for a frame not entered yet.
-    pub(crate) const NONE: Pushed = Pushed { mode: Mode::Base, outer: Owner::NOBODY, depth: 0 };
+    /// The depth the scope entered at.
+    pub(crate) fn depth(&self) -> u32 {
+        self.depth
+    }
 }
 
 /// Where [`push`] put a frame, for [`pop`] to take it back from.

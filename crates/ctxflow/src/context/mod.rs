@@ -4,6 +4,7 @@
 pub(crate) mod bindings;
 pub(crate) mod current;
 pub(crate) mod error;
+pub(crate) mod forwarding;
 pub(crate) mod frame;
 pub(crate) mod names;
 pub(crate) mod owner;

@@ -38,4 +38,10 @@ impl Owner {
     pub(crate) fn task(id: tokio::task::Id) -> Owner {
         Owner(Some(id))
     }
+
+    /// The tokio task, if the owner is one.
+    #[cfg(feature = "runtime")]
+    pub(crate) fn task_id(self) -> Option<tokio::task::Id> {
+        self.0
+    }
 }

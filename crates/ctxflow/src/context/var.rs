@@ -16,7 +16,7 @@ use super::error::SetError;
 use super::frame::{self, Change, NOT_INHERITED};
 use super::scope::{self, Scoped};
 use super::value::Value;
-use super::{current, names};
+use super::{current, forwarding, names};
 
 static NEXT_KEY: AtomicU64 = AtomicU64::new(1);
 
@@ -286,7 +286,7 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
         scope::check_writable()?;
         let change = [self.change(value)];
         match current::read(|f| frame::apply(f, change)) {
-            Some(next) => current::replace(next).map_err(|()| SetError::ThreadExiting),
+            Some(next) => forwarding::replace(next).map_err(|()| SetError::ThreadExiting),
             None => Ok(()),
         }
     }

@@ -7,7 +7,7 @@
 use tokio::runtime::Builder;
 
 use super::spawn_sites::SpawnSites;
-use super::table::TaskTable;
+use super::table::{self, TaskTable};
 use crate::contain;
 
 /// Makes a tokio runtime propagate ctxflow context into every task spawned on it.
@@ -77,14 +77,13 @@ impl BuilderExt for Builder {
     }
 
     fn propagate_context_except(&mut self, empty_at: SpawnSites) -> &mut Self {
-        let table = TaskTable::new(empty_at);
-        let (spawned, before, after, terminated) = (table.clone(), table.clone(), table.clone(), table);
+        let spawns = TaskTable::new(empty_at);
         // A panic out of a tokio hook takes the worker down. The table contains the user code it
         // runs (hooks, values' `Drop`) where it runs it; this is the last line.
-        self.on_task_spawn(move |meta| boundary(|| spawned.spawned(meta.id(), meta.spawned_at())))
-            .on_before_task_poll(move |meta| boundary(|| before.before_poll(meta.id())))
-            .on_after_task_poll(move |meta| boundary(|| after.after_poll(meta.id())))
-            .on_task_terminate(move |meta| boundary(|| terminated.terminated(meta.id())))
+        self.on_task_spawn(move |meta| boundary(|| spawns.spawned(meta.id(), meta.spawned_at())))
+            .on_before_task_poll(|meta| boundary(|| table::before_poll(meta.id())))
+            .on_after_task_poll(|meta| boundary(|| table::after_poll(meta.id())))
+            .on_task_terminate(|meta| boundary(|| table::terminated(meta.id())))
     }
 }
 

@@ -6,10 +6,9 @@
 //! poll, so a runtime built with [`BuilderExt::propagate_context`] can give each task the
 //! context of the code that spawned it, with no change to that code.
 //!
-//! The hooks carry no per-task data, only a task id, so each opted-in runtime keeps a side
-//! table from task id to the task's context and ids. Why the table is sharded, why a poll waits
-//! for the previous poll of the same task to be released, and what is not covered: see
-//! `docs/automatic-propagation.md`.
+//! The hooks carry no per-task data, only a task id, so the opted-in runtimes keep a side
+//! table from task id to the task's context and ids. Why the table is sharded, why a `set`
+//! goes straight to it, and what is not covered: see `docs/automatic-propagation.md`.
 //!
 //! ```
 //! use ctxflow::runtime::BuilderExt;
@@ -27,9 +26,6 @@
 //! assert_eq!(seen, Some(7));
 //! ```
 
-// A loom build compiles only the poll token (see below); the rest is unused there.
-#![cfg_attr(loom, allow(dead_code))]
-
 #[cfg(not(tokio_unstable))]
 compile_error!(
     "ctxflow's `runtime` feature needs tokio's unstable task hooks: build with `--cfg tokio_unstable`, \
@@ -37,32 +33,23 @@ compile_error!(
      (see docs/automatic-propagation.md)"
 );
 
-// tokio has no task hooks in a `--cfg loom` build: only the poll token is built then, for
-// `tests/loom_poll_token.rs`.
+// tokio has no task hooks in a `--cfg loom` build: only the flag that `ctxflow::spawn` raises
+// is built then.
 #[cfg(all(tokio_unstable, not(loom)))]
 mod builder;
-// The one module with `unsafe`: the token that hands a task's entry to the polling thread.
-#[cfg(tokio_unstable)]
-#[allow(unsafe_code)]
-mod poll_token;
 #[cfg(tokio_unstable)]
 mod self_tracked;
-#[cfg(tokio_unstable)]
+#[cfg(all(tokio_unstable, not(loom)))]
 mod shards;
 #[cfg(all(tokio_unstable, not(loom)))]
 mod spawn_sites;
 #[cfg(all(tokio_unstable, not(loom)))]
 mod table;
-#[cfg(tokio_unstable)]
+#[cfg(all(tokio_unstable, not(loom)))]
 mod task_hash;
 
 #[cfg(all(tokio_unstable, not(loom)))]
 pub use builder::BuilderExt;
-#[cfg(all(tokio_unstable, loom))]
-#[doc(hidden)]
-pub use poll_token::model as poll_token_model;
-#[cfg(tokio_unstable)]
-pub use poll_token::waited_polls;
 #[cfg(tokio_unstable)]
 pub(crate) use self_tracked::SelfTracked;
 #[cfg(all(tokio_unstable, not(loom)))]

@@ -1,7 +1,7 @@
 //! The side table's storage: a map from task id, split into shards, each behind a spin lock.
 //!
 //! Every poll of a tracked task takes a shard lock once (in the before-poll hook; the after-poll
-//! hook goes through the entry, see `poll_token.rs`), so the lock's own cost shows directly in
+//! hook does not touch the table, see `table.rs`), so the lock's own cost shows directly in
 //! the per-poll overhead. Critical sections here are a hash
 //! probe and a few moves, never user code, so a spin lock fits: taking it is one atomic
 //! compare-and-swap and releasing it a plain store, half the atomic operations of a futex mutex
@@ -25,12 +25,13 @@ pub(crate) type Shard<V> = HashMap<Id, V, TaskIdHash>;
 struct Padded<V>(SpinMutex<Shard<V>>);
 
 pub(crate) struct Shards<V> {
-    shards: Box<[Padded<V>]>,
+    shards: [Padded<V>; SHARDS],
 }
 
 impl<V> Shards<V> {
-    pub(crate) fn new() -> Self {
-        Shards { shards: (0..SHARDS).map(|_| Padded(SpinMutex::new(HashMap::with_hasher(TaskIdHash)))).collect() }
+    /// Empty shards; `const`, for a `static` table (nothing is allocated before the first insert).
+    pub(crate) const fn new() -> Self {
+        Shards { shards: [const { Padded(SpinMutex::new(HashMap::with_hasher(TaskIdHash))) }; SHARDS] }
     }
 
     /// Runs `f` on the shard that holds `task`, under its lock. `f` must not run user code.
@@ -48,30 +49,47 @@ impl<V> Shards<V> {
 
 #[inline]
 fn lock<V>(shard: &SpinMutex<Shard<V>>) -> SpinMutexGuard<'_, Shard<V>> {
-    if let Some(guard) = shard.try_lock() {
-        return guard;
-    }
     let mut backoff = Backoff::default();
     loop {
-        backoff.snooze();
         if let Some(guard) = shard.try_lock() {
             return guard;
         }
+        backoff.snooze();
     }
 }
 
+/// Repeats `attempt` until it gives an answer, backing off between tries: for an entry that
+/// another thread is about to release. The argument says whether the caller may still wait:
+/// after [`PATIENCE`] tries it is false, and `attempt` must answer (a release that never comes,
+/// on a thread torn down mid-poll, must not stall a worker for good).
+#[inline]
+pub(crate) fn retry<R>(mut attempt: impl FnMut(bool) -> Option<R>) -> R {
+    let mut backoff = Backoff::default();
+    loop {
+        let patient = backoff.spins < PATIENCE;
+        if let Some(answer) = attempt(patient) {
+            return answer;
+        }
+        backoff.snooze();
+    }
+}
+
+/// Tries [`retry`] makes before it stops waiting: the spins, then many yields of the thread,
+/// far more than any release a few instructions away needs.
+const PATIENCE: u32 = 100_000;
+
 /// Waiting for something another thread is about to release: spin briefly, then yield.
 #[derive(Default)]
-pub(crate) struct Backoff {
+struct Backoff {
     spins: u32,
 }
 
 impl Backoff {
-    pub(crate) fn snooze(&mut self) {
+    fn snooze(&mut self) {
         if self.spins < 64 {
-            crate::sync::spin_loop();
+            std::hint::spin_loop();
         } else {
-            crate::sync::yield_now();
+            std::thread::yield_now();
         }
         self.spins = self.spins.saturating_add(1);
     }

@@ -1,78 +1,97 @@
-//! The side table of an opted-in runtime: task id -> the task's context, ids and poll token.
+//! The side table of the opted-in runtimes: task id -> the task's context and ids.
 //!
-//! tokio's hooks hand over nothing but a task id, so the context lives here between polls.
-//! The table is sharded (no lock shared by all workers on the poll path; a single
-//! mutex-guarded map made every worker wait on one lock), keyed by tokio's task id with a hash that
-//! keeps it in spawn order (see `shards.rs` and `task_hash.rs`).
+//! tokio's hooks hand over nothing but a task id, so a task's context lives here between
+//! polls. One table serves every opted-in runtime of the process, since tokio's task ids are
+//! unique process-wide. It is sharded (no lock shared by all workers on the poll path) and
+//! keeps consecutive ids together (see `shards.rs` and `task_hash.rs`).
 //!
-//! Each entry carries a poll token that orders the task's polls across workers: see
-//! `poll_token.rs`, which holds that protocol (and is model-checked with loom).
+//! The entry is the one place a task's frame lives, and it is always up to date. The
+//! before-poll hook enters a *copy* of it (one reference count) as a forwarding scope, so a
+//! `set` made during the poll reaches the entry at once (`context/forwarding.rs`), and the
+//! after-poll hook only has to leave the scope: it never touches the table. This is what makes
+//! tokio's re-poll race harmless. A task that wakes itself during a poll can be stolen and
+//! polled by another worker before the worker that polled it has run its after-poll hook; that
+//! next poll starts from the entry, which already holds every write of the previous one.
+//!
+//! Hook events are the exception. With hooks registered, a task's `before`, `after` and
+//! `destroy` must come in order, as if its polls never overlapped; so an announced poll marks
+//! the entry, a `before` that finds the mark waits (spinning, then yielding) until the previous
+//! poll's `after` has cleared it, and only then is the next poll announced. The window is a few
+//! instructions wide, so the wait is short and rare, and without hooks nothing waits at all.
+//!
+//! For the same reason, a task terminated while an announced poll of it is in flight keeps its
+//! entry until that poll's `after` (tokio terminates a task inside its last poll, and at
+//! shutdown while another worker is about to poll it): that `after` removes it, so `destroy`
+//! comes last.
 //!
 //! Nothing that can run user code (hooks, dropping a context's values) runs under a shard lock:
 //! hooks may spawn, and a spawn takes a shard lock. And nothing of it may panic out of a tokio
 //! hook, which would take the worker down: a context dropped here goes through
 //! `contain::drop_quietly`.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::panic::Location;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use tokio::task::Id;
 
 use super::SelfTracked;
-use super::poll_token::{self, Termination, Token, Tracked};
-use super::shards::Shards;
+use super::shards::{self, Shard, Shards};
 use super::spawn_sites::SpawnSites;
 use crate::contain;
+use crate::context::forwarding;
+use crate::context::frame::Ctx;
 use crate::context::owner::Owner;
 use crate::resource::hooks;
-use crate::resource::ids;
+use crate::resource::ids::{self, AsyncId};
 use crate::resource::tracked::Resource;
 
-/// One opted-in runtime's tracked tasks.
+/// Every tracked task of every opted-in runtime.
+static TASKS: Shards<Entry> = Shards::new();
+
+/// A tracked task.
+struct Entry {
+    /// Its context (always up to date, see the module docs) and ids; `destroy` when dropped.
+    res: Resource,
+    /// An announced poll (`before` dispatched) has not dispatched its `after` yet.
+    announced: bool,
+    /// tokio terminated the task during that poll: its `after` removes the entry.
+    terminated: bool,
+}
+
+/// What a poll enters: a copy of the task's frame, its ids, and its id if announced.
+type Entered = (Ctx, (AsyncId, AsyncId), Option<AsyncId>);
+
+/// A tracked poll running on this thread.
+struct Poll {
+    task: Id,
+    /// The copy of the task's frame entered for the poll (after it: the thread's previous one).
+    slot: Ctx,
+    entered: forwarding::Entered,
+    /// The ids of the code the poll interrupted on its thread.
+    prev_ids: (AsyncId, AsyncId),
+    /// The task's id, if the poll dispatched `before` (so `after` is due).
+    announced: Option<AsyncId>,
+}
+
+thread_local! {
+    /// The tracked polls running on this thread, innermost last. More than one only when a
+    /// runtime is driven from inside a task.
+    static POLLS: RefCell<Vec<Poll>> = const { RefCell::new(Vec::new()) };
+    /// The last id whose termination this thread saw without having seen its spawn. At
+    /// shutdown tokio terminates a task being spawned *before* running the spawn hook, on the
+    /// spawning thread, with nothing in between; that hook must then not track it.
+    static ENDED_UNANNOUNCED: std::cell::Cell<Option<Id>> = const { std::cell::Cell::new(None) };
+}
+
+/// One opted-in runtime's hooks.
 pub(crate) struct TaskTable {
-    tasks: Shards<Box<Tracked>>,
     /// Sites whose tasks start with an empty context.
     empty_at: SpawnSites,
 }
 
-/// Every table, for [`tracked_tasks`]. Locked only when a runtime is built and by that function.
-static TABLES: Mutex<Vec<Weak<TaskTable>>> = Mutex::new(Vec::new());
-
-/// A tracked poll running on this thread.
-#[derive(Clone, Copy)]
-struct Poll {
-    task: Id,
-    token: Token,
-    /// Another tracked poll runs around this one (in `OUTER`).
-    nested: bool,
-}
-
-thread_local! {
-    /// The innermost tracked poll running on this thread. A poll inside another poll on one
-    /// thread is rare (a runtime driven from inside a task), so the common case is this one
-    /// cell, which has no destructor and therefore no registration or state check.
-    static INNERMOST: Cell<Option<Poll>> = const { Cell::new(None) };
-    /// The tracked polls around the innermost one, innermost last.
-    static OUTER: RefCell<Vec<Poll>> = const { RefCell::new(Vec::new()) };
-    /// The last id whose termination this thread saw without having seen its spawn. At
-    /// shutdown tokio terminates a task being spawned *before* running the spawn hook, on the
-    /// spawning thread, with nothing in between; that hook must then not track it.
-    static ENDED_UNANNOUNCED: Cell<Option<Id>> = const { Cell::new(None) };
-}
-
-fn tables() -> MutexGuard<'static, Vec<Weak<TaskTable>>> {
-    // Every critical section is a push, a retain or a read: a poisoned list is still valid.
-    TABLES.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 impl TaskTable {
-    pub(crate) fn new(empty_at: SpawnSites) -> Arc<TaskTable> {
-        let table = Arc::new(TaskTable { tasks: Shards::new(), empty_at });
-        let mut all = tables();
-        all.retain(|t| t.strong_count() > 0);
-        all.push(Arc::downgrade(&table));
-        table
+    pub(crate) fn new(empty_at: SpawnSites) -> TaskTable {
+        TaskTable { empty_at }
     }
 
     /// `on_task_spawn`: runs on the spawning thread, inside the spawner's poll, before the task
@@ -90,69 +109,125 @@ impl TaskTable {
         } else {
             Resource::spawned("task", at)
         };
-        let tracked = Tracked::new(resource);
-        let replaced = self.tasks.with(task, |m| m.insert(task, tracked));
+        let replaced =
+            TASKS.with(task, |m| m.insert(task, Entry { res: resource, announced: false, terminated: false }));
         // Ids are never reused while tracked; dropped outside the lock anyway.
         contain::drop_quietly("a task's context", replaced);
     }
+}
 
-    /// `on_before_task_poll`: enters the task's context and ids, then fires `before`.
-    #[inline]
-    pub(crate) fn before_poll(&self, task: Id) {
-        let Some(token) = poll_token::acquire(|| self.tasks.with(task, |m| poll_token::try_enter(m, &task))) else {
-            return;
-        };
-        let outer = INNERMOST.with(Cell::get);
-        if let Some(outer) = outer
-            && OUTER.try_with(|o| o.borrow_mut().push(outer)).is_err()
-        {
-            // This thread is being torn down: poll the task without its context rather than
-            // lose track of the poll around it (entered and left at once, so the token and this
-            // thread's context are back as they were).
-            let _ = token.enter(Owner::task(task));
-            self.release(task, token);
-            return;
-        }
-        INNERMOST.with(|p| p.set(Some(Poll { task, token, nested: outer.is_some() })));
-        if let Some(id) = token.enter(Owner::task(task)) {
-            hooks::before(id);
-        }
+/// `on_before_task_poll`: enters the task's context and ids, then fires `before`.
+#[inline]
+pub(crate) fn before_poll(task: Id) {
+    let Some((ctx, ids, announced)) = shards::retry(|patient| TASKS.with(task, |m| enter_entry(m, task, patient)))
+    else {
+        return; // spawned through ctxflow (it tracks itself), or gone
+    };
+    let mut slot = ctx;
+    let entered = forwarding::enter(&mut slot, Owner::task(task), forward_write);
+    let prev_ids = ids::enter(ids);
+    let mut poll = Some(Poll { task, slot, entered, prev_ids, announced });
+    let _ = POLLS.try_with(|p| p.borrow_mut().extend(poll.take()));
+    if let Some(mut unrecorded) = poll {
+        // This thread is being torn down: the task runs without its context (its scope is
+        // left at once, and the ownership rule keeps it from reading the thread's own).
+        finish(&mut unrecorded);
+        let ended = if announced.is_some() { unmark(task) } else { None };
+        contain::drop_quietly("a task's context", (unrecorded, ended));
+        return;
     }
-
-    /// `on_after_task_poll`: fires `after` inside the task's context, saves the context (with
-    /// any `set` made in the poll) back into the entry and restores the thread's own.
-    #[inline]
-    pub(crate) fn after_poll(&self, task: Id) {
-        let Some(poll) = INNERMOST.with(Cell::get) else { return };
-        if poll.task != task {
-            return; // an untracked task, polled inside a tracked one
-        }
-        let outer = if poll.nested { OUTER.try_with(|o| o.borrow_mut().pop()).ok().flatten() } else { None };
-        INNERMOST.with(|p| p.set(outer));
-        if let Some(id) = poll.token.hooked() {
-            hooks::after(id);
-        }
-        self.release(task, poll.token);
+    if let Some(id) = announced {
+        hooks::before(id);
     }
+}
 
-    /// Gives `task`'s token back; removes the entry if the task was terminated meanwhile.
-    fn release(&self, task: Id, token: Token) {
-        if token.leave() {
-            let ended = self.tasks.with(task, |m| poll_token::remove(m, &task));
-            // `destroy`, after `after`, outside the lock.
-            contain::drop_quietly("a task's context", ended);
-        }
+/// `on_after_task_poll`: fires `after` inside the task's context, then leaves it and restores
+/// the thread's own. The entry already holds every `set` of the poll.
+#[inline]
+pub(crate) fn after_poll(task: Id) {
+    let poll = POLLS.try_with(|p| {
+        let mut polls = p.borrow_mut();
+        // Not ours: an untracked task, polled inside a tracked one.
+        if polls.last().is_some_and(|p| p.task == task) { polls.pop() } else { None }
+    });
+    let Ok(Some(mut poll)) = poll else { return };
+    let ended = poll.announced.and_then(|id| {
+        hooks::after(id);
+        unmark(task)
+    });
+    finish(&mut poll);
+    // The poll's copy of the frame, then the entry of a task that ended (`destroy`).
+    if poll.slot.is_some() {
+        contain::drop_quietly("a task's context", poll.slot);
     }
+    if ended.is_some() {
+        contain::drop_quietly("a task's context", ended);
+    }
+}
 
-    /// `on_task_terminate`: the task is gone (completed, cancelled, or shut down). Also called
-    /// for ids never announced (worker threads, blocking tasks), which are not in the table.
-    pub(crate) fn terminated(&self, task: Id) {
-        let ended = self.tasks.with(task, |m| poll_token::terminate(m, &task));
-        if let Termination::Unknown = ended {
+/// Under the shard lock: the task's frame (a copy), its ids, and whether this poll is announced
+/// (hooks are registered). `Some(None)`: not tracked. `None`: the previous poll, on another
+/// worker, has not dispatched its `after` yet; try again (unless no longer `patient`).
+#[inline]
+fn enter_entry(m: &mut Shard<Entry>, task: Id, patient: bool) -> Option<Option<Entered>> {
+    let Some(e) = m.get_mut(&task) else { return Some(None) };
+    let announced = if hooks::enabled() {
+        if e.announced && patient {
+            return None;
+        }
+        e.announced = true;
+        Some(e.res.id)
+    } else {
+        None
+    };
+    Some(Some((e.res.ctx.clone(), (e.res.id, e.res.trigger), announced)))
+}
+
+/// After an announced poll's `after`: the next poll may be announced. Returns the entry of a
+/// task terminated meanwhile, taken out of the table, for the caller to drop (`destroy`).
+fn unmark(task: Id) -> Option<Entry> {
+    TASKS.with(task, |m| {
+        let e = m.get_mut(&task)?;
+        if e.terminated {
+            return m.remove(&task);
+        }
+        e.announced = false;
+        None
+    })
+}
+
+/// Leaves a poll's scope and ids: `poll.slot` gets the frame back.
+fn finish(poll: &mut Poll) {
+    forwarding::leave(&mut poll.slot, poll.entered);
+    ids::restore(poll.prev_ids);
+}
+
+/// Where a `set` made in a task's poll goes: the task's entry (see the module docs).
+fn forward_write(owner: Owner, frame: Ctx) {
+    let Some(task) = owner.task_id() else { return };
+    let old = TASKS.with(task, |m| m.get_mut(&task).map(|e| std::mem::replace(&mut e.res.ctx, frame)));
+    // The entry's previous frame, dropped where the `set` that replaced it runs.
+    drop(old);
+}
+
+/// `on_task_terminate`: the task is gone (completed, cancelled, or shut down). Also called
+/// for ids never announced (worker threads, blocking tasks), which are not in the table.
+pub(crate) fn terminated(task: Id) {
+    let removed = TASKS.with(task, |m| {
+        let e = m.get_mut(&task)?;
+        if e.announced {
+            // A poll's `after` is still due: it removes the entry.
+            e.terminated = true;
+            return Some(None);
+        }
+        Some(m.remove(&task))
+    });
+    match removed {
+        // `destroy`, outside the lock.
+        Some(ended) => contain::drop_quietly("a task's context", ended),
+        None => {
             let _ = ENDED_UNANNOUNCED.try_with(|e| e.set(Some(task)));
         }
-        // `destroy`, outside the lock.
-        contain::drop_quietly("a task's context", ended);
     }
 }
 
@@ -172,8 +247,5 @@ impl TaskTable {
 /// drop(rt);
 /// ```
 pub fn tracked_tasks() -> usize {
-    // Upgraded under the lock, used and dropped outside it: the last reference to a table may
-    // drop tasks' contexts, whose values' `Drop` code could call back in here.
-    let live: Vec<Arc<TaskTable>> = tables().iter().filter_map(Weak::upgrade).collect();
-    live.iter().map(|t| t.tasks.len()).sum()
+    TASKS.len()
 }
