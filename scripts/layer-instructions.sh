@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
-# Instructions per request that ctxflow-http's layers execute, counted by valgrind's callgrind:
-# a count that the load of a shared machine does not change, unlike wall-clock time (and that
-# works in VMs without hardware counters). User-space only: the kernel's share of a request
-# (sockets, about two thirds of a minimal axum request's CPU time here) is not counted.
+# Instructions per request that ctxflow-http's layers execute, counted by valgrind: a count
+# that the load of a shared machine does not change, unlike wall-clock time (and that works in
+# VMs without hardware counters). User-space only: the kernel's share of a request (sockets,
+# about two thirds of a minimal axum request's CPU time here) is not counted.
 #
 #   scripts/layer-instructions.sh          the layer's own work: crates/ctxflow-http/benches/
-#                                          layer_instructions.rs, each case run with 0 and N
-#                                          iterations, (count(N) - count(0)) / N
+#                                          layer_instructions.rs, each case counted by the
+#                                          project's instruction counter (`instr count`,
+#                                          benches/src/bin/instr.rs: cachegrind, N and 2N
+#                                          iterations, the difference over N)
 #   scripts/layer-instructions.sh --e2e    end to end: cost_server (crates/ctxflow-http/
 #                                          examples/cost_server.rs) under callgrind, counting
 #                                          switched on after a warm-up, then a bounded wrk run;
 #                                          the count divided by the requests served
 #
-# Needs: valgrind (and wrk, curl for --e2e). Environment: N (default 20000), CASES (default:
-# all), DURATION (wrk -d for --e2e, default 4s), PORT (--e2e, default 5011), EXTRA (--e2e:
+# Needs: valgrind (and wrk, curl for --e2e). Environment: CASES (default: all), DURATION (wrk -d for --e2e, default 4s), PORT (--e2e, default 5011), EXTRA (--e2e:
 # more servers as name=binary:mode, e.g. an older build). Exit 2 when a tool is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,8 +56,9 @@ if [ "${1:-}" = --e2e ]; then
   exit 0
 fi
 
-N=${N:-20000}
 CASES=${CASES:-"bare layer bare-headers layer-headers layer-headers-declared bare-client client client-declared"}
+cargo build --release -q -p ctxflow-benches --bin instr
+INSTR=${CARGO_TARGET_DIR:-target}/release/instr
 BIN=$(cargo bench -p ctxflow-http --bench layer_instructions --no-run --message-format=json 2>/dev/null \
   | python3 -c 'import json,sys
 for l in sys.stdin:
@@ -65,12 +67,6 @@ for l in sys.stdin:
         print(m["executable"])')
 [ -x "$BIN" ] || { echo "layer-instructions: build failed" >&2; exit 1; }
 
-count() {
-  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$BIN" "$1" "$2" 2>&1 >/dev/null \
-    | awk '/Collected :/ {print $4}'
-}
 for case in $CASES; do
-  base=$(count "$case" 0)
-  full=$(count "$case" "$N")
-  printf '%-24s %6s instructions/request\n' "$case" $(( (full - base) / N ))
+  printf '%-24s %8s instructions/request\n' "$case" "$("$INSTR" count "$BIN" "$case")"
 done

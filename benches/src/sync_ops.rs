@@ -9,7 +9,9 @@
 //! around a service that answers at once), and `spawn_awaits` (spawn a task of 20 yields on a
 //! current-thread runtime, plain or with `propagate_context()`, and join it from `block_on`,
 //! which is not a task: 21 polls of the task, so the difference of the two over 21 is the
-//! runtime hooks' cost per poll; a current-thread runtime keeps the count deterministic under valgrind).
+//! runtime hooks' cost per poll; a current-thread runtime keeps the count deterministic under valgrind),
+//! `spawn_join` (the same with one poll: a task's spawn and end) and `core` (ctxflow's own
+//! synchronous operations: see [`core_op`]).
 
 use std::cell::Cell;
 use std::convert::Infallible;
@@ -65,6 +67,7 @@ pub const GROUPS: &[(&str, &[&str])] = &[
     ("http_layer", &["passthrough", "ctxflow_layer"]),
     ("spawn_awaits", &["tokio", "ctxflow", "ctxflow_runtime"]),
     ("spawn_join", &["tokio", "ctxflow", "ctxflow_runtime"]),
+    ("core", &["sync_scope", "sync_run", "resource_run", "build2", "build3"]),
 ];
 
 thread_local! { static LOCAL: Cell<u64> = const { Cell::new(7) }; }
@@ -110,9 +113,37 @@ pub fn run<R: Runner>(group: &str, name: &str, runner: &mut R) -> bool {
         ("spawn_join", "ctxflow_runtime") => {
             spawn_join::<Automatic, R>(runner, crate::runtimes::propagating(crate::runtimes::current_thread_builder()))
         }
+        ("core", op) => return core_op(op, runner),
         _ => return false,
     }
     true
+}
+
+static W: ctxflow::ContextVar<u64> = ctxflow::ContextVar::new("w");
+static X: ctxflow::ContextVar<u64> = ctxflow::ContextVar::new("x");
+
+/// ctxflow's own operations, which no contender shares, inside a context of two variables:
+/// a synchronous scope (`sync_scope`), a snapshot's and a resource's synchronous run around a
+/// read (`sync_run`, `resource_run`), and a snapshot of two or three variables built from the
+/// empty context and dropped (`build2`, `build3`: what an HTTP layer does per request).
+fn core_op<R: Runner>(op: &str, runner: &mut R) -> bool {
+    let snap = ctxflow::Snapshot::capture().with_bindings((REQUEST_ID.value(7), W.value(8)));
+    let res = ctxflow::AsyncResource::new("probe");
+    snap.sync_run(|| {
+        match op {
+            "sync_scope" => runner.run(|| REQUEST_ID.sync_scope(black_box(9), || 1)),
+            "sync_run" => runner.run(|| snap.sync_run(|| REQUEST_ID.get())),
+            "resource_run" => runner.run(|| res.sync_run(|| REQUEST_ID.get())),
+            "build2" => {
+                runner.run(|| ctxflow::Snapshot::empty().with_bindings((W.value(black_box(1)), REQUEST_ID.value(2))))
+            }
+            "build3" => runner.run(|| {
+                ctxflow::Snapshot::empty().with_bindings((X.value(black_box(1)), W.value(2), REQUEST_ID.value(3)))
+            }),
+            _ => return false,
+        }
+        true
+    })
 }
 
 /// One [`SpawnJoin`] run per operation (a task polled once), like [`spawn_awaits`].

@@ -1,15 +1,13 @@
 //! The layer's cost as a count of instructions, which the load of a shared machine does not
-//! change (wall-clock benchmarks on a loaded machine vary by 2x). Runs one case in a loop; run
-//! it under `perf stat` with 0 and with N iterations and divide the difference by N:
+//! change (wall-clock benchmarks on a loaded machine vary by 2x). Runs one case in a loop, as
+//! `layer_instructions <case> <n>`, for the project's instruction counter:
 //!
 //! ```sh
 //! cargo bench -p ctxflow-http --bench layer_instructions --no-run   # prints the binary's path
-//! for case in bare layer bare-headers layer-headers layer-headers-declared client client-declared; do
-//!   for n in 0 200000; do perf stat -x, -e instructions:u BINARY $case $n 2>&1 >/dev/null | cut -d, -f1; done
-//! done
+//! target/release/instr count BINARY layer   # cachegrind with n and 2n; the difference over n
 //! ```
 //!
-//! `scripts/layer-instructions.sh` does exactly this and prints instructions per request.
+//! `scripts/layer-instructions.sh` does this for every case and prints instructions per request.
 //! Cases: `bare`/`layer` (no headers), `bare-headers`/`layer-headers` (the four headers),
 //! `layer-headers-declared` (and `tenant` declared as an export), `client`/`client-declared`
 //! (one outgoing request through `ClientLayer` inside a request's context); `bare-client` is
