@@ -2,8 +2,9 @@
 # Runs every benchmark side by side and writes docs/benchmarks.md and docs/benchmarks.svg:
 # the criterion suites (ctxflow vs plain tokio, task_local!, tracing, opentelemetry, with a
 # no-op hook, and the automatic-propagation runtime), Node's AsyncLocalStorage and createHook
-# on the same workloads, the memory probe, and the HTTP probe (axum with and without the
-# ctxflow-http layer, under wrk). Then prints each cost target with PASS/MISS.
+# on the same workloads, the memory probe, and the HTTP probes under wrk (axum with and without
+# the ctxflow-http layer; the service users run, with no context, with ctxflow and with
+# tracing + OpenTelemetry). Then prints each cost budget with PASS/MISS.
 #
 #   scripts/bench.sh [rounds]        # default 2 rounds: about 10 minutes on 2 cores, build included
 #
@@ -77,6 +78,8 @@ for round in $(seq 1 "$ROUNDS"); do
 
   step "round $round/$ROUNDS: HTTP"
   run "$CARGO_TARGET_DIR/release/http" probe "$HTTP_SECONDS" "$HTTP_CONNECTIONS" | tee -a "$out/http.jsonl" >&2
+  step "round $round/$ROUNDS: the HTTP service, three ways"
+  run "$CARGO_TARGET_DIR/release/http" stack "$HTTP_SECONDS" "$HTTP_CONNECTIONS" | tee -a "$out/http.jsonl" >&2
 done
 
 step "instructions per synchronous operation (valgrind)"

@@ -14,6 +14,7 @@ pub mod record;
 pub mod report;
 pub mod rounds;
 pub mod runtimes;
+pub mod service_stack;
 pub mod sync_ops;
 pub mod workloads;
 

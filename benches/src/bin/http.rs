@@ -6,6 +6,12 @@
 //! warm-up, and reads the child's CPU time from `/proc/<pid>/task/*/schedstat` (nanoseconds on
 //! CPU, summed over its threads). Prints JSON [`Record`]s. Without `wrk` on the PATH it says
 //! so on stderr and prints nothing.
+//!
+//! `http stack [seconds] [connections]` does the same for the service users run
+//! (`service_stack.rs`: logs, a spawned task and a downstream call per request) with no
+//! context, with ctxflow and with tracing + OpenTelemetry. The downstream service runs in its
+//! own child process, so only the service's CPU is counted; every request carries a
+//! `traceparent`, as inside a traced system.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitCode, Stdio};
@@ -16,6 +22,7 @@ use axum::extract::Request;
 use axum::routing::get;
 use ctxflow_benches::record::Record;
 use ctxflow_benches::rounds::{in_round_order, round};
+use ctxflow_benches::service_stack::{self, STACK_VARIANTS};
 use ctxflow_http::ServerLayer;
 use tower::util::MapRequestLayer;
 
@@ -49,10 +56,15 @@ fn cpu_ns(pid: u32) -> u64 {
         .sum()
 }
 
-/// Runs wrk against `port`; returns the number of requests it completed.
-fn wrk(port: u16, seconds: u64, connections: u32) -> Option<u64> {
+/// A `traceparent` for the stack comparison's requests.
+const TRACEPARENT: &str = "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+/// Runs wrk against `port` (with `headers`); returns the number of requests it completed.
+fn wrk(port: u16, seconds: u64, connections: u32, headers: &[&str]) -> Option<u64> {
     let out = Command::new("wrk")
-        .args(["-t1", &format!("-c{connections}"), &format!("-d{seconds}s"), &format!("http://127.0.0.1:{port}/")])
+        .args(["-t1", &format!("-c{connections}"), &format!("-d{seconds}s")])
+        .args(headers.iter().flat_map(|h| ["-H", h]))
+        .arg(format!("http://127.0.0.1:{port}/"))
         .output()
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
@@ -69,9 +81,9 @@ impl Drop for Server {
     }
 }
 
-fn start(variant: &str) -> Option<(Server, u16)> {
+fn start(args: &[&str]) -> Option<(Server, u16)> {
     let exe = std::env::current_exe().ok()?;
-    let mut child = Command::new(exe).args(["serve", variant]).stdout(Stdio::piped()).spawn().ok()?;
+    let mut child = Command::new(exe).args(args).stdout(Stdio::piped()).spawn().ok()?;
     let stdout = child.stdout.take()?;
     let server = Server(child);
     let mut line = String::new();
@@ -80,27 +92,37 @@ fn start(variant: &str) -> Option<(Server, u16)> {
     Some((server, port))
 }
 
-fn probe(seconds: u64, connections: u32) -> ExitCode {
+/// What one load run measures: the group its records go to, the variants, how to start a
+/// variant's server, and the request headers.
+struct Load<'a> {
+    group: &'a str,
+    variants: Vec<&'a str>,
+    serve: &'a dyn Fn(&str) -> Vec<String>,
+    headers: &'a [&'a str],
+}
+
+fn probe(seconds: u64, connections: u32, load: Load<'_>) -> ExitCode {
     if Command::new("wrk").arg("--version").output().is_err() {
         eprintln!("http probe: `wrk` is not installed (apt-get install wrk); HTTP figures skipped");
         return ExitCode::SUCCESS;
     }
-    for variant in in_round_order(VARIANTS.to_vec(), round()) {
-        let Some((server, port)) = start(variant) else {
+    for variant in in_round_order(load.variants.clone(), round()) {
+        let args = (load.serve)(variant);
+        let Some((server, port)) = start(&args.iter().map(String::as_str).collect::<Vec<_>>()) else {
             eprintln!("http probe: the {variant} server did not start");
             return ExitCode::FAILURE;
         };
         let pid = server.0.id();
-        let _ = wrk(port, 1, connections); // warm-up
+        let _ = wrk(port, 1, connections, load.headers); // warm-up
         std::thread::sleep(Duration::from_millis(200));
         let before = cpu_ns(pid);
-        let requests = wrk(port, seconds, connections);
+        let requests = wrk(port, seconds, connections, load.headers);
         let cpu = cpu_ns(pid).saturating_sub(before);
         drop(server);
         match requests {
             Some(n) if n > 0 => {
-                Record::new("http_cpu_per_request", variant, cpu as f64 / n as f64, "ns").print();
-                Record::new("http_rps", variant, n as f64 / seconds as f64, "req/s").print();
+                Record::new(&format!("{}_cpu_per_request", load.group), variant, cpu as f64 / n as f64, "ns").print();
+                Record::new(&format!("{}_rps", load.group), variant, n as f64 / seconds as f64, "req/s").print();
             }
             _ => eprintln!("http probe: wrk reported no requests for {variant}"),
         }
@@ -108,14 +130,44 @@ fn probe(seconds: u64, connections: u32) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// The stack comparison: a downstream server for the whole run, then [`probe`].
+fn stack(seconds: u64, connections: u32) -> ExitCode {
+    let Some((downstream, port)) = start(&["downstream"]) else {
+        eprintln!("http stack: the downstream server did not start");
+        return ExitCode::FAILURE;
+    };
+    let serve = move |variant: &str| vec!["stack-serve".to_string(), variant.to_string(), port.to_string()];
+    let load = Load { group: "stack", variants: STACK_VARIANTS.to_vec(), serve: &serve, headers: &[TRACEPARENT] };
+    let code = probe(seconds, connections, load);
+    drop(downstream);
+    code
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let num = |i: usize, default: u64| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
     match args.first().map(String::as_str) {
         Some("serve") => serve(args.get(1).map_or("axum", String::as_str)),
-        Some("probe") => probe(num(1, 4), num(2, 32) as u32),
+        Some("probe") => {
+            let serve = |variant: &str| vec!["serve".to_string(), variant.to_string()];
+            let load = Load { group: "http", variants: VARIANTS.to_vec(), serve: &serve, headers: &[] };
+            probe(num(1, 4), num(2, 32) as u32, load)
+        }
+        Some("stack") => stack(num(1, 4), num(2, 32) as u32),
+        Some("stack-serve") => {
+            let port = num(2, 0) as u16;
+            service_stack::serve(args.get(1).map_or("stack_bare", String::as_str), ([127, 0, 0, 1], port).into());
+            ExitCode::SUCCESS
+        }
+        Some("downstream") => {
+            service_stack::serve_downstream();
+            ExitCode::SUCCESS
+        }
         _ => {
-            eprintln!("usage: http probe [seconds] [connections] | http serve <axum|noop_layer|ctxflow_layer>");
+            eprintln!(
+                "usage: http probe [seconds] [connections] | http stack [seconds] [connections] | \
+                 http serve <axum|noop_layer|ctxflow_layer>"
+            );
             ExitCode::from(2)
         }
     }

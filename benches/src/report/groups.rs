@@ -160,4 +160,12 @@ pub const HTTP: &[Group] = &[
         true,
     ),
     group("http_rps", "HTTP: requests/s", "requests per second of the same runs", "axum", false),
+    group(
+        "stack_cpu_per_request",
+        "HTTP service: CPU per request",
+        "server CPU time per request of the service users run (a log line before and after, one spawned task that logs, one downstream HTTP call; every request carries a traceparent): no context (`stack_bare`), ctxflow (`ServerLayer`, log fields, `ctxflow::spawn`, `ClientLayer`), tracing + OpenTelemetry (`TraceLayer`, tracing-opentelemetry, opentelemetry-http extract and inject)",
+        "stack_bare",
+        true,
+    ),
+    group("stack_rps", "HTTP service: requests/s", "requests per second of the same runs", "stack_bare", false),
 ];

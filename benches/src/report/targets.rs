@@ -163,6 +163,43 @@ fn layer_share(r: &Results) -> Target {
     }
 }
 
+/// The budgets on the workloads users run: 10 000 concurrent requests, and the HTTP service
+/// with logs, a spawn and a downstream call.
+fn workload_budgets(r: &Results) -> Vec<Target> {
+    let requests = |what, name, limit| ratio_at_most(r, what, "requests10k_mt", name, "tokio", limit);
+    let mut t = vec![
+        requests("requests10k: ctxflow within 1.08x of plain tokio", "ctxflow", 1.08),
+        requests("requests10k: the automatic runtime within 1.15x", "ctxflow_runtime", 1.15),
+        requests("requests10k: ctxflow with a registered no-op hook within 1.12x", "ctxflow_noop_hook", 1.12),
+        ratio_at_most(
+            r,
+            "HTTP service: ctxflow's CPU per request within 1.03x of the same service without context",
+            "stack_cpu_per_request",
+            "stack_ctxflow",
+            "stack_bare",
+            1.03,
+        ),
+    ];
+    let what = "HTTP service: ctxflow adds at most a third of what tracing + OpenTelemetry add";
+    let group = "stack_cpu_per_request";
+    t.push(
+        match (r.difference(group, "stack_ctxflow", "stack_bare"), r.difference(group, "stack_otel", "stack_bare")) {
+            (Some(ctxflow), Some(otel)) if otel.median > 0.0 => Target {
+                what,
+                measured: format!(
+                    "{:.0}% ({:+.0} ns against {:+.0} ns per request)",
+                    100.0 * ctxflow.median / otel.median,
+                    ctxflow.median,
+                    otel.median
+                ),
+                outcome: Outcome::of(ctxflow.median <= otel.median / 3.0),
+            },
+            _ => missing(what, group),
+        },
+    );
+    t
+}
+
 /// `get`/`with` against a plain `thread_local!` read.
 fn read_cost(r: &Results, name: &str, what: &'static str) -> Target {
     ratio_at_most(r, what, "read", name, "thread_local", 2.0)
@@ -211,10 +248,17 @@ pub fn check(r: &Results) -> Vec<Target> {
     t.extend([
         count_at_most(
             r,
-            "at most 16 bytes added per spawned task beyond tokio's own",
+            "at most 24 bytes added per spawned task beyond tokio's own, averaged across future sizes",
             "mem_task_added_sweep",
             "ctxflow",
-            16.0,
+            24.0,
+        ),
+        count_at_most(
+            r,
+            "automatic runtime: at most 32 bytes per live task beyond tokio's own",
+            "mem_task_added",
+            "ctxflow_runtime",
+            32.0,
         ),
         ratio_at_most(
             r,
@@ -266,6 +310,7 @@ pub fn check(r: &Results) -> Vec<Target> {
     vs_layer.outcome = Outcome::Reported;
     t.push(vs_layer);
     t.push(layer_share(r));
+    t.extend(workload_budgets(r));
     for (group, unit) in [("http_layer", "ns"), ("instr_http_layer", "instructions")] {
         let what = if unit == "ns" {
             "the layer alone, per request (reported: its own cost, without any server around it)"

@@ -1,0 +1,182 @@
+//! The HTTP service users actually run, three ways, for the `http` probe's stack comparison.
+//!
+//! Every variant serves the same handler on one tokio worker: it logs an event, spawns a task
+//! that logs and answers, calls a downstream service over HTTP/1.1 (a pooled hyper client) and
+//! logs again. Events go through a `tracing_subscriber::fmt` layer into `io::sink()`, so their
+//! formatting is paid and nothing is written.
+//!
+//! - `stack_bare`: no request context at all; plain `tokio::spawn`.
+//! - `stack_ctxflow`: ctxflow-http's `ServerLayer` (trace and request id from the headers),
+//!   ctxflow-tracing's fields (request id, trace id) on every event, `ctxflow::spawn`, and
+//!   `ClientLayer` on the outgoing call.
+//! - `stack_otel`: today's usual way: tower-http's `TraceLayer` opening a request span whose
+//!   parent is extracted from the headers with `opentelemetry-http`, tracing-opentelemetry
+//!   turning spans into OpenTelemetry spans (an SDK tracer provider with no exporter, so spans
+//!   are built and ended but not shipped), `Instrument` on the spawned task, and the current
+//!   span's context injected into the outgoing call's headers.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use bytes::Bytes;
+use http::{Request, Response, Uri};
+use http_body_util::{BodyExt, Empty};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use opentelemetry::trace::TracerProvider as _;
+use tower::{Layer, Service, ServiceExt};
+use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::fmt::format::{DefaultFields, Format};
+use tracing_subscriber::layer::SubscriberExt;
+
+/// The variants of the stack comparison, in report order.
+pub const STACK_VARIANTS: [&str; 3] = ["stack_bare", "stack_ctxflow", "stack_otel"];
+
+type Plain = Client<HttpConnector, Empty<Bytes>>;
+
+/// How the handler reaches the downstream service, and how it spawns.
+#[derive(Clone)]
+struct Calls {
+    downstream: Uri,
+    client: Plain,
+    variant: &'static str,
+}
+
+impl Calls {
+    async fn downstream(&self) -> u16 {
+        let req = Request::get(self.downstream.clone()).body(Empty::new()).expect("a request");
+        let res = match self.variant {
+            "stack_ctxflow" => ctxflow_http::ClientLayer::new().layer(self.client.clone()).oneshot(req).await,
+            "stack_otel" => {
+                let mut req = req;
+                let cx = tracing::Span::current().context();
+                opentelemetry::global::get_text_map_propagator(|p| {
+                    p.inject_context(&cx, &mut opentelemetry_http::HeaderInjector(req.headers_mut()))
+                });
+                self.client.clone().oneshot(req).await
+            }
+            _ => self.client.clone().oneshot(req).await,
+        };
+        match res {
+            Ok(res) => {
+                let status = res.status().as_u16();
+                // The body is read to its end, as a real caller would.
+                let _ = res.into_body().collect().await;
+                status
+            }
+            Err(_) => 502,
+        }
+    }
+
+    async fn spawned(&self) -> u64 {
+        let work = async {
+            tracing::info!(step = "child", "spawned work");
+            1
+        };
+        let joined = match self.variant {
+            "stack_ctxflow" => ctxflow::spawn(work).await,
+            "stack_otel" => tokio::spawn(work.in_current_span()).await,
+            _ => tokio::spawn(work).await,
+        };
+        joined.unwrap_or(0)
+    }
+}
+
+async fn handler(State(calls): State<Calls>) -> &'static str {
+    tracing::info!(route = "/", "request received");
+    let spawned = calls.spawned().await;
+    let status = calls.downstream().await;
+    tracing::info!(status, spawned, "downstream answered");
+    "ok"
+}
+
+/// Installs the variant's subscriber (and, for `stack_otel`, the propagator).
+fn install_logging(variant: &str) {
+    match variant {
+        "stack_ctxflow" => {
+            let fields = ctxflow_tracing::ContextFields::new()
+                .field("request_id", &ctxflow_http::REQUEST_ID)
+                .field_with("trace_id", &ctxflow_http::TRACE, |t, f| write!(f, "{}", t.trace_id));
+            let fmt = fmt_layer().map_event_format(|format| fields.wrap(format));
+            tracing::subscriber::set_global_default(tracing_subscriber::registry().with(fmt))
+        }
+        "stack_otel" => {
+            opentelemetry::global::set_text_map_propagator(
+                opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+            );
+            let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+            let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer("service"));
+            // Kept for the life of the process, as a service keeps its provider.
+            std::mem::forget(provider);
+            tracing::subscriber::set_global_default(tracing_subscriber::registry().with(otel).with(fmt_layer()))
+        }
+        _ => tracing::subscriber::set_global_default(tracing_subscriber::registry().with(fmt_layer())),
+    }
+    .expect("the only subscriber");
+}
+
+/// Text lines, formatted and thrown away.
+fn fmt_layer<S>() -> tracing_subscriber::fmt::Layer<S, DefaultFields, Format, fn() -> std::io::Sink> {
+    tracing_subscriber::fmt::layer().with_ansi(false).with_writer(std::io::sink)
+}
+
+/// The request span of `stack_otel`: its OpenTelemetry parent comes from the headers.
+fn otel_span(req: &Request<Body>) -> tracing::Span {
+    let span = tracing::info_span!("request", method = %req.method(), uri = %req.uri());
+    let parent = opentelemetry::global::get_text_map_propagator(|p| {
+        p.extract(&opentelemetry_http::HeaderExtractor(req.headers()))
+    });
+    let _ = span.set_parent(parent);
+    span
+}
+
+/// Serves `variant` on a loopback port (printed as `PORT <n>`), calling `downstream`.
+pub fn serve(variant: &str, downstream: SocketAddr) {
+    let variant: &'static str = STACK_VARIANTS.into_iter().find(|v| *v == variant).unwrap_or("stack_bare");
+    install_logging(variant);
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("a runtime");
+    rt.block_on(async {
+        let client = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(64).build_http();
+        let downstream = format!("http://{downstream}/").parse().expect("a downstream uri");
+        let app = Router::new().route("/", get(handler)).with_state(Calls { downstream, client, variant });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+        println!("PORT {}", listener.local_addr().expect("an address").port());
+        match variant {
+            "stack_ctxflow" => serve_with(listener, ctxflow_http::ServerLayer::new().layer(app)).await,
+            "stack_otel" => {
+                let traced = tower_http::trace::TraceLayer::new_for_http().make_span_with(otel_span).layer(app);
+                serve_with(listener, traced).await
+            }
+            _ => serve_with(listener, app).await,
+        }
+    });
+}
+
+/// Serves `svc` with axum, the whole stack wrapped once.
+async fn serve_with<S, B: 'static>(listener: tokio::net::TcpListener, svc: S)
+where
+    S: Service<Request<Body>, Response = Response<B>, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+    Response<B>: IntoResponse,
+{
+    let app = ServiceExt::<Request<Body>>::map_response(svc, IntoResponse::into_response);
+    axum::serve(listener, axum::ServiceExt::<Request<Body>>::into_make_service(app)).await.expect("the server runs");
+}
+
+/// The downstream service: answers at once.
+pub fn serve_downstream() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("a runtime");
+    rt.block_on(async {
+        let app = Router::new().route("/", get(|| async { "downstream" }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+        println!("PORT {}", listener.local_addr().expect("an address").port());
+        axum::serve(listener, app).await.expect("the downstream runs");
+    });
+}

@@ -1,0 +1,93 @@
+//! The HTTP stack comparison compares like with like: each variant of the service answers, and
+//! the two that carry context pass the incoming trace on to the downstream call, as users'
+//! services do. Each variant runs as its own `http stack-serve` process (each installs a
+//! global subscriber), against a downstream server in this test that records what it gets.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::http::HeaderMap;
+use axum::routing::get;
+
+const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The `traceparent` each downstream call carried (`None`: no header).
+type Seen = Arc<Mutex<Vec<Option<String>>>>;
+
+async fn downstream() -> (u16, Seen) {
+    let seen: Seen = Arc::default();
+    let record = seen.clone();
+    let app = Router::new().route(
+        "/",
+        get(move |headers: HeaderMap| {
+            let traceparent = headers.get("traceparent").and_then(|v| v.to_str().ok()).map(str::to_owned);
+            record.lock().unwrap().push(traceparent);
+            async { "downstream" }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (port, seen)
+}
+
+fn start(variant: &str, downstream: u16) -> (Server, u16) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_http"))
+        .args(["stack-serve", variant, &downstream.to_string()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let server = Server(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let port = line.trim().strip_prefix("PORT ").unwrap().parse().unwrap();
+    (server, port)
+}
+
+/// One request to the service, with a `traceparent`; its status and body.
+async fn call(port: u16) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let request = format!(
+        "GET / HTTP/1.1\r\nhost: localhost\r\ntraceparent: 00-{TRACE_ID}-00f067aa0ba902b7-01\r\nconnection: close\r\n\r\n"
+    );
+    tokio::io::AsyncWriteExt::write_all(&mut stream, request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut stream, &mut response).await.unwrap();
+    let status = response.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, response.rsplit("\r\n\r\n").next().unwrap().to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_variant_answers_and_the_traced_ones_pass_the_trace_on() {
+    for (variant, propagates) in [("stack_bare", false), ("stack_ctxflow", true), ("stack_otel", true)] {
+        let (port, seen) = downstream().await;
+        let (_server, service) = start(variant, port);
+        for _ in 0..3 {
+            assert_eq!(call(service).await, (200, "ok".to_owned()), "{variant}");
+        }
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 3, "{variant}: one downstream call per request");
+        for traceparent in seen {
+            match (propagates, traceparent) {
+                (true, Some(tp)) => {
+                    assert!(tp.starts_with(&format!("00-{TRACE_ID}-")), "{variant}: {tp}");
+                    assert!(!tp.contains("00f067aa0ba902b7"), "{variant}: the parent is this service's span: {tp}");
+                }
+                (false, None) => {}
+                (propagates, got) => panic!("{variant}: propagates {propagates}, downstream got {got:?}"),
+            }
+        }
+    }
+}
