@@ -113,7 +113,7 @@ pub(crate) struct EscapeControl<'a>(pub(crate) &'a mut dyn Write);
 impl Write for EscapeControl<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let mut rest = s;
-        while let Some(at) = rest.find(char::is_control) {
+        while let Some(at) = first_control(rest) {
             self.0.write_str(&rest[..at])?;
             let c = rest[at..].chars().next().unwrap_or_default();
             write!(self.0, "{}", c.escape_debug())?;
@@ -121,6 +121,22 @@ impl Write for EscapeControl<'_> {
         }
         self.0.write_str(rest)
     }
+}
+
+/// Where the first control character of `s` starts (`char::is_control`: U+0000 to U+001F and
+/// U+007F to U+009F). A value is written on every log line and almost never holds one, so the
+/// common case, printable ASCII only, is settled by one pass without early exit, which the
+/// compiler vectorises. Otherwise a scan of bytes: the C1 controls are the only ones past
+/// ASCII, and in UTF-8 they are 0xC2 followed by 0x80 to 0x9F.
+fn first_control(s: &str) -> Option<usize> {
+    let bytes = s.as_bytes();
+    let printable_ascii = !bytes.iter().fold(false, |other, &b| other | (b.wrapping_sub(0x20) > 0x5e));
+    if printable_ascii {
+        return None;
+    }
+    bytes.iter().enumerate().position(|(i, &b)| {
+        b < 0x20 || b == 0x7f || (b == 0xc2 && bytes.get(i + 1).is_some_and(|next| (0x80..=0x9f).contains(next)))
+    })
 }
 
 #[cfg(test)]
@@ -132,6 +148,21 @@ mod tests {
         let mut out = String::new();
         write!(EscapeControl(&mut out), "a\nb\u{1b}[31mc\td€").unwrap();
         assert_eq!(out, "a\\nb\\u{1b}[31mc\\td€");
+    }
+
+    #[test]
+    fn the_byte_scan_finds_exactly_the_control_characters() {
+        // Every char from U+0000 to U+0800 (the C1 controls, their UTF-8 neighbours, and
+        // two-byte chars whose second byte looks like a C1 continuation), alone and after text.
+        for c in (0..0x800).filter_map(char::from_u32) {
+            for text in [c.to_string(), format!("ab{c}")] {
+                let expected = text.char_indices().find(|(_, c)| c.is_control()).map(|(i, _)| i);
+                assert_eq!(first_control(&text), expected, "{:?}", c);
+            }
+        }
+        let mut out = String::new();
+        write!(EscapeControl(&mut out), "x\u{85}y\u{a0}z").unwrap();
+        assert_eq!(out, "x\\u{85}y\u{a0}z");
     }
 
     #[test]
