@@ -180,6 +180,31 @@ fn memory(out: &mut String, r: &Results) {
     }
 }
 
+/// How each kind of figure is obtained.
+fn method(out: &mut String) {
+    let _ = writeln!(out, "\n## Method\n");
+    for line in [
+        "- **Time** (`benches/benches/{micro,tasks}.rs`): criterion, 1 s of warm-up and 2 s of measurement per \
+         contender and round; a figure is criterion's mean time per iteration. Every workload is written once, \
+         generically, so contenders differ only in how they carry the context (`benches/src/workloads.rs`).",
+        "- **Ratios**: each contender's figure over its baseline's *from the same round*, then the median and the \
+         range over rounds. Rounds alternate the contenders' order, so drift of the machine within a round does not \
+         favour whoever runs first.",
+        "- **Instructions** (`target/release/instr probe`): each synchronous operation run n and 2n times under \
+         `valgrind --tool=cachegrind`, the difference over n: exact, and unmoved by load.",
+        "- **Memory** (`target/release/mem`): a counting global allocator, one thread, 100 000 live tasks (and a \
+         sweep over 16 future sizes across one of tokio's 128-byte cell periods); tokio's own bytes subtracted.",
+        "- **HTTP** (`target/release/http probe` and `http stack`): each server variant in its own process with one \
+         tokio worker, loaded by `wrk` on loopback after a one-second warm-up; CPU per request is the process's \
+         on-CPU nanoseconds (`/proc/<pid>/task/*/schedstat`, user and system) over the requests served. For the \
+         service comparison the downstream service runs in a process of its own and is not counted.",
+        "- **Node** (`benches/node/*.mjs`): the same workloads in Node, each variant in its own process, the ratio to \
+         plain Node of the same round.",
+    ] {
+        let _ = writeln!(out, "{line}");
+    }
+}
+
 fn targets_table(out: &mut String, targets: &[Target]) {
     let _ = writeln!(out, "\n## Cost budgets\n");
     let _ = writeln!(
@@ -210,6 +235,7 @@ pub fn render(r: &Results, targets: &[Target], cx: &Context<'_>) -> String {
     let _ = writeln!(out, "- CPU: {} ({} logical CPUs, `nproc`)", m.cpu, m.cpus);
     let _ = writeln!(out, "- {}; {}", m.kernel, m.rustc);
     let _ = writeln!(out, "- Node.js {}", m.node);
+    method(&mut out);
     let _ = writeln!(out, "\n## Commands\n\n```sh\n{}\n```", cx.commands.trim_end());
     targets_table(&mut out, targets);
     let _ = writeln!(out, "\n## Chart\n\n![Ratios to each workload's baseline](benchmarks.svg)\n");

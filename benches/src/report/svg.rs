@@ -42,8 +42,8 @@ fn color(name: &str) -> &'static str {
 /// The name a bar is labelled with.
 fn label(name: &str) -> &str {
     match name {
-        "als" => "AsyncLocalStorage",
-        "hook" => "no-op createHook (no ALS)",
+        "als" => "Node: AsyncLocalStorage",
+        "hook" => "Node: no-op createHook (no ALS)",
         "ctxflow_noop_hook" => "ctxflow + no-op hook",
         "ctxflow_runtime" => "ctxflow runtime (plain tokio::spawn)",
         "ctxflow_layer" => "ctxflow-http ServerLayer",
@@ -57,17 +57,31 @@ fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
+/// One block per charted workload: the Rust contenders against plain tokio, then Node's on its
+/// own twin of that workload against plain Node, so that the peers stand side by side.
 fn blocks(r: &Results) -> Vec<Block> {
-    let groups = TIME.iter().chain(NODE.iter().map(|(g, _)| g)).chain(HTTP.iter()).filter(|g| g.chart);
-    groups
+    let bars = |g: &Group| -> Vec<Bar> {
+        r.names(g.id)
+            .into_iter()
+            .filter(|n| *n != g.base)
+            .filter_map(|n| Some(Bar { name: n.to_string(), ratio: r.ratio(g.id, n, g.base)? }))
+            .collect()
+    };
+    TIME.iter()
+        .chain(HTTP.iter())
+        .filter(|g| g.chart)
         .filter_map(|g: &Group| {
-            let bars: Vec<Bar> = r
-                .names(g.id)
-                .into_iter()
-                .filter(|n| *n != g.base)
-                .filter_map(|n| Some(Bar { name: n.to_string(), ratio: r.ratio(g.id, n, g.base)? }))
-                .collect();
-            (!bars.is_empty()).then(|| Block { title: format!("{} (vs {})", g.short, g.base), bars })
+            let mut rust = bars(g);
+            let node: Vec<&Group> = NODE.iter().filter(|(_, twin)| *twin == g.id).map(|(n, _)| n).collect();
+            let mut title = format!("{} (vs {})", g.short, g.base);
+            for n in node {
+                let node_bars = bars(n);
+                if !node_bars.is_empty() {
+                    title = format!("{title}; Node (vs plain Node)");
+                }
+                rust.extend(node_bars);
+            }
+            (!rust.is_empty()).then_some(Block { title, bars: rust })
         })
         .collect()
 }
