@@ -13,7 +13,7 @@ use std::sync::{Arc, OnceLock};
 
 use super::bindings::Binding;
 use super::error::SetError;
-use super::frame::{self, Change, NOT_INHERITED};
+use super::frame::{self, Change, Frame, NOT_INHERITED};
 use super::scope::{self, Scoped};
 use super::value::Value;
 use super::{current, forwarding, names};
@@ -45,6 +45,8 @@ pub struct ContextVar<T: Send + Sync + 'static> {
     flags: u64,
     default: Option<fn() -> T>,
     default_value: OnceLock<T>,
+    /// Asked before the context on every read (see [`shadowed_by`](Self::shadowed_by)).
+    source: Option<fn() -> Option<T>>,
     _type: PhantomData<fn() -> T>,
 }
 
@@ -58,6 +60,7 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
             flags: 0,
             default: None,
             default_value: OnceLock::new(),
+            source: None,
             _type: PhantomData,
         }
     }
@@ -82,6 +85,33 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
     /// ```
     pub const fn with_default(mut self, default: fn() -> T) -> Self {
         self.default = Some(default);
+        self
+    }
+
+    /// Makes reads of the current context ask `source` first: while it returns a value, `get`,
+    /// `with`, `get_arc` and `is_set` see that value instead of the context's (and of the
+    /// default). For a variable that mirrors state kept by another library, which must win
+    /// while it exists: ctxflow-http's `TRACE` is the current OpenTelemetry span's context
+    /// whenever there is one. Writes still go to the context, and show again once `source`
+    /// returns `None`; a [`Snapshot`](crate::Snapshot) holds the context's value only.
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// thread_local! { static OUTSIDE: Cell<Option<u32>> = const { Cell::new(None) }; }
+    /// static N: ctxflow::ContextVar<u32> = ctxflow::ContextVar::new("n").shadowed_by(|| OUTSIDE.get());
+    ///
+    /// N.sync_scope(1, || {
+    ///     assert_eq!(N.get(), Some(1));
+    ///     OUTSIDE.set(Some(7));
+    ///     assert_eq!(N.get(), Some(7));
+    ///     N.set(2).unwrap(); // kept in the context, shadowed for now
+    ///     assert_eq!(N.get(), Some(7));
+    ///     OUTSIDE.set(None);
+    ///     assert_eq!(N.get(), Some(2));
+    /// });
+    /// ```
+    pub const fn shadowed_by(mut self, source: fn() -> Option<T>) -> Self {
+        self.source = Some(source);
         self
     }
 
@@ -145,6 +175,9 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
     /// ```
     #[inline]
     pub fn with<R>(&self, f: impl FnOnce(Option<&T>) -> R) -> R {
+        if let Some(shadow) = self.shadow() {
+            return f(Some(&shadow));
+        }
         let key = self.key();
         current::read(|frame| {
             let set = frame.and_then(|fr| frame::lookup(fr, key)?.downcast_ref::<T>());
@@ -183,14 +216,36 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
     /// });
     /// ```
     pub fn get_arc(&self) -> Option<Arc<T>> {
+        if let Some(shadow) = self.shadow() {
+            return Some(Arc::new(shadow));
+        }
         let key = self.key();
         current::read(|fr| frame::lookup(fr?, key)?.to_arc::<T>())
     }
 
-    /// Whether the variable holds a value in the current context (a default does not count).
+    /// Whether the variable holds a value in the current context (a default does not count; a
+    /// [`shadowed_by`](Self::shadowed_by) source's value does).
     pub fn is_set(&self) -> bool {
+        if self.shadow().is_some() {
+            return true;
+        }
         let key = self.key();
         current::read(|fr| fr.and_then(|fr| frame::lookup(fr, key)).is_some())
+    }
+
+    /// A clone of the value in `frame` (or of the default), without asking a source.
+    pub(crate) fn get_in(&self, frame: Option<&Frame>) -> Option<T>
+    where
+        T: Clone,
+    {
+        let set = frame.and_then(|fr| frame::lookup(fr, self.key())?.downcast_ref::<T>());
+        set.or_else(|| self.default_ref()).cloned()
+    }
+
+    /// The value of the [`shadowed_by`](Self::shadowed_by) source, if it has one now.
+    #[inline]
+    fn shadow(&self) -> Option<T> {
+        self.source.and_then(|source| source())
     }
 
     fn default_ref(&self) -> Option<&T> {
