@@ -10,10 +10,10 @@ use crate::baggage::Baggage;
 use crate::context::{BAGGAGE, TRACE, TraceContext};
 use crate::export::outgoing;
 
-/// The trace the code running now belongs to, as other services will see it: with the
-/// `opentelemetry` feature, the span OpenTelemetry holds current (tracing-opentelemetry makes an
-/// entered tracing span current), so that its ids are those of an exported span; otherwise, or
-/// outside any span, [`TRACE`].
+/// The trace the code running now belongs to, as other services will see it: [`TRACE`]'s
+/// value, which with the `opentelemetry` feature is the span OpenTelemetry holds current
+/// (tracing-opentelemetry makes an entered tracing span current) while there is one, so that
+/// its ids are those of an exported span.
 ///
 /// ```
 /// use ctxflow_http::{TRACE, TraceContext, current_trace};
@@ -22,10 +22,6 @@ use crate::export::outgoing;
 /// assert_eq!(current_trace(), None);
 /// ```
 pub fn current_trace() -> Option<TraceContext> {
-    #[cfg(feature = "opentelemetry")]
-    if let Some(span) = crate::otel::current_span() {
-        return Some(span);
-    }
     TRACE.get()
 }
 

@@ -79,6 +79,7 @@ mod otel;
 mod otel_ids;
 mod request_id;
 mod server;
+mod trace_context;
 mod traceparent;
 mod tracestate;
 

@@ -8,9 +8,9 @@
 use opentelemetry::trace as otel;
 
 use crate::baggage::Baggage;
-use crate::context::TraceContext;
 use crate::ids::{SpanId, TraceFlags, TraceId};
 use crate::member::Member;
+use crate::trace_context::TraceContext;
 use crate::tracestate::TraceState;
 
 impl From<TraceId> for otel::TraceId {

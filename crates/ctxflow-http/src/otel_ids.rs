@@ -32,6 +32,11 @@ pub struct ContextIds {
 
 impl IdGenerator for ContextIds {
     fn new_trace_id(&self) -> TraceId {
+        // A root span started while another span is current (an explicit new root) is a new
+        // trace; `TRACE` would read that other span's.
+        if crate::otel::current_span().is_some() {
+            return self.random.new_trace_id();
+        }
         TRACE.with(|t| t.map(|t| t.trace_id.into())).unwrap_or_else(|| self.random.new_trace_id())
     }
 

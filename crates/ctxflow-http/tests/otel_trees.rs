@@ -1,10 +1,10 @@
-//! With tracing-opentelemetry, ctxflow and OpenTelemetry tell one story: inside a span,
-//! `current_trace()` is that span (ids of an exported span), and a call through `ClientLayer`
-//! names that span as the callee's parent, so the callee's trace links to a span that exists.
-//! Work the handler spawns through ctxflow opens its spans under the request's span
-//! (`SpansFollowSpawns`), and every log line's `trace_id`/`span_id` (ctxflow-tracing fields
-//! computed from `current_trace()`) belongs to an exported span. 100 requests, half continuing a
-//! caller's trace, half starting one.
+//! With tracing-opentelemetry, ctxflow and OpenTelemetry tell one story: inside a span, `TRACE`
+//! is that span (ids of an exported span), and a call through `ClientLayer` names that span as
+//! the callee's parent, so the callee's trace links to a span that exists. Work the handler
+//! spawns through ctxflow opens its spans under the request's span (`SpansFollowSpawns`), and
+//! reads its own span there; every log line's `trace_id`/`span_id` (plain ctxflow-tracing fields
+//! of `TRACE`) belongs to an exported span. 100 requests, half continuing a caller's trace,
+//! half starting one.
 
 use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
@@ -34,18 +34,22 @@ impl Write for Lines {
     }
 }
 
-/// What one request through A saw: the incoming trace id (if any), ctxflow's view inside A's
-/// server span, and the trace context B was called with.
+/// What one request through A saw: the incoming trace id (if any), `TRACE` inside A's server
+/// span and inside the spawned work's span, and the trace context B was called with.
 struct Seen {
     incoming: Option<TraceId>,
     in_a: TraceContext,
+    in_work: TraceContext,
     at_b: TraceContext,
 }
 
 async fn request_through_a(i: u32) -> Seen {
-    // B: another service behind ServerLayer; answers with the trace context it continued.
-    let b = ServerLayer::new()
-        .layer(service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(TRACE.get().unwrap())) }));
+    // B: another service behind ServerLayer; answers with the trace context it continued. It
+    // stands for another process, but runs inside A's span here, which `TRACE` would read: the
+    // context's own value is the snapshot's.
+    let b = ServerLayer::new().layer(service_fn(|_: Request<()>| async {
+        Ok::<_, Infallible>(Response::new(ctxflow::Snapshot::capture().get(&TRACE).unwrap()))
+    }));
     // A: ServerLayer, a server span continuing the request's trace, a call to B inside it.
     let a = ServerLayer::new().layer(service_fn(move |_: Request<()>| {
         let b = b.clone();
@@ -57,12 +61,16 @@ async fn request_through_a(i: u32) -> Seen {
             async move {
                 tracing::info!("handling");
                 let work = ctxflow::spawn(async {
-                    tracing::info_span!("work").in_scope(|| tracing::info!("in spawned work"));
+                    tracing::info_span!("work").in_scope(|| {
+                        tracing::info!("in spawned work");
+                        TRACE.get().unwrap()
+                    })
                 });
-                work.await.unwrap();
-                let in_a = current_trace().unwrap();
+                let in_work = work.await.unwrap();
+                let in_a = TRACE.get().unwrap();
+                assert_eq!(current_trace(), Some(in_a.clone()));
                 let at_b = ClientLayer::new().layer(b).oneshot(Request::new(())).await?.into_body().into_inner();
-                Ok::<_, Infallible>(Response::new((in_a, at_b)))
+                Ok::<_, Infallible>(Response::new((in_a, in_work, at_b)))
             }
             .instrument(span)
             .await
@@ -74,8 +82,8 @@ async fn request_through_a(i: u32) -> Seen {
         let tp = format!("00-{trace_id}-{:016x}-01", 0x1000 + u64::from(i));
         req.headers_mut().insert("traceparent", tp.parse().unwrap());
     }
-    let (in_a, at_b) = a.oneshot(req).await.unwrap().into_body().into_inner();
-    Seen { incoming, in_a, at_b }
+    let (in_a, in_work, at_b) = a.oneshot(req).await.unwrap().into_body().into_inner();
+    Seen { incoming, in_a, in_work, at_b }
 }
 
 #[test]
@@ -84,8 +92,8 @@ fn calls_name_an_exported_span_as_parent_and_ctxflow_sees_the_spans_ids() {
     let provider = SdkTracerProvider::builder().with_simple_exporter(exporter.clone()).build();
     let lines = Lines::default();
     let fields = ctxflow_tracing::ContextFields::new()
-        .computed("trace_id", || current_trace().map(|t| t.trace_id))
-        .computed("span_id", || current_trace().map(|t| t.span_id));
+        .field_with("trace_id", &TRACE, |t, f| write!(f, "{}", t.trace_id))
+        .field_with("span_id", &TRACE, |t, f| write!(f, "{}", t.span_id));
     let writer = lines.clone();
     let subscriber =
         tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test"))).with(
@@ -134,9 +142,22 @@ fn calls_name_an_exported_span_as_parent_and_ctxflow_sees_the_spans_ids() {
         let ids = (line["trace_id"].as_str().unwrap().to_owned(), line["span_id"].as_str().unwrap().to_owned());
         assert!(exported.contains(&ids), "a log line names a span that was not exported: {line}");
     }
+    let works: HashMap<String, String> = finished
+        .iter()
+        .filter(|s| s.name == "work")
+        .map(|s| (s.span_context.span_id().to_string(), s.parent_span_id.to_string()))
+        .collect();
     for (i, s) in seen.iter().enumerate() {
         let in_a = (s.in_a.trace_id.to_string(), s.in_a.span_id.to_string());
         assert!(exported.contains(&in_a), "request {i}: ctxflow's trace in A is an exported span");
+        assert!(servers.contains_key(&in_a.1), "request {i}: and it is A's server span");
+        assert!(s.in_a.flags.is_sampled(), "request {i}: the span's flags");
+        assert_eq!(s.in_work.trace_id, s.in_a.trace_id, "request {i}: spawned work is in the request's trace");
+        assert_eq!(
+            works.get(&s.in_work.span_id.to_string()),
+            Some(&in_a.1),
+            "request {i}: TRACE in spawned work is its own span, a child of A's"
+        );
         if let Some(trace_id) = s.incoming {
             assert_eq!(s.in_a.trace_id, trace_id, "request {i}: the caller's trace continues");
         }
