@@ -3,8 +3,8 @@
 //! what arrives with `opentelemetry-proto`. 100 requests to A, half arriving with a
 //! `traceparent`; A logs, spawns a child through ctxflow that opens a span and logs, then calls
 //! B, which logs. For every request:
-//! 1. ctxflow's trace id (`current_trace()`, and with `ContextIds` `TRACE` itself) is the
-//!    exported trace id, at A and at B;
+//! 1. ctxflow's trace id (`TRACE`, the current span's while one is) is the exported trace id,
+//!    at A and at B;
 //! 2. B's server span's parent is a span A exported;
 //! 3. every log line's `trace_id` and `span_id` belong to an exported span;
 //! 4. the span opened in spawned work is a child of A's server span.
@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use axum::Router;
 use axum::body::Bytes;
 use axum::routing::{get, post};
-use ctxflow_http::{ClientLayer, ServerLayer, TRACE, TraceContext, current_trace};
+use ctxflow_http::{ClientLayer, ServerLayer, TRACE, TraceContext};
 use http::Request;
 use http_body_util::Full;
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
@@ -81,7 +81,7 @@ async fn in_server_span<F: std::future::Future>(name: &'static str, handling: F)
 
 /// `trace_id span_id` of the current trace.
 fn ids() -> String {
-    current_trace().map(|t| format!("{} {}", t.trace_id, t.span_id)).unwrap_or_default()
+    TRACE.get().map(|t| format!("{} {}", t.trace_id, t.span_id)).unwrap_or_default()
 }
 
 /// Log output, one JSON object per line.
@@ -116,8 +116,8 @@ fn a_trace_seen_whole_across_two_services_through_otlp() {
     let lines = Lines::default();
     let writer = lines.clone();
     let fields = ctxflow_tracing::ContextFields::new()
-        .computed("trace_id", || current_trace().map(|t| t.trace_id))
-        .computed("span_id", || current_trace().map(|t| t.span_id));
+        .field_with("trace_id", &TRACE, |t, f| write!(f, "{}", t.trace_id))
+        .field_with("span_id", &TRACE, |t, f| write!(f, "{}", t.span_id));
     let subscriber = tracing_subscriber::registry()
         .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("services")))
         .with(

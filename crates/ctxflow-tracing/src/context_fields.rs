@@ -142,12 +142,10 @@ impl ContextFields {
     }
 
     /// Adds a field whose value `read` computes when each line is written (`None`: left out,
-    /// as an unset variable is). For values that live outside ctxflow's variables: the ids of
-    /// the OpenTelemetry span that is current, say, so that log lines point at exported spans.
+    /// as an unset variable is). For values that live outside ctxflow's variables: the process
+    /// id, a build's version, a value kept by another library.
     ///
     /// ```
-    /// // With ctxflow-http's `opentelemetry` feature:
-    /// // .computed("trace_id", || ctxflow_http::current_trace().map(|t| t.trace_id))
     /// let fields = ctxflow_tracing::ContextFields::new().computed("pid", || Some(std::process::id()));
     /// let mut seen = String::new();
     /// fields.for_each_current(|name, value| seen = format!("{name}={value}"));
