@@ -4,17 +4,16 @@
 # VMs without hardware counters). User-space only: the kernel's share of a request (sockets,
 # about two thirds of a minimal axum request's CPU time here) is not counted.
 #
-#   scripts/layer-instructions.sh          the layer's own work: crates/ctxflow-http/benches/
-#                                          layer_instructions.rs, each case counted by the
-#                                          project's instruction counter (`instr count`,
-#                                          benches/src/bin/instr.rs: cachegrind, N and 2N
-#                                          iterations, the difference over N)
+#   scripts/layer-instructions.sh          the layers' own work: the instruction probe's
+#                                          `http_request` groups (benches/src/bin/instr.rs:
+#                                          cachegrind, n and 2n requests, the difference over n;
+#                                          the cases are in benches/src/sync_ops.rs)
 #   scripts/layer-instructions.sh --e2e    end to end: cost_server (crates/ctxflow-http/
 #                                          examples/cost_server.rs) under callgrind, counting
 #                                          switched on after a warm-up, then a bounded wrk run;
 #                                          the count divided by the requests served
 #
-# Needs: valgrind (and wrk, curl for --e2e). Environment: CASES (default: all), DURATION (wrk -d for --e2e, default 4s), PORT (--e2e, default 5011), EXTRA (--e2e:
+# Needs: valgrind (and wrk, curl for --e2e). Environment: DURATION (wrk -d for --e2e, default 4s), PORT (--e2e, default 5011), EXTRA (--e2e:
 # more servers as name=binary:mode, e.g. an older build). Exit 2 when a tool is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,17 +55,11 @@ if [ "${1:-}" = --e2e ]; then
   exit 0
 fi
 
-CASES=${CASES:-"bare layer bare-headers layer-headers layer-headers-declared bare-client client client-declared"}
 cargo build --release -q -p ctxflow-benches --bin instr
-INSTR=${CARGO_TARGET_DIR:-target}/release/instr
-BIN=$(cargo bench -p ctxflow-http --bench layer_instructions --no-run --message-format=json 2>/dev/null \
-  | python3 -c 'import json,sys
-for l in sys.stdin:
-    m = json.loads(l)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "layer_instructions" and m.get("executable"):
-        print(m["executable"])')
-[ -x "$BIN" ] || { echo "layer-instructions: build failed" >&2; exit 1; }
-
-for case in $CASES; do
-  printf '%-24s %8s instructions/request\n' "$case" "$("$INSTR" count "$BIN" "$case")"
-done
+"${CARGO_TARGET_DIR:-target}/release/instr" probe http_request http_request_declared | python3 -c '
+import json, sys
+for line in sys.stdin:
+    r = json.loads(line)
+    group, name, value = r["group"][len("instr_"):], r["name"], r["value"]
+    print(f"{group:<22} {name:<14} {value:8.0f} instructions/request")
+'

@@ -9,6 +9,7 @@
 
 pub mod contenders;
 pub mod hook;
+pub mod http_requests;
 pub mod polling;
 pub mod record;
 pub mod report;

@@ -10,8 +10,10 @@
 //! current-thread runtime, plain or with `propagate_context()`, and join it from `block_on`,
 //! which is not a task: 21 polls of the task, so the difference of the two over 21 is the
 //! runtime hooks' cost per poll; a current-thread runtime keeps the count deterministic under valgrind),
-//! `spawn_join` (the same with one poll: a task's spawn and end) and `core` (ctxflow's own
-//! synchronous operations: see [`core_op`]).
+//! `spawn_join` (the same with one poll: a task's spawn and end), `core` (ctxflow's own
+//! synchronous operations: see [`core_op`]) and `http_request` (one request through
+//! ctxflow-http's layers with its body, headers or not: see [`http_request`]; also with a
+//! declared baggage export, in [`COUNTED_ONLY`]).
 
 use std::cell::Cell;
 use std::convert::Infallible;
@@ -26,6 +28,7 @@ use tower::util::{MapRequestLayer, ServiceFn, service_fn};
 use tower::{Layer, Service};
 
 use crate::contenders::REQUEST_ID;
+use crate::http_requests;
 use crate::polling::{Forever, poll_once, run_ready};
 use crate::workloads::{SpawnAwaits, SpawnJoin, Workload};
 use crate::{Automatic, Contender, Ctxflow, Opentelemetry, Plain, TaskLocal, Tracing};
@@ -68,7 +71,13 @@ pub const GROUPS: &[(&str, &[&str])] = &[
     ("spawn_awaits", &["tokio", "ctxflow", "ctxflow_runtime"]),
     ("spawn_join", &["tokio", "ctxflow", "ctxflow_runtime"]),
     ("core", &["sync_scope", "sync_run", "resource_run", "build2", "build3"]),
+    ("http_request", &["bare", "layer", "bare_headers", "layer_headers", "bare_client", "client"]),
 ];
+
+/// Operations only the instruction probe runs, each in a process of its own: they declare a
+/// baggage export, which is process-wide and permanent, so they would change every operation
+/// timed after them in one criterion process.
+pub const COUNTED_ONLY: &[(&str, &[&str])] = &[("http_request_declared", &["layer_headers", "client"])];
 
 thread_local! { static LOCAL: Cell<u64> = const { Cell::new(7) }; }
 
@@ -114,6 +123,11 @@ pub fn run<R: Runner>(group: &str, name: &str, runner: &mut R) -> bool {
             spawn_join::<Automatic, R>(runner, crate::runtimes::propagating(crate::runtimes::current_thread_builder()))
         }
         ("core", op) => return core_op(op, runner),
+        ("http_request", case) => return http_request(case, runner),
+        ("http_request_declared", case) => {
+            let _ = ctxflow_http::Baggage::export(&http_requests::TENANT, "tenant");
+            return http_request(case, runner);
+        }
         _ => return false,
     }
     true
@@ -144,6 +158,41 @@ fn core_op<R: Runner>(op: &str, runner: &mut R) -> bool {
         }
         true
     })
+}
+
+/// One request through ctxflow-http's layers, everything set up (and one request served)
+/// before the counted loop: `ServerLayer` around a service that answers at once (`layer`),
+/// with the four trace headers (`_headers`), or the service alone (`bare`); an outgoing
+/// request through `ClientLayer` inside a request's context (`client`), or through the sink
+/// client alone (`bare_client`). The response body is polled to its end.
+fn http_request<R: Runner>(case: &str, runner: &mut R) -> bool {
+    let headers = case.ends_with("headers");
+    match case {
+        "bare" | "bare_headers" => {
+            let mut bare = http_requests::inner();
+            runner.run(|| http_requests::serve(&mut bare, http_requests::request(headers)));
+        }
+        "layer" | "layer_headers" => {
+            let mut layered = ServerLayer::new().layer(http_requests::inner());
+            runner.run(|| http_requests::serve(&mut layered, http_requests::request(headers)));
+        }
+        "client" => {
+            let context = http_requests::request_context();
+            let mut client = http_requests::client();
+            runner.run(|| http_requests::send(&mut client, &context));
+        }
+        "bare_client" => {
+            let context = http_requests::request_context();
+            let mut sink = http_requests::sink();
+            runner.run(|| {
+                context.sync_run(|| {
+                    http_requests::now(tower::ServiceExt::oneshot(&mut sink, http_requests::request(false)))
+                })
+            });
+        }
+        _ => return false,
+    }
+    true
 }
 
 /// One [`SpawnJoin`] run per operation (a task polled once), like [`spawn_awaits`].
@@ -205,6 +254,11 @@ mod tests {
     #[test]
     fn every_listed_operation_exists_and_no_other() {
         for (group, names) in GROUPS {
+            for name in *names {
+                assert!(run(group, name, &mut Times(3)), "{group}/{name}");
+            }
+        }
+        for (group, names) in COUNTED_ONLY {
             for name in *names {
                 assert!(run(group, name, &mut Times(3)), "{group}/{name}");
             }

@@ -1,36 +1,26 @@
 //! Instruction-count probe: instructions per synchronous operation (`src/sync_ops.rs`),
 //! counted by valgrind's cachegrind, which no load on a shared machine can change.
 //!
-//! The project's one instruction counter. `instr probe` runs this binary as
+//! The project's one instruction counter. `instr probe [group...]` runs this binary as
 //! `instr run <group> <name> <n>` under `valgrind --tool=cachegrind --cache-sim=no` with `n`
 //! and `2n` operations; the difference of the two instruction totals over `n` is the cost of
 //! one operation, start-up and set-up cancelled out. Prints JSON [`Record`]s (group
 //! `instr_<group>`). Without valgrind on the PATH it says so on stderr and prints nothing.
-//!
-//! `instr count <program> <args>...` applies the same method to another probe, which must take
-//! its operation count as its last argument: ctxflow-http's `layer_instructions` bench
-//! (`scripts/layer-instructions.sh`). It prints one line, `<instructions per operation>`.
 
 use std::process::{Command, ExitCode};
 
 use ctxflow_benches::record::Record;
-use ctxflow_benches::sync_ops::{self, GROUPS, Times};
+use ctxflow_benches::sync_ops::{self, COUNTED_ONLY, GROUPS, Times};
 
 const OPS: u64 = 100_000;
 
 /// Total instructions of `instr run <group> <name> <n>` under cachegrind.
 fn instructions(group: &str, name: &str, n: u64) -> Option<u64> {
     let exe = std::env::current_exe().ok()?;
-    let exe = exe.to_str()?;
-    counted(&[exe, "run", group, name], n)
-}
-
-/// Total instructions of `program args... n` under cachegrind.
-fn counted(command: &[&str], n: u64) -> Option<u64> {
     let out = Command::new("valgrind")
         .args(["--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null"])
-        .args(command)
-        .arg(n.to_string())
+        .arg(exe)
+        .args(["run", group, name, &n.to_string()])
         .output()
         .ok()
         .filter(|out| out.status.success())?;
@@ -40,12 +30,14 @@ fn counted(command: &[&str], n: u64) -> Option<u64> {
     line.rsplit("refs:").next()?.trim().replace(',', "").parse().ok()
 }
 
-fn probe() -> ExitCode {
+/// Counts every operation of the groups named in `only` (all of them if it is empty).
+fn probe(only: &[&str]) -> ExitCode {
     if Command::new("valgrind").arg("--version").output().is_err() {
         eprintln!("instr probe: valgrind is not installed; instruction counts skipped");
         return ExitCode::SUCCESS;
     }
-    for (group, names) in GROUPS {
+    let wanted = |group: &&str| only.is_empty() || only.contains(group);
+    for (group, names) in GROUPS.iter().chain(COUNTED_ONLY).filter(|(group, _)| wanted(group)) {
         for name in *names {
             match (instructions(group, name, OPS), instructions(group, name, 2 * OPS)) {
                 (Some(one), Some(two)) => {
@@ -66,19 +58,9 @@ fn main() -> ExitCode {
             Ok(n) if sync_ops::run(group, name, &mut Times(n)) => ExitCode::SUCCESS,
             _ => ExitCode::from(2),
         },
-        ["probe"] => probe(),
-        ["count", command @ ..] if !command.is_empty() => match (counted(command, OPS), counted(command, 2 * OPS)) {
-            (Some(one), Some(two)) => {
-                println!("{:.1}", two.saturating_sub(one) as f64 / OPS as f64);
-                ExitCode::SUCCESS
-            }
-            _ => {
-                eprintln!("instr count: no count (is valgrind installed, and does the program run?)");
-                ExitCode::FAILURE
-            }
-        },
+        ["probe", only @ ..] => probe(only),
         _ => {
-            eprintln!("usage: instr probe | instr run <group> <name> <n> | instr count <program> <args>...");
+            eprintln!("usage: instr probe [group...] | instr run <group> <name> <n>");
             ExitCode::from(2)
         }
     }

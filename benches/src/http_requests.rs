@@ -1,7 +1,7 @@
-//! What both layer benchmarks run: a trivial inner service, requests with or without the four
-//! headers the server layer reads, and one request served to the end (body included).
-
-#![allow(dead_code)] // each benchmark uses its own part
+//! What the HTTP layer benchmarks run (criterion's `http_layers` and the instruction probe's
+//! `http_request` group): a trivial inner service, requests with or without the four headers
+//! the server layer reads, one request served to the end (body included), and a client that
+//! sends nothing anywhere.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -16,6 +16,7 @@ use http_body::Body;
 use http_body_util::Full;
 use tower::{Layer, Service, ServiceExt, service_fn};
 
+/// The four headers the server layer reads.
 pub const HEADERS: [(&str, &str); 4] = [
     ("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
     ("tracestate", "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE,acme=x@1"),
@@ -26,6 +27,7 @@ pub const HEADERS: [(&str, &str); 4] = [
 /// Declared (as `tenant`) by the rows that measure a declared export.
 pub static TENANT: ContextVar<String> = ContextVar::new("tenant");
 
+/// A request, with or without [`HEADERS`].
 pub fn request(with_headers: bool) -> Request<()> {
     let mut req = Request::new(());
     if with_headers {
@@ -88,6 +90,7 @@ pub fn send(
     context.sync_run(|| black_box(now(client.oneshot(request(false))).unwrap()));
 }
 
+/// `ClientLayer` around [`sink`].
 pub fn client() -> ctxflow_http::ClientService<impl Service<Request<()>, Response = usize, Error = Infallible> + Clone>
 {
     ClientLayer::new().layer(sink())

@@ -1,7 +1,7 @@
 //! Parse cost of our W3C parsers next to the `opentelemetry_sdk` propagators (the crate we
 //! decided not to build on; see docs/http.md). Same inputs, from a header map in both cases.
 //!
-//! Run: `cargo bench -p ctxflow-http --bench parse` (about 30 s).
+//! Run: `cargo bench -p ctxflow-benches --bench parse` (about 30 s).
 
 use std::collections::HashMap;
 use std::hint::black_box;

@@ -5,16 +5,15 @@
 //! The client half (`ClientLayer` on a client that sends nothing, inside a request's context)
 //! is measured the same way.
 //!
-//! Run: `cargo bench -p ctxflow-http --bench layer` (about 40 s). On a loaded machine, count
-//! instructions instead (`benches/layer_instructions.rs`).
-
-mod support;
+//! Run: `cargo bench -p ctxflow-benches --bench http_layers` (about 40 s). On a loaded machine,
+//! count instructions instead (`scripts/layer-instructions.sh`: the `instr` probe's
+//! `http_request` groups).
 
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use ctxflow_benches::http_requests::{self as support, TENANT, inner, request, serve};
 use ctxflow_http::{Baggage, ServerLayer};
-use support::{TENANT, inner, request, serve};
 use tower::Layer;
 
 fn server(c: &mut Criterion) {

@@ -1,7 +1,7 @@
 //! Cost per event of the context fields: the same fmt subscriber (writing to `io::sink`)
 //! with and without `ContextFields::wrap`, in text and JSON, in one run; prints the ratios.
 //!
-//! `cargo bench -p ctxflow-tracing --bench per_event`
+//! `cargo bench -p ctxflow-benches --bench per_event`
 //!
 //! Criterion measures each case in its own time window, so on a busy machine its two means
 //! can differ by load alone. The printed ratio therefore comes from an interleaved run after
