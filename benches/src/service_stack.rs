@@ -2,8 +2,9 @@
 //!
 //! Every variant serves the same handler on one tokio worker: it logs an event, spawns a task
 //! that logs and answers, calls a downstream service over HTTP/1.1 (a pooled hyper client) and
-//! logs again. Events go through a `tracing_subscriber::fmt` layer into `io::sink()`, so their
-//! formatting is paid and nothing is written.
+//! logs again. Events at `INFO` and above (what a service usually keeps; the libraries' debug
+//! and trace events are filtered out) go through a `tracing_subscriber::fmt` layer into
+//! `io::sink()`, so their formatting is paid and nothing is written.
 //!
 //! - `stack_bare`: no request context at all; plain `tokio::spawn`.
 //! - `stack_ctxflow`: ctxflow-http's `ServerLayer` (trace and request id from the headers),
@@ -33,6 +34,7 @@ use opentelemetry::trace::TracerProvider as _;
 use tower::{Layer, Service, ServiceExt};
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::fmt::format::{DefaultFields, Format};
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -105,7 +107,7 @@ fn install_logging(variant: &str) {
                 .field("request_id", &ctxflow_http::REQUEST_ID)
                 .field_with("trace_id", &ctxflow_http::TRACE, |t, f| write!(f, "{}", t.trace_id));
             let fmt = fmt_layer().map_event_format(|format| fields.wrap(format));
-            tracing::subscriber::set_global_default(tracing_subscriber::registry().with(fmt))
+            tracing::subscriber::set_global_default(tracing_subscriber::registry().with(LevelFilter::INFO).with(fmt))
         }
         "stack_otel" => {
             opentelemetry::global::set_text_map_propagator(
@@ -115,9 +117,13 @@ fn install_logging(variant: &str) {
             let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer("service"));
             // Kept for the life of the process, as a service keeps its provider.
             std::mem::forget(provider);
-            tracing::subscriber::set_global_default(tracing_subscriber::registry().with(otel).with(fmt_layer()))
+            tracing::subscriber::set_global_default(
+                tracing_subscriber::registry().with(LevelFilter::INFO).with(otel).with(fmt_layer()),
+            )
         }
-        _ => tracing::subscriber::set_global_default(tracing_subscriber::registry().with(fmt_layer())),
+        _ => tracing::subscriber::set_global_default(
+            tracing_subscriber::registry().with(LevelFilter::INFO).with(fmt_layer()),
+        ),
     }
     .expect("the only subscriber");
 }
