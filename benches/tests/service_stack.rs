@@ -3,24 +3,14 @@
 //! services do. Each variant runs as its own `http stack-serve` process (each installs a
 //! global subscriber), against a downstream server in this test that records what it gets.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::http::HeaderMap;
 use axum::routing::get;
+use ctxflow_benches::child_server::ChildServer;
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// The `traceparent` each downstream call carried (`None`: no header).
 type Seen = Arc<Mutex<Vec<Option<String>>>>;
@@ -42,18 +32,9 @@ async fn downstream() -> (u16, Seen) {
     (port, seen)
 }
 
-fn start(variant: &str, downstream: u16) -> (Server, u16) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_http"))
-        .args(["stack-serve", variant, &downstream.to_string()])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let server = Server(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let port = line.trim().strip_prefix("PORT ").unwrap().parse().unwrap();
-    (server, port)
+fn start(variant: &str, downstream: u16) -> ChildServer {
+    let program = std::path::Path::new(env!("CARGO_BIN_EXE_http"));
+    ChildServer::start(program, &["stack-serve", variant, &downstream.to_string()]).unwrap()
 }
 
 /// One request to the service, with a `traceparent`; its status and body.
@@ -73,7 +54,8 @@ async fn call(port: u16) -> (u16, String) {
 async fn every_variant_answers_and_the_traced_ones_pass_the_trace_on() {
     for (variant, propagates) in [("stack_bare", false), ("stack_ctxflow", true), ("stack_otel", true)] {
         let (port, seen) = downstream().await;
-        let (_server, service) = start(variant, port);
+        let server = start(variant, port);
+        let service = server.port();
         for _ in 0..3 {
             assert_eq!(call(service).await, (200, "ok".to_owned()), "{variant}");
         }

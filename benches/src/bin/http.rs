@@ -13,13 +13,13 @@
 //! own child process, so only the service's CPU is counted; every request carries a
 //! `traceparent`, as inside a traced system.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode};
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Request;
 use axum::routing::get;
+use ctxflow_benches::child_server::ChildServer;
 use ctxflow_benches::record::Record;
 use ctxflow_benches::rounds::{in_round_order, round};
 use ctxflow_benches::service_stack::{self, STACK_VARIANTS};
@@ -72,24 +72,9 @@ fn wrk(port: u16, seconds: u64, connections: u32, headers: &[&str]) -> Option<u6
     text.lines().find_map(|l| l.trim().split_once(" requests in ")?.0.trim().parse().ok())
 }
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(args: &[&str]) -> Option<(Server, u16)> {
-    let exe = std::env::current_exe().ok()?;
-    let mut child = Command::new(exe).args(args).stdout(Stdio::piped()).spawn().ok()?;
-    let stdout = child.stdout.take()?;
-    let server = Server(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).ok()?;
-    let port = line.trim().strip_prefix("PORT ")?.parse().ok()?;
-    Some((server, port))
+/// This binary run as `args`, in a child process.
+fn start(args: &[&str]) -> Option<ChildServer> {
+    ChildServer::start(&std::env::current_exe().ok()?, args)
 }
 
 /// What one load run measures: the group its records go to, the variants, how to start a
@@ -108,11 +93,11 @@ fn probe(seconds: u64, connections: u32, load: Load<'_>) -> ExitCode {
     }
     for variant in in_round_order(load.variants.clone(), round()) {
         let args = (load.serve)(variant);
-        let Some((server, port)) = start(&args.iter().map(String::as_str).collect::<Vec<_>>()) else {
+        let Some(server) = start(&args.iter().map(String::as_str).collect::<Vec<_>>()) else {
             eprintln!("http probe: the {variant} server did not start");
             return ExitCode::FAILURE;
         };
-        let pid = server.0.id();
+        let (pid, port) = (server.pid(), server.port());
         let _ = wrk(port, 1, connections, load.headers); // warm-up
         std::thread::sleep(Duration::from_millis(200));
         let before = cpu_ns(pid);
@@ -132,10 +117,11 @@ fn probe(seconds: u64, connections: u32, load: Load<'_>) -> ExitCode {
 
 /// The stack comparison: a downstream server for the whole run, then [`probe`].
 fn stack(seconds: u64, connections: u32) -> ExitCode {
-    let Some((downstream, port)) = start(&["downstream"]) else {
+    let Some(downstream) = start(&["downstream"]) else {
         eprintln!("http stack: the downstream server did not start");
         return ExitCode::FAILURE;
     };
+    let port = downstream.port();
     let serve = move |variant: &str| vec!["stack-serve".to_string(), variant.to_string(), port.to_string()];
     let load = Load { group: "stack", variants: STACK_VARIANTS.to_vec(), serve: &serve, headers: &[TRACEPARENT] };
     let code = probe(seconds, connections, load);

@@ -1,0 +1,44 @@
+//! A server in a child process: started from a program that prints `PORT <n>` once it listens,
+//! killed when dropped. The HTTP probes run each variant this way, so that its CPU time is its
+//! own, and the stack test does the same.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+/// A running child server; killed and reaped when dropped.
+pub struct ChildServer {
+    child: Child,
+    port: u16,
+}
+
+impl ChildServer {
+    /// Runs `program args...` and waits for its `PORT <n>` line; `None` if it does not start.
+    pub fn start(program: &Path, args: &[&str]) -> Option<ChildServer> {
+        let mut child = Command::new(program).args(args).stdout(Stdio::piped()).spawn().ok()?;
+        let stdout = child.stdout.take();
+        // Killed if the port never comes.
+        let mut server = ChildServer { child, port: 0 };
+        let mut line = String::new();
+        BufReader::new(stdout?).read_line(&mut line).ok()?;
+        server.port = line.trim().strip_prefix("PORT ")?.parse().ok()?;
+        Some(server)
+    }
+
+    /// The loopback port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
