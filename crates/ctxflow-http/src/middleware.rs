@@ -1,7 +1,9 @@
 //! `ContextMiddleware`: the current context on every request of a `reqwest-middleware` client.
 
-use http::Extensions;
+use http::{Extensions, HeaderName};
 use reqwest_middleware::{Middleware, Next, Result};
+
+use crate::inject::inject_into;
 
 /// Injects the current context into each outgoing reqwest request, as
 /// [`ClientLayer`](crate::ClientLayer) does for tower clients: a child `traceparent` (and the
@@ -20,12 +22,46 @@ use reqwest_middleware::{Middleware, Next, Result};
 /// use ctxflow_http::ContextMiddleware;
 ///
 /// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-///     .with(ContextMiddleware)
+///     .with(ContextMiddleware::new())
 ///     .build();
 /// # let _ = client;
 /// ```
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ContextMiddleware;
+#[derive(Debug, Clone)]
+pub struct ContextMiddleware {
+    request_id_header: HeaderName,
+}
+
+impl Default for ContextMiddleware {
+    fn default() -> Self {
+        ContextMiddleware { request_id_header: crate::header::REQUEST_ID }
+    }
+}
+
+impl ContextMiddleware {
+    /// The middleware, sending the request id in `x-request-id`.
+    ///
+    /// ```
+    /// let middleware = ctxflow_http::ContextMiddleware::new();
+    /// # let _ = middleware;
+    /// ```
+    pub fn new() -> Self {
+        ContextMiddleware::default()
+    }
+
+    /// The header the request id is sent in (default `x-request-id`), to match the
+    /// downstream's [`ServerLayer::request_id_header`](crate::ServerLayer::request_id_header),
+    /// as [`ClientLayer::request_id_header`](crate::ClientLayer::request_id_header) does.
+    ///
+    /// ```
+    /// let middleware = ctxflow_http::ContextMiddleware::new()
+    ///     .request_id_header(http::HeaderName::from_static("x-correlation-id"));
+    /// # let _ = middleware;
+    /// ```
+    pub fn request_id_header(mut self, name: HeaderName) -> Self {
+        self.request_id_header = name;
+        self
+    }
+}
 
 #[async_trait::async_trait]
 impl Middleware for ContextMiddleware {
@@ -35,7 +71,7 @@ impl Middleware for ContextMiddleware {
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> Result<reqwest::Response> {
-        crate::inject(req.headers_mut());
+        inject_into(req.headers_mut(), &self.request_id_header);
         next.run(req, extensions).await
     }
 }

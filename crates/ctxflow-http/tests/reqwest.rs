@@ -14,7 +14,7 @@ static TENANT: ContextVar<String> = ContextVar::new("tenant");
 /// A server on 127.0.0.1 that answers with the trace headers it received, one per line.
 async fn echo_server() -> String {
     let echo = get(|headers: HeaderMap| async move {
-        ["traceparent", "baggage", "x-request-id"]
+        ["traceparent", "baggage", "x-request-id", "x-correlation-id"]
             .map(|name| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned())
             .join("\n")
     });
@@ -31,11 +31,21 @@ async fn downstream_sees(
     incoming: &[(&str, &str)],
     extra: &[(&'static str, &'static str)],
 ) -> Vec<String> {
+    sees_through(ContextMiddleware::new(), url, incoming, extra).await
+}
+
+/// [`downstream_sees`], through `middleware`.
+async fn sees_through(
+    middleware: ContextMiddleware,
+    url: String,
+    incoming: &[(&str, &str)],
+    extra: &[(&'static str, &'static str)],
+) -> Vec<String> {
     let extra = extra.to_vec();
     let handler = service_fn(move |_req: Request<()>| {
-        let (url, extra) = (url.clone(), extra.clone());
+        let (url, extra, middleware) = (url.clone(), extra.clone(), middleware.clone());
         async move {
-            let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new()).with(ContextMiddleware).build();
+            let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new()).with(middleware).build();
             let mut call = client.get(&url);
             for (name, value) in extra {
                 call = call.header(name, value);
@@ -59,7 +69,8 @@ async fn a_call_carries_the_callers_trace_baggage_and_request_id() {
     let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
     let incoming = [("traceparent", parent), ("baggage", "tenant=acme,other=1"), ("x-request-id", "req-42")];
     let seen = downstream_sees(url.clone(), &incoming, &[]).await;
-    let [traceparent, baggage, request_id] = <[String; 3]>::try_from(seen).unwrap();
+    let [traceparent, baggage, request_id, correlation_id] = <[String; 4]>::try_from(seen).unwrap();
+    assert_eq!(correlation_id, "-");
     assert!(traceparent.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"), "same trace: {traceparent}");
     assert!(!traceparent.contains("00f067aa0ba902b7"), "a new parent id, not the caller's caller's");
     assert_eq!(baggage, "tenant=acme,other=1");
@@ -87,4 +98,12 @@ async fn a_header_the_caller_set_wins() {
     let seen = downstream_sees(url, &[("x-request-id", "req-1")], &[("traceparent", own)]).await;
     assert_eq!(seen[0], own);
     assert_eq!(seen[2], "req-1", "the rest is still added");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_request_id_goes_in_the_header_the_middleware_names() {
+    let url = echo_server().await;
+    let middleware = ContextMiddleware::new().request_id_header(http::HeaderName::from_static("x-correlation-id"));
+    let seen = sees_through(middleware, url, &[("x-request-id", "req-7")], &[]).await;
+    assert_eq!((seen[2].as_str(), seen[3].as_str()), ("-", "req-7"));
 }
