@@ -12,11 +12,10 @@
 //!
 //! The other direction comes with it: once the layer is part of a subscriber, work spawned
 //! through ctxflow runs inside the span current at its spawn ([`SpansFollowSpawns`], registered
-//! by the layer and unregistered with it), unless switched off.
+//! once for all the layers alive and unregistered with the last), unless switched off.
 
 use std::cell::RefCell;
-
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use ctxflow::hooks::HookHandle;
 use ctxflow::{EnteredSnapshot, Snapshot};
@@ -48,8 +47,9 @@ use crate::spawned_spans::SpansFollowSpawns;
 /// ```
 pub struct SpanContexts {
     follow_spawns: bool,
-    /// The [`SpansFollowSpawns`] hook, registered when the layer joins a subscriber.
-    spawns: Option<HookHandle>,
+    /// The [`SpansFollowSpawns`] hook, shared by every layer that follows spawns (see
+    /// [`shared_spawns_hook`]), taken when the layer joins a subscriber.
+    spawns: Option<Arc<HookHandle>>,
 }
 
 impl Default for SpanContexts {
@@ -78,6 +78,22 @@ impl SpanContexts {
     }
 }
 
+/// The one [`SpansFollowSpawns`] hook of the process: registered by the first layer that needs
+/// it, unregistered when the last one is dropped. Hooks are process-wide, so a second hook (a
+/// global subscriber and a thread's default, both with the layer) would enter the same span
+/// twice around every poll of spawned work.
+fn shared_spawns_hook() -> Arc<HookHandle> {
+    static SHARED: Mutex<Weak<HookHandle>> = Mutex::new(Weak::new());
+    // A critical section is an upgrade or a store: a poisoned lock still holds a valid `Weak`.
+    let mut shared = SHARED.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(hook) = shared.upgrade() {
+        return hook;
+    }
+    let hook = Arc::new(ctxflow::hooks::register(Arc::new(SpansFollowSpawns::default())));
+    *shared = Arc::downgrade(&hook);
+    hook
+}
+
 /// The context a span was created in.
 struct Carried(Snapshot);
 
@@ -93,7 +109,7 @@ where
 {
     fn on_layer(&mut self, _: &mut S) {
         if self.follow_spawns && self.spawns.is_none() {
-            self.spawns = Some(ctxflow::hooks::register(Arc::new(SpansFollowSpawns::default())));
+            self.spawns = Some(shared_spawns_hook());
         }
     }
 
