@@ -31,6 +31,7 @@
 
 use std::cell::RefCell;
 use std::panic::Location;
+use std::sync::Arc;
 
 use tokio::task::Id;
 
@@ -126,9 +127,15 @@ pub(crate) fn before_poll(task: Id) {
     let mut slot = ctx;
     let entered = forwarding::enter(&mut slot, Owner::task(task), forward_write);
     let prev_ids = ids::enter(ids);
-    let mut poll = Some(Poll { task, slot, entered, prev_ids, announced });
-    let _ = POLLS.try_with(|p| p.borrow_mut().extend(poll.take()));
-    if let Some(mut unrecorded) = poll {
+    // The record is built in place in the list; the frame is lent to the closure so that it
+    // comes back if the list is gone.
+    let mut pending = Some(slot);
+    let _ = POLLS.try_with(|p| {
+        let slot = pending.take().unwrap_or_default();
+        p.borrow_mut().push(Poll { task, slot, entered, prev_ids, announced })
+    });
+    if let Some(slot) = pending {
+        let mut unrecorded = Poll { task, slot, entered, prev_ids, announced };
         // This thread is being torn down: the task runs without its context (its scope is
         // left at once, and the ownership rule keeps it from reading the thread's own).
         finish(&mut unrecorded);
@@ -156,12 +163,17 @@ pub(crate) fn after_poll(task: Id) {
         unmark(task)
     });
     finish(&mut poll);
-    // The poll's copy of the frame, then the entry of a task that ended (`destroy`).
-    if poll.slot.is_some() {
-        contain::drop_quietly("a task's context", poll.slot);
-    }
+    // The entry of a task that ended (`destroy`), then the poll's copy of the frame.
     if ended.is_some() {
         contain::drop_quietly("a task's context", ended);
+    }
+    match &poll.slot {
+        // The entry holds the frame too, so this drop runs no value's `Drop` code. (Should the
+        // entry go meanwhile, a panic there reaches the hook's boundary, with nothing else
+        // left to drop on the way.)
+        Some(frame) if Arc::strong_count(frame) > 1 => drop(poll.slot),
+        Some(_) => contain::drop_quietly("a task's context", poll.slot),
+        None => {}
     }
 }
 
@@ -197,6 +209,7 @@ fn unmark(task: Id) -> Option<Entry> {
 }
 
 /// Leaves a poll's scope and ids: `poll.slot` gets the frame back.
+#[inline(always)]
 fn finish(poll: &mut Poll) {
     forwarding::leave(&mut poll.slot, poll.entered);
     ids::restore(poll.prev_ids);
