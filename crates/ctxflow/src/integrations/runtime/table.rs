@@ -127,8 +127,9 @@ pub(crate) fn before_poll(task: Id) {
     let mut slot = ctx;
     let entered = forwarding::enter(&mut slot, Owner::task(task), forward_write);
     let prev_ids = ids::enter(ids);
-    // The record is built in place in the list; the frame is lent to the closure so that it
-    // comes back if the list is gone.
+    // The record is built in place in the list. `slot` now holds the frame the thread had
+    // before, which leaving restores: it is lent to the closure, so that it comes back if the
+    // list is gone.
     let mut pending = Some(slot);
     let _ = POLLS.try_with(|p| {
         let slot = pending.take().unwrap_or_default();
