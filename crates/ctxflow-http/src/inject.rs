@@ -109,7 +109,8 @@ fn put_current_trace(sink: &mut impl Sink) {
     if let Some(span) = crate::otel::current_span() {
         return put_trace(sink, &span, span.traceparent());
     }
-    TRACE.with(|trace| trace.map(|trace| put_trace(sink, trace, trace.child())));
+    // The context's own trace: the span, if any, was answered above.
+    TRACE.with_unshadowed(|trace| trace.map(|trace| put_trace(sink, trace, trace.child())));
 }
 
 /// Writes `parent` as the `traceparent`, and `trace`'s tracestate with it (only with our own

@@ -37,7 +37,7 @@ impl IdGenerator for ContextIds {
         if crate::otel::current_span().is_some() {
             return self.random.new_trace_id();
         }
-        TRACE.with(|t| t.map(|t| t.trace_id.into())).unwrap_or_else(|| self.random.new_trace_id())
+        TRACE.with_unshadowed(|t| t.map(|t| t.trace_id.into())).unwrap_or_else(|| self.random.new_trace_id())
     }
 
     fn new_span_id(&self) -> SpanId {

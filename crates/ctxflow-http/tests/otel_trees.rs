@@ -45,10 +45,10 @@ struct Seen {
 
 async fn request_through_a(i: u32) -> Seen {
     // B: another service behind ServerLayer; answers with the trace context it continued. It
-    // stands for another process, but runs inside A's span here, which `TRACE` would read: the
-    // context's own value is the snapshot's.
+    // stands for another process, but runs inside A's span here, which `TRACE` would read: B's
+    // own is the context's.
     let b = ServerLayer::new().layer(service_fn(|_: Request<()>| async {
-        Ok::<_, Infallible>(Response::new(ctxflow::Snapshot::capture().get(&TRACE).unwrap()))
+        Ok::<_, Infallible>(Response::new(TRACE.with_unshadowed(|t| t.cloned()).unwrap()))
     }));
     // A: ServerLayer, a server span continuing the request's trace, a call to B inside it.
     let a = ServerLayer::new().layer(service_fn(move |_: Request<()>| {

@@ -26,6 +26,7 @@ fn every_read_sees_the_source_while_it_has_a_value() {
         with_source(7, || {
             assert_eq!(N.get(), Some(7));
             assert_eq!(N.with(|n| n.copied()), Some(7));
+            assert_eq!(N.with_unshadowed(|n| n.copied()), Some(1), "the context's own value");
             assert_eq!(N.get_arc().as_deref(), Some(&7));
             assert!(N.is_set());
         });

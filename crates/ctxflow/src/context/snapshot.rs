@@ -72,7 +72,7 @@ impl Snapshot {
     /// The value `var` has in this snapshot (or its default). What the snapshot holds, whatever
     /// is current on this thread: a [`shadowed_by`](ContextVar::shadowed_by) source is not asked.
     pub fn get<T: Clone + Send + Sync + 'static>(&self, var: &ContextVar<T>) -> Option<T> {
-        var.get_in(self.ctx.as_deref())
+        var.value_in(self.ctx.as_deref()).cloned()
     }
 
     /// The names of the variables set in this snapshot, in no particular order (a variable

@@ -178,11 +178,25 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
         if let Some(shadow) = self.shadow() {
             return f(Some(&shadow));
         }
-        let key = self.key();
-        current::read(|frame| {
-            let set = frame.and_then(|fr| frame::lookup(fr, key)?.downcast_ref::<T>());
-            f(set.or_else(|| self.default_ref()))
-        })
+        self.with_unshadowed(f)
+    }
+
+    /// [`with`](Self::with) without asking a [`shadowed_by`](Self::shadowed_by) source: the
+    /// value the context itself holds (or the default). For code that mirrors the source and
+    /// must tell the two apart, such as ctxflow-http's injection, which names an OpenTelemetry
+    /// span as the parent when there is one and makes a new parent-id under the context's trace
+    /// otherwise.
+    ///
+    /// ```
+    /// static N: ctxflow::ContextVar<u32> = ctxflow::ContextVar::new("n").shadowed_by(|| Some(7));
+    /// N.sync_scope(1, || {
+    ///     assert_eq!(N.get(), Some(7));
+    ///     assert_eq!(N.with_unshadowed(|n| n.copied()), Some(1));
+    /// });
+    /// ```
+    #[inline]
+    pub fn with_unshadowed<R>(&self, f: impl FnOnce(Option<&T>) -> R) -> R {
+        current::read(|frame| f(self.value_in(frame)))
     }
 
     /// A clone of the current value (or of the default while unset); `None` when unset
@@ -233,13 +247,11 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
         current::read(|fr| fr.and_then(|fr| frame::lookup(fr, key)).is_some())
     }
 
-    /// A clone of the value in `frame` (or of the default), without asking a source.
-    pub(crate) fn get_in(&self, frame: Option<&Frame>) -> Option<T>
-    where
-        T: Clone,
-    {
+    /// The value in `frame`, or the default; no source is asked.
+    #[inline]
+    pub(crate) fn value_in<'a>(&'a self, frame: Option<&'a Frame>) -> Option<&'a T> {
         let set = frame.and_then(|fr| frame::lookup(fr, self.key())?.downcast_ref::<T>());
-        set.or_else(|| self.default_ref()).cloned()
+        set.or_else(|| self.default_ref())
     }
 
     /// The value of the [`shadowed_by`](Self::shadowed_by) source, if it has one now.
