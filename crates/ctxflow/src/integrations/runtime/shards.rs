@@ -49,19 +49,16 @@ impl<V> Shards<V> {
 
 #[inline]
 fn lock<V>(shard: &SpinMutex<Shard<V>>) -> SpinMutexGuard<'_, Shard<V>> {
-    let mut backoff = Backoff::default();
-    loop {
-        if let Some(guard) = shard.try_lock() {
-            return guard;
-        }
-        backoff.snooze();
-    }
+    // No critical section runs user code or waits, so waiting for the lock is always right.
+    retry(|_| shard.try_lock())
 }
 
-/// Repeats `attempt` until it gives an answer, backing off between tries: for an entry that
-/// another thread is about to release. The argument says whether the caller may still wait:
-/// after [`PATIENCE`] tries it is false, and `attempt` must answer (a release that never comes,
-/// on a thread torn down mid-poll, must not stall a worker for good).
+/// Repeats `attempt` until it gives an answer, backing off between tries: for something that
+/// another thread is about to release. The argument says whether the caller is still patient:
+/// after [`PATIENCE`] tries it is false. An attempt that waits on a mark another thread's hook
+/// should clear must then answer (a hook that never comes, on a thread torn down mid-poll, must
+/// not stall a worker for good); one that waits for a shard lock keeps trying, since every
+/// holder releases it within a few instructions.
 #[inline]
 pub(crate) fn retry<R>(mut attempt: impl FnMut(bool) -> Option<R>) -> R {
     let mut backoff = Backoff::default();
