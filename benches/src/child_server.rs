@@ -1,7 +1,8 @@
 //! A server in a child process: started from a program that prints `PORT <n>` once it listens,
 //! killed when dropped. The HTTP probes run each variant this way, so that its CPU time is its
-//! own, and the stack test does the same.
+//! own, and the stack test does the same. [`listen_and_serve`] is the child's half.
 
+use std::future::Future;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -34,6 +35,17 @@ impl ChildServer {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
+}
+
+/// The child's half: on a runtime of one tokio worker (so that the process's CPU time is one
+/// worker's), binds a loopback port, prints `PORT <n>` and runs `serve` on the listener.
+pub fn listen_and_serve<F: Future<Output = ()>>(serve: impl FnOnce(tokio::net::TcpListener) -> F) {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("a runtime");
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+        println!("PORT {}", listener.local_addr().expect("an address").port());
+        serve(listener).await
+    });
 }
 
 impl Drop for ChildServer {

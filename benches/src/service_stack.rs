@@ -33,6 +33,8 @@ use hyper_util::rt::TokioExecutor;
 use opentelemetry::trace::TracerProvider as _;
 use tower::{Layer, Service, ServiceExt};
 use tracing::Instrument;
+
+use crate::child_server::listen_and_serve;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::fmt::format::{DefaultFields, Format};
@@ -147,13 +149,10 @@ fn otel_span(req: &Request<Body>) -> tracing::Span {
 pub fn serve(variant: &str, downstream: SocketAddr) {
     let variant: &'static str = STACK_VARIANTS.into_iter().find(|v| *v == variant).unwrap_or("stack_bare");
     install_logging(variant);
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("a runtime");
-    rt.block_on(async {
+    listen_and_serve(|listener| async move {
         let client = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(64).build_http();
         let downstream = format!("http://{downstream}/").parse().expect("a downstream uri");
         let app = Router::new().route("/", get(handler)).with_state(Calls { downstream, client, variant });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
-        println!("PORT {}", listener.local_addr().expect("an address").port());
         match variant {
             "stack_ctxflow" => serve_with(listener, ctxflow_http::ServerLayer::new().layer(app)).await,
             "stack_otel" => {
@@ -178,11 +177,8 @@ where
 
 /// The downstream service: answers at once.
 pub fn serve_downstream() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("a runtime");
-    rt.block_on(async {
+    listen_and_serve(|listener| async move {
         let app = Router::new().route("/", get(|| async { "downstream" }));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
-        println!("PORT {}", listener.local_addr().expect("an address").port());
         axum::serve(listener, app).await.expect("the downstream runs");
     });
 }

@@ -19,7 +19,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::Request;
 use axum::routing::get;
-use ctxflow_benches::child_server::ChildServer;
+use ctxflow_benches::child_server::{ChildServer, listen_and_serve};
 use ctxflow_benches::record::Record;
 use ctxflow_benches::rounds::{in_round_order, round};
 use ctxflow_benches::service_stack::{self, STACK_VARIANTS};
@@ -31,18 +31,13 @@ use tower::util::MapRequestLayer;
 const VARIANTS: [&str; 3] = ["axum", "noop_layer", "ctxflow_layer"];
 
 fn serve(variant: &str) -> ExitCode {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("a runtime");
-    rt.block_on(async {
-        let app = Router::new().route("/", get(|| async { "hello" }));
-        let app = match variant {
-            "ctxflow_layer" => app.layer(ServerLayer::new()),
-            "noop_layer" => app.layer(MapRequestLayer::new(|req: Request| req)),
-            _ => app,
-        };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
-        println!("PORT {}", listener.local_addr().expect("an address").port());
-        axum::serve(listener, app).await.expect("the server runs");
-    });
+    let app = Router::new().route("/", get(|| async { "hello" }));
+    let app = match variant {
+        "ctxflow_layer" => app.layer(ServerLayer::new()),
+        "noop_layer" => app.layer(MapRequestLayer::new(|req: Request| req)),
+        _ => app,
+    };
+    listen_and_serve(|listener| async move { axum::serve(listener, app).await.expect("the server runs") });
     ExitCode::SUCCESS
 }
 
