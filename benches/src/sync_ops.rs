@@ -111,17 +111,18 @@ pub fn run<R: Runner>(group: &str, name: &str, runner: &mut R) -> bool {
         ("scope_setup", n) => return for_contender(n, runner, Ops { read: false, poll: false }),
         ("http_layer", "passthrough") => layer_call(runner, MapRequestLayer::new(|req: Request<()>| req)),
         ("http_layer", "ctxflow_layer") => layer_call(runner, ServerLayer::new()),
-        ("spawn_awaits", "tokio") => spawn_awaits::<Plain, R>(runner, crate::runtimes::current_thread()),
-        ("spawn_awaits", "ctxflow") => spawn_awaits::<Ctxflow, R>(runner, crate::runtimes::current_thread()),
-        ("spawn_awaits", "ctxflow_runtime") => spawn_awaits::<Automatic, R>(
+        ("spawn_awaits", "tokio") => on_runtime::<Plain, SpawnAwaits, R>(runner, crate::runtimes::current_thread()),
+        ("spawn_awaits", "ctxflow") => on_runtime::<Ctxflow, SpawnAwaits, R>(runner, crate::runtimes::current_thread()),
+        ("spawn_awaits", "ctxflow_runtime") => on_runtime::<Automatic, SpawnAwaits, R>(
             runner,
             crate::runtimes::propagating(crate::runtimes::current_thread_builder()),
         ),
-        ("spawn_join", "tokio") => spawn_join::<Plain, R>(runner, crate::runtimes::current_thread()),
-        ("spawn_join", "ctxflow") => spawn_join::<Ctxflow, R>(runner, crate::runtimes::current_thread()),
-        ("spawn_join", "ctxflow_runtime") => {
-            spawn_join::<Automatic, R>(runner, crate::runtimes::propagating(crate::runtimes::current_thread_builder()))
-        }
+        ("spawn_join", "tokio") => on_runtime::<Plain, SpawnJoin, R>(runner, crate::runtimes::current_thread()),
+        ("spawn_join", "ctxflow") => on_runtime::<Ctxflow, SpawnJoin, R>(runner, crate::runtimes::current_thread()),
+        ("spawn_join", "ctxflow_runtime") => on_runtime::<Automatic, SpawnJoin, R>(
+            runner,
+            crate::runtimes::propagating(crate::runtimes::current_thread_builder()),
+        ),
         ("core", op) => return core_op(op, runner),
         ("http_request", case) => return http_request(case, runner),
         ("http_request_declared", case) => {
@@ -195,14 +196,10 @@ fn http_request<R: Runner>(case: &str, runner: &mut R) -> bool {
     true
 }
 
-/// One [`SpawnJoin`] run per operation (a task polled once), like [`spawn_awaits`].
-fn spawn_join<C: Contender, R: Runner>(runner: &mut R, rt: tokio::runtime::Runtime) {
-    runner.run(|| rt.block_on(C::scope(7, SpawnJoin::run::<C>())));
-}
-
-/// One [`SpawnAwaits`] run per operation, from `rt`'s `block_on` inside a request scope.
-fn spawn_awaits<C: Contender, R: Runner>(runner: &mut R, rt: tokio::runtime::Runtime) {
-    runner.run(|| rt.block_on(C::scope(7, SpawnAwaits::run::<C>())));
+/// One run of workload `W` per operation, from `rt`'s `block_on` (which is not a task) inside a
+/// request scope.
+fn on_runtime<C: Contender, W: Workload, R: Runner>(runner: &mut R, rt: tokio::runtime::Runtime) {
+    runner.run(|| rt.block_on(C::scope(7, W::run::<C>())));
 }
 
 /// The innermost service of [`layer_call`]: answers at once.
