@@ -7,7 +7,7 @@
 use tokio::runtime::Builder;
 
 use super::spawn_sites::SpawnSites;
-use super::table::{self, TaskTable};
+use super::table;
 use crate::contain;
 
 /// Makes a tokio runtime propagate ctxflow context into every task spawned on it.
@@ -77,10 +77,9 @@ impl BuilderExt for Builder {
     }
 
     fn propagate_context_except(&mut self, empty_at: SpawnSites) -> &mut Self {
-        let spawns = TaskTable::new(empty_at);
         // A panic out of a tokio hook takes the worker down. The table contains the user code it
         // runs (hooks, values' `Drop`) where it runs it; this is the last line.
-        self.on_task_spawn(move |meta| boundary(|| spawns.spawned(meta.id(), meta.spawned_at())))
+        self.on_task_spawn(move |meta| boundary(|| table::spawned(&empty_at, meta.id(), meta.spawned_at())))
             .on_before_task_poll(|meta| boundary(|| table::before_poll(meta.id())))
             .on_after_task_poll(|meta| boundary(|| table::after_poll(meta.id())))
             .on_task_terminate(|meta| boundary(|| table::terminated(meta.id())))

@@ -84,37 +84,25 @@ thread_local! {
     static ENDED_UNANNOUNCED: std::cell::Cell<Option<Id>> = const { std::cell::Cell::new(None) };
 }
 
-/// One opted-in runtime's hooks.
-pub(crate) struct TaskTable {
-    /// Sites whose tasks start with an empty context.
-    empty_at: SpawnSites,
-}
-
-impl TaskTable {
-    pub(crate) fn new(empty_at: SpawnSites) -> TaskTable {
-        TaskTable { empty_at }
+/// `on_task_spawn`: runs on the spawning thread, inside the spawner's poll, before the task
+/// can be scheduled; so the current context is the spawner's (unless the runtime's `empty_at`
+/// lists the spawn site).
+pub(crate) fn spawned(empty_at: &SpawnSites, task: Id, at: &'static Location<'static>) {
+    if SelfTracked::active() {
+        return;
     }
-
-    /// `on_task_spawn`: runs on the spawning thread, inside the spawner's poll, before the task
-    /// can be scheduled; so the current context is the spawner's.
-    pub(crate) fn spawned(&self, task: Id, at: &'static Location<'static>) {
-        if SelfTracked::active() {
-            return;
-        }
-        let ended_already = ENDED_UNANNOUNCED.try_with(|e| e.take() == Some(task)).unwrap_or(false);
-        if ended_already {
-            return;
-        }
-        let resource = if self.empty_at.starts_empty(at) {
-            Resource::new("task", None, ids::current().0, at)
-        } else {
-            Resource::spawned("task", at)
-        };
-        let replaced =
-            TASKS.with(task, |m| m.insert(task, Entry { res: resource, announced: false, terminated: false }));
-        // Ids are never reused while tracked; dropped outside the lock anyway.
-        contain::drop_quietly("a task's context", replaced);
+    let ended_already = ENDED_UNANNOUNCED.try_with(|e| e.take() == Some(task)).unwrap_or(false);
+    if ended_already {
+        return;
     }
+    let resource = if empty_at.starts_empty(at) {
+        Resource::new("task", None, ids::current().0, at)
+    } else {
+        Resource::spawned("task", at)
+    };
+    let replaced = TASKS.with(task, |m| m.insert(task, Entry { res: resource, announced: false, terminated: false }));
+    // Ids are never reused while tracked; dropped outside the lock anyway.
+    contain::drop_quietly("a task's context", replaced);
 }
 
 /// `on_before_task_poll`: enters the task's context and ids, then fires `before`.
