@@ -68,7 +68,7 @@ pub const GROUPS: &[(&str, &[&str])] = &[
     ("poll", &["tokio", "ctxflow", "task_local", "tracing", "opentelemetry"]),
     ("scope_setup", &["tokio", "ctxflow", "task_local", "tracing", "opentelemetry"]),
     ("http_layer", &["passthrough", "ctxflow_layer"]),
-    ("spawn_awaits", &["tokio", "ctxflow", "ctxflow_runtime"]),
+    ("spawn_awaits", &["tokio", "ctxflow", "ctxflow_noop_hook", "ctxflow_runtime"]),
     ("spawn_join", &["tokio", "ctxflow", "ctxflow_runtime"]),
     ("core", &["sync_scope", "sync_run", "resource_run", "build2", "build3"]),
     ("http_request", &["bare", "layer", "bare_headers", "layer_headers", "bare_client", "client"]),
@@ -113,6 +113,9 @@ pub fn run<R: Runner>(group: &str, name: &str, runner: &mut R) -> bool {
         ("http_layer", "ctxflow_layer") => layer_call(runner, ServerLayer::new()),
         ("spawn_awaits", "tokio") => on_runtime::<Plain, SpawnAwaits, R>(runner, crate::runtimes::current_thread()),
         ("spawn_awaits", "ctxflow") => on_runtime::<Ctxflow, SpawnAwaits, R>(runner, crate::runtimes::current_thread()),
+        ("spawn_awaits", "ctxflow_noop_hook") => crate::hook::with_noop_hook(|| {
+            on_runtime::<Ctxflow, SpawnAwaits, R>(runner, crate::runtimes::current_thread())
+        }),
         ("spawn_awaits", "ctxflow_runtime") => on_runtime::<Automatic, SpawnAwaits, R>(
             runner,
             crate::runtimes::propagating(crate::runtimes::current_thread_builder()),

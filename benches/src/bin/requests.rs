@@ -1,14 +1,16 @@
 //! The "requests10k" workload on its own, for comparing two builds of ctxflow side by side.
 //!
-//! `requests [runs] [plain|ctxflow|automatic]` runs 10 000 concurrent requests (a scope, 20 awaits with a read after each,
-//! then 3 children spawned and joined) on a 2-worker runtime, once per run, for plain tokio and
-//! for ctxflow, alternating, and prints one line per run: `plain_ns ctxflow_ns`. With a second
-//! argument `plain` or `ctxflow` it runs that contender alone and prints nothing: for counting
-//! instructions under valgrind, where the difference between two run counts is the cost of the
-//! extra runs. With `automatic` it pairs plain tokio with ctxflow's automatic propagation (plain
-//! `tokio::spawn` on a runtime built with `propagate_context()`), one line per run as above. Its source does
-//! not depend on ctxflow's internals, so `scripts/compare.sh` builds the same file against an
-//! older commit and runs both binaries in alternation.
+//! `requests [runs] [plain|ctxflow|ctxflow_noop_hook|automatic]` runs 10 000 concurrent
+//! requests (a scope, 20 awaits with a read after each, then 3 children spawned and joined) on a
+//! 2-worker runtime, once per run, for plain tokio and for ctxflow, alternating, and prints one
+//! line per run: `plain_ns ctxflow_ns`. With a second argument `plain`, `ctxflow` or
+//! `ctxflow_noop_hook` (ctxflow with a no-op hook registered) it runs that contender alone and
+//! prints nothing: for counting instructions under valgrind, where the difference between two
+//! run counts is the cost of the extra runs. With `automatic` it pairs plain tokio with
+//! ctxflow's automatic propagation (plain `tokio::spawn` on a runtime built with
+//! `propagate_context()`), one line per run as above. Its source does not depend on ctxflow's
+//! internals, so `scripts/compare.sh` builds the same file against an older commit and runs both
+//! binaries in alternation.
 
 use std::time::Instant;
 
@@ -34,6 +36,12 @@ fn main() {
             });
         }
         Some("ctxflow") => {
+            return (0..runs).for_each(|_| {
+                time::<Ctxflow>(&rt);
+            });
+        }
+        Some("ctxflow_noop_hook") => {
+            let _hook = ctxflow_benches::hook::register_noop();
             return (0..runs).for_each(|_| {
                 time::<Ctxflow>(&rt);
             });
