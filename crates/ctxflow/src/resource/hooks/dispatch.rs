@@ -54,19 +54,32 @@ struct Registered {
     enabled: bool,
 }
 
-#[derive(Default)]
-struct Cache {
-    version: u64,
-    hooks: Vec<Arc<Entry>>,
+/// One enabled hook in a thread's copy of the list.
+struct Copied {
+    entry: Arc<Entry>,
+    /// Its callback is running on this thread: events it raises skip it.
+    busy: Cell<bool>,
+}
+
+/// A thread's side of the dispatch: one thread-local, so that an event touches one.
+struct Local {
+    /// Dispatches in progress on this thread.
+    depth: Cell<u32>,
+    /// The registry version `hooks` was copied at.
+    version: Cell<u64>,
+    /// The enabled hooks, as of `version`. Shared-borrowed by dispatches (nested ones too), and
+    /// replaced only by [`refresh`], with no dispatch in progress: so no callback is running and
+    /// every `busy` is false when it is replaced.
+    hooks: RefCell<Vec<Copied>>,
+    /// The id of the hook whose callback runs innermost on this thread (0: none), for the
+    /// panic hook.
+    running: Cell<u64>,
 }
 
 thread_local! {
-    static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
-    /// Nesting depth of dispatches on this thread.
-    static DEPTH: Cell<u32> = const { Cell::new(0) };
-    /// Hooks whose callback is running on this thread, innermost last (nested events skip
-    /// them).
-    static RUNNING: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
+    static LOCAL: Local = const {
+        Local { depth: Cell::new(0), version: Cell::new(0), hooks: RefCell::new(Vec::new()), running: Cell::new(0) }
+    };
 }
 
 /// Puts [`flag_panicking`] in front of the process's panic hook, once.
@@ -89,14 +102,17 @@ fn install_panic_flag() {
 
 /// In the panic hook: flags the hook whose callback is running on this thread, if any.
 fn flag_panicking() {
-    let Some(id) = RUNNING.try_with(|r| r.try_borrow().ok()?.last().copied()).ok().flatten() else { return };
     // The dispatch calling it holds this thread's copy of the list (a shared borrow), entry
     // included.
-    let _ = CACHE.try_with(|cache| {
-        if let Ok(cache) = cache.try_borrow()
-            && let Some(entry) = cache.hooks.iter().find(|e| e.id == id)
+    let _ = LOCAL.try_with(|local| {
+        let id = local.running.get();
+        if id == 0 {
+            return;
+        }
+        if let Ok(hooks) = local.hooks.try_borrow()
+            && let Some(copied) = hooks.iter().find(|c| c.entry.id == id)
         {
-            entry.panicking.store(true, Ordering::Relaxed);
+            copied.entry.panicking.store(true, Ordering::Relaxed);
         }
     });
 }
@@ -286,65 +302,67 @@ pub(crate) fn destroy(id: AsyncId) {
 }
 
 /// One more dispatch in progress on this thread, until dropped (also on unwind).
-struct Depth;
+struct Depth<'a>(&'a Local);
 
-impl Depth {
-    fn enter() -> Depth {
-        DEPTH.with(|d| d.set(d.get() + 1));
-        Depth
+impl<'a> Depth<'a> {
+    fn enter(local: &'a Local) -> Depth<'a> {
+        local.depth.set(local.depth.get() + 1);
+        Depth(local)
     }
 }
 
-impl Drop for Depth {
+impl Drop for Depth<'_> {
     fn drop(&mut self) {
-        let _ = DEPTH.try_with(|d| d.set(d.get() - 1));
+        self.0.depth.set(self.0.depth.get() - 1);
     }
 }
 
 /// Brings this thread's copy of the hook list up to date. Hooks that drop out are released
 /// after the copy is rebuilt, outside every lock and borrow.
-fn refresh(cache: &RefCell<Cache>) {
+fn refresh(local: &Local) {
     let version = VERSION.load(Ordering::Acquire);
-    if cache.borrow().version == version {
+    if local.version.get() == version {
         return;
     }
-    let fresh: Vec<Arc<Entry>> = registry().iter().filter(|r| r.enabled).map(|r| r.entry.clone()).collect();
-    let stale = {
-        let mut c = cache.borrow_mut();
-        c.version = version;
-        std::mem::replace(&mut c.hooks, fresh)
-    };
+    let fresh: Vec<Copied> = registry()
+        .iter()
+        .filter(|r| r.enabled)
+        .map(|r| Copied { entry: r.entry.clone(), busy: Cell::new(false) })
+        .collect();
+    local.version.set(version);
+    let stale = local.hooks.replace(fresh);
     // The last reference to an unregistered hook runs its `Drop`, user code, here.
     contain::drop_quietly("an unregistered hook", stale);
 }
 
 #[cold]
 fn dispatch(event: &str, call: impl Fn(&dyn Hook)) {
-    let Ok(outermost) = DEPTH.try_with(|d| d.get() == 0) else { return };
-    let _ = CACHE.try_with(|cache| {
-        if outermost {
-            refresh(cache);
+    let _ = LOCAL.try_with(|local| {
+        if local.depth.get() == 0 {
+            refresh(local);
         }
-        let _depth = Depth::enter();
+        let _depth = Depth::enter(local);
         let _refused = current::HookRunning::enter();
         // Shared borrow: nested dispatches borrow it too; it is only replaced by `refresh`,
         // which runs when no dispatch is in progress on this thread.
-        let hooks = cache.borrow();
-        for entry in &hooks.hooks {
-            call_one(entry, event, &call);
+        let hooks = local.hooks.borrow();
+        for copied in hooks.iter() {
+            call_one(local, copied, event, &call);
         }
     });
 }
 
-fn call_one(entry: &Entry, event: &str, call: &impl Fn(&dyn Hook)) {
-    // During thread teardown `RUNNING` may be gone: then the hook is skipped.
-    let busy = RUNNING.try_with(|r| r.borrow().contains(&entry.id)).unwrap_or(true);
-    if busy || entry.skipped() {
+fn call_one(local: &Local, copied: &Copied, event: &str, call: &impl Fn(&dyn Hook)) {
+    let entry = &copied.entry;
+    if copied.busy.get() || entry.skipped() {
         return;
     }
-    let _ = RUNNING.try_with(|r| r.borrow_mut().push(entry.id));
+    copied.busy.set(true);
+    let outer = local.running.replace(entry.id);
+    // Nothing unwinds past here: the callback's panic is caught, so the flags are always reset.
     let result = contain::catch(|| call(&*entry.hook));
-    let _ = RUNNING.try_with(|r| r.borrow_mut().pop());
+    local.running.set(outer);
+    copied.busy.set(false);
     if result.is_ok() {
         // A panic inside the callback that the callback caught itself. (Checked first: a store
         // on every event would make every thread write this shared cache line.)
