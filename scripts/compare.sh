@@ -12,7 +12,8 @@
 # drift cancels out. Prints the median and range of that ratio for each build, then the HTTP
 # table (skip it with HTTP=0; its own ROUNDS, DURATION, ... are layer-cost.sh's). Needs what
 # layer-cost.sh needs for the HTTP part. MODE=automatic compares the automatic-propagation
-# runtime (plain `tokio::spawn` on `propagate_context()`) instead of `ctxflow::spawn`.
+# runtime (plain `tokio::spawn` on `propagate_context()`) instead of `ctxflow::spawn`, and
+# MODE=noop_hook `ctxflow::spawn` with a no-op hook registered.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BASE=${1:?usage: scripts/compare.sh BASE_REV [RUNS]}
