@@ -317,13 +317,20 @@ impl Drop for Depth<'_> {
     }
 }
 
-/// Brings this thread's copy of the hook list up to date. Hooks that drop out are released
-/// after the copy is rebuilt, outside every lock and borrow.
+/// Brings this thread's copy of the hook list up to date.
+#[inline]
 fn refresh(local: &Local) {
     let version = VERSION.load(Ordering::Acquire);
-    if local.version.get() == version {
-        return;
+    if local.version.get() != version {
+        rebuild(local, version);
     }
+}
+
+/// Copies the registry's enabled hooks as of `version`. Hooks that drop out are released after
+/// the copy is rebuilt, outside every lock and borrow.
+#[cold]
+#[inline(never)]
+fn rebuild(local: &Local, version: u64) {
     let fresh: Vec<Copied> = registry()
         .iter()
         .filter(|r| r.enabled)
