@@ -271,21 +271,42 @@ fn push_overlaid(c: &Current, slot: &mut Ctx) -> Mode {
 /// previous frame is current again.
 #[inline(always)]
 pub(crate) fn pop(slot: &mut Ctx, pushed: Pushed) {
+    // The usual case: the frame went into `base`, and no external entry, overlay frame or read
+    // is in the way. Nothing is retired then, so nothing is freed here.
+    let done = CURRENT.with(|c| {
+        if !matches!(pushed.mode, Mode::Base) || c.externals.get() > 0 || c.overlaid.get() > 0 {
+            return false;
+        }
+        let Ok(mut base) = c.base.try_borrow_mut() else { return false };
+        *slot = std::mem::replace(&mut **base, slot.take());
+        c.depth.set(c.depth.get().saturating_sub(1));
+        true
+    });
+    if done {
+        // Its own access: inside the closure above, it made the compiler stop inlining `pop`.
+        CURRENT.with(|c| c.owner.set(pushed.outer));
+    } else {
+        pop_slowly(slot, pushed);
+    }
+}
+
+/// [`pop`] with external entries, frames in the overlay, or a read in the way.
+#[cold]
+#[inline(never)]
+fn pop_slowly(slot: &mut Ctx, pushed: Pushed) {
     let Pushed { mode, outer, .. } = pushed;
     let retired = CURRENT.with(|c| {
         if c.externals.get() > 0 {
             return None; // `pop_with_entries`, below
         }
         c.depth.set(c.depth.get().saturating_sub(1));
-        Some(swap_back(c, slot, mode))
+        let retired = swap_back(c, slot, mode);
+        c.owner.set(outer);
+        Some(retired)
     });
     match retired {
-        Some(retired) => {
-            // Its own access: inside the closure above, it made the compiler stop inlining `pop`.
-            CURRENT.with(|c| c.owner.set(outer));
-            // Frames retired on the way (by `set`s made inside reads), freed with nothing borrowed.
-            drop(retired);
-        }
+        // Frames retired on the way (by `set`s made inside reads), freed with nothing borrowed.
+        Some(retired) => drop(retired),
         None => pop_with_entries(slot, pushed),
     }
 }
