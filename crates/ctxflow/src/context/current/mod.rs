@@ -20,116 +20,20 @@
 //! The root frame that a `set` outside any scope leaves is released at thread exit; a value's
 //! `Drop` that panics there is contained, since a panic in a thread-local destructor aborts the
 //! process.
+//!
+//! The thread-local and that release are in `state.rs`; entries made by code that cannot wrap
+//! what runs inside them (a tracing layer's `on_enter`/`on_exit`) in `external.rs`.
 
-use std::cell::{Cell, RefCell};
-use std::mem::ManuallyDrop;
+mod external;
+mod state;
 
+use self::external::unwind_external;
+pub(crate) use self::external::{enter_external, exit_external};
+use self::state::{CURRENT, Current, RELEASE};
 use super::error::SetError;
 use super::frame::{self, Ctx, Frame};
 use super::owner::Owner;
 use crate::contain;
-// One thread-local per thread, also per thread of a loom model (`tests/loom_*.rs`).
-use crate::sync::thread_local;
-
-/// The thread's context: the top of `overlay` if it has any frame, else `base`. Nothing in it
-/// needs dropping (the frames are in `ManuallyDrop`s), so std never destroys it: it stays usable
-/// while other thread-locals are torn down, and a value's `Drop` that runs then can still enter
-/// scopes and read them. The frames it holds at thread exit are released by [`Release`].
-struct Current {
-    /// The current frame while the overlay is empty. Borrowed shared by reads for their whole
-    /// duration, mutably only by code that runs no user code.
-    base: RefCell<ManuallyDrop<Ctx>>,
-    /// Frames entered or set while `base` was borrowed by a read in progress; the last one is
-    /// current. Borrowed only by code that runs no user code.
-    overlay: RefCell<ManuallyDrop<Vec<Ctx>>>,
-    /// `overlay`'s length, readable without a borrow.
-    overlaid: Cell<usize>,
-    /// Entered scopes whose frame went to the overlay (see [`Mode::Overlay`]).
-    overlay_scopes: Cell<usize>,
-    /// Entered ctxflow scopes on this thread (tasks, `scope`, `Snapshot::run`, ...).
-    depth: Cell<u32>,
-    /// Who entered the innermost scope (nobody's for the root frame).
-    owner: Cell<Owner>,
-    /// Frames entered by code that cannot wrap what runs inside them (see [`enter_external`]),
-    /// innermost last. Borrowed only by code that runs no user code.
-    external: RefCell<ManuallyDrop<Vec<External>>>,
-    /// `external`'s length, readable without a borrow.
-    externals: Cell<usize>,
-    /// The last token handed out by [`enter_external`] on this thread.
-    last_token: Cell<u64>,
-    /// While hooks run: one more than the depth at which they were called, so that a write
-    /// into a scope entered before them is refused (0: no hook running).
-    hook_floor: Cell<u32>,
-}
-
-/// Releases the frames left at thread exit; registered by the first [`replace`] or
-/// [`enter_external`] on a thread (only a `set` or an entry never exited leaves a frame behind:
-/// scopes always take theirs back).
-struct Release;
-
-impl Drop for Release {
-    fn drop(&mut self) {
-        // `try_with`: std never destroys `CURRENT` (it needs no drop), but a loom model does.
-        let left = CURRENT.try_with(|c| {
-            let base = c.base.try_borrow_mut().map(|mut b| b.take()).ok().flatten();
-            let overlay = c.overlay.try_borrow_mut().map(|mut o| std::mem::take(&mut **o)).unwrap_or_default();
-            c.overlaid.set(0);
-            let external: Vec<Ctx> = c
-                .external
-                .try_borrow_mut()
-                .map(|mut e| std::mem::take(&mut **e).into_iter().map(|e| e.saved).collect())
-                .unwrap_or_default();
-            c.externals.set(0);
-            (base, overlay, external)
-        });
-        if let Ok(left) = left {
-            contain::drop_quietly("a context value at thread exit", left);
-        }
-    }
-}
-
-thread_local! {
-    static CURRENT: Current = const {
-        Current {
-            base: RefCell::new(ManuallyDrop::new(None)),
-            overlay: RefCell::new(ManuallyDrop::new(Vec::new())),
-            overlaid: Cell::new(0),
-            overlay_scopes: Cell::new(0),
-            depth: Cell::new(0),
-            owner: Cell::new(Owner::NOBODY),
-            external: RefCell::new(ManuallyDrop::new(Vec::new())),
-            externals: Cell::new(0),
-            last_token: Cell::new(0),
-            hook_floor: Cell::new(0),
-        }
-    };
-    static RELEASE: Release = const { Release };
-}
-
-impl Current {
-    /// Whether the running code owns the innermost scope, and so may see it.
-    #[inline]
-    fn owned(&self) -> bool {
-        self.owner.get() == Owner::running()
-    }
-
-    /// Folds the overlay back into `base` when nothing needs it any more: no scope entered
-    /// through it, and no read holding `base`. Only a `set` made inside a read leaves such a
-    /// frame; without this, every later read on the thread would take the counted path.
-    fn settle(&self) -> Vec<Ctx> {
-        if self.overlaid.get() == 0 || self.overlay_scopes.get() > 0 {
-            return Vec::new();
-        }
-        let Ok(mut base) = self.base.try_borrow_mut() else { return Vec::new() };
-        let mut overlay = self.overlay.borrow_mut();
-        let top = overlay.pop().flatten();
-        let mut retired: Vec<Ctx> = overlay.drain(..).collect();
-        self.overlaid.set(0);
-        retired.push(std::mem::replace(&mut **base, top));
-        // Dropped by the caller once nothing is borrowed.
-        retired
-    }
-}
 
 /// Runs `f` on the current frame where it is (a shared borrow). `f` must run no user code: a
 /// write it made would find its frame borrowed.
@@ -383,98 +287,6 @@ fn pop_overlaid(c: &Current, slot: &mut Ctx, mode: Mode) -> Vec<Ctx> {
     above
 }
 
-/// A frame entered by [`enter_external`].
-struct External {
-    token: u64,
-    /// The depth it entered at.
-    depth: u32,
-    /// The frame it replaced.
-    saved: Ctx,
-    /// The owner it replaced.
-    outer: Owner,
-    /// Its code asked to leave it, but a scope entered after it was still in place.
-    exited: bool,
-}
-
-/// Enters `frame` one scope deeper for code that cannot wrap what runs inside it (a tracing
-/// layer entering a span's context in `on_enter`, leaving it in `on_exit`): the entry lasts
-/// until [`exit_external`] with the returned token. Entries may be exited in any order, and a
-/// ctxflow scope that ends takes the entries made inside it with it, so an entry left behind
-/// (a span guard held across an `.await`) can never outlive the code that was running when it
-/// was made. `Err(frame)` while a read is in progress or writes made inside one are pending:
-/// the frame is not entered.
-pub(crate) fn enter_external(frame: Ctx) -> Result<u64, Ctx> {
-    // Registers the releaser of an entry left at thread exit; none once teardown has begun.
-    if RELEASE.try_with(|_| ()).is_err() {
-        return Err(frame);
-    }
-    let (entered, settled) = CURRENT.with(|c| {
-        let settled = if c.overlaid.get() > 0 { c.settle() } else { Vec::new() };
-        if c.overlaid.get() > 0 {
-            return (Err(frame), settled);
-        }
-        let Ok(mut base) = c.base.try_borrow_mut() else { return (Err(frame), settled) };
-        let depth = c.depth.get() + 1;
-        c.depth.set(depth);
-        let saved = std::mem::replace(&mut **base, frame);
-        let outer = c.owner.replace(Owner::running());
-        let token = c.last_token.get() + 1;
-        c.last_token.set(token);
-        let mut external = c.external.borrow_mut();
-        external.push(External { token, depth, saved, outer, exited: false });
-        c.externals.set(external.len());
-        (Ok(token), settled)
-    });
-    // Frames `settle` retired are freed with nothing borrowed (their values' `Drop` is user code).
-    drop(settled);
-    entered
-}
-
-/// Leaves the entry `token` of [`enter_external`]: at once if it is the innermost scope,
-/// otherwise as soon as the scopes entered after it have ended. A token already taken away by
-/// a scope that ended is ignored.
-pub(crate) fn exit_external(token: u64) {
-    let retired = CURRENT.try_with(|c| {
-        if let Some(entry) = c.external.borrow_mut().iter_mut().find(|e| e.token == token) {
-            entry.exited = true;
-        }
-        unwind_external(c, 0, false)
-    });
-    drop(retired);
-}
-
-/// Leaves the innermost external entries, from the top down: those entered deeper than
-/// `above` when `abandoned` (a scope at depth `above` is ending), otherwise those whose code
-/// exited them. Each must be the innermost scope when it is left, and nothing may hold the
-/// current frame. Returns the frames left, for the caller to drop with nothing borrowed.
-#[cold]
-#[inline(never)]
-fn unwind_external(c: &Current, above: u32, abandoned: bool) -> Vec<Ctx> {
-    let mut left = Vec::new();
-    let mut external = c.external.borrow_mut();
-    while let Some(top) = external.last() {
-        let due = if abandoned { top.depth > above } else { top.exited };
-        if !due || top.depth != c.depth.get() {
-            break;
-        }
-        // A `set` made inside a read while the entry was current may sit in the overlay: it
-        // belongs to the entry, and goes with it.
-        if c.overlaid.get() > 0 {
-            left.extend(c.settle());
-            if c.overlaid.get() > 0 {
-                break;
-            }
-        }
-        let Ok(mut base) = c.base.try_borrow_mut() else { break };
-        let Some(entry) = external.pop() else { break };
-        left.push(std::mem::replace(&mut **base, entry.saved));
-        c.owner.set(entry.outer);
-        c.depth.set(entry.depth - 1);
-    }
-    c.externals.set(external.len());
-    left
-}
-
 /// Whether a `set` may still leave a root frame on this thread: false once its thread-locals
 /// are being torn down, since nothing would release that frame then.
 pub(crate) fn alive() -> bool {
@@ -555,5 +367,4 @@ impl Drop for Owned {
 }
 
 #[cfg(test)]
-#[path = "current_tests.rs"]
 mod tests;

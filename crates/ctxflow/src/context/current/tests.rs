@@ -1,4 +1,4 @@
-//! Unit tests of `current.rs`: writes inside reads, the overlay, unwinding.
+//! Unit tests of the current context: writes inside reads, the overlay, unwinding.
 use std::sync::Arc;
 
 use super::*;
