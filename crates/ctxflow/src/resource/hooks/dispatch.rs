@@ -76,6 +76,16 @@ struct Local {
     running: Cell<u64>,
 }
 
+impl Drop for Local {
+    fn drop(&mut self) {
+        // At thread exit, this copy may hold the last reference to a hook unregistered since
+        // the thread's last event: its `Drop` is user code, and a panic in a thread-local
+        // destructor aborts the process.
+        let hooks = std::mem::take(self.hooks.get_mut());
+        contain::drop_quietly("a hook released at thread exit", hooks);
+    }
+}
+
 thread_local! {
     static LOCAL: Local = const {
         Local { depth: Cell::new(0), version: Cell::new(0), hooks: RefCell::new(Vec::new()), running: Cell::new(0) }
