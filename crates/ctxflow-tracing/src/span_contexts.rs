@@ -97,10 +97,23 @@ fn shared_spawns_hook() -> Arc<HookHandle> {
 /// The context a span was created in.
 struct Carried(Snapshot);
 
+/// Span enters on this thread, innermost last, each with the context it entered (`None`: the
+/// code had a context of its own, or the span carries none).
+struct Enters(RefCell<Vec<(Id, Option<EnteredSnapshot>)>>);
+
+impl Drop for Enters {
+    fn drop(&mut self) {
+        // Spans still entered as the thread exits (a leaked guard): leaving them here would drop
+        // context values inside a thread-local destructor, where a panic aborts the process.
+        // ctxflow releases the entries a thread never left at its exit, containing such panics.
+        for (_, entered) in self.0.get_mut().drain(..) {
+            std::mem::forget(entered);
+        }
+    }
+}
+
 thread_local! {
-    /// Span enters on this thread, innermost last, each with the context it entered (`None`:
-    /// the code had a context of its own, or the span carries none).
-    static ENTERED: RefCell<Vec<(Id, Option<EnteredSnapshot>)>> = const { RefCell::new(Vec::new()) };
+    static ENTERED: Enters = const { Enters(RefCell::new(Vec::new())) };
 }
 
 impl<S> Layer<S> for SpanContexts
@@ -128,13 +141,13 @@ where
         } else {
             None
         };
-        let _ = ENTERED.try_with(|e| e.borrow_mut().push((id.clone(), entered)));
+        let _ = ENTERED.try_with(|e| e.0.borrow_mut().push((id.clone(), entered)));
     }
 
     fn on_exit(&self, id: &Id, _: Context<'_, S>) {
         // The last enter of this span; dropped after the borrow ends (leaving may drop values).
         let left = ENTERED.try_with(|e| {
-            let mut e = e.borrow_mut();
+            let mut e = e.0.borrow_mut();
             let at = e.iter().rposition(|(entered, _)| entered == id)?;
             Some(e.remove(at).1)
         });
