@@ -43,6 +43,43 @@ pub fn inject(headers: &mut HeaderMap) {
     inject_into(headers, &header::REQUEST_ID);
 }
 
+/// What [`inject_with`] and [`inject_message_with`](crate::inject_message_with) write beyond
+/// the W3C headers: the header the request id is sent in.
+///
+/// ```
+/// let o = ctxflow_http::InjectOptions::default();
+/// assert_eq!(o.request_id_header, "x-request-id");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InjectOptions {
+    /// The header the request id is sent in (default [`header::REQUEST_ID`], `x-request-id`),
+    /// to match the receiver's
+    /// [`ExtractOptions::request_id_header`](crate::ExtractOptions::request_id_header).
+    pub request_id_header: HeaderName,
+}
+
+impl Default for InjectOptions {
+    fn default() -> Self {
+        InjectOptions { request_id_header: header::REQUEST_ID }
+    }
+}
+
+/// [`inject`], with the request id in the header `options` name.
+///
+/// ```
+/// use ctxflow_http::{InjectOptions, REQUEST_ID, inject_with};
+/// let mut options = InjectOptions::default();
+/// options.request_id_header = http::HeaderName::from_static("x-correlation-id");
+/// let mut headers = http::HeaderMap::new();
+/// REQUEST_ID.sync_scope("c-7".parse().unwrap(), || inject_with(&mut headers, &options));
+/// assert_eq!(headers["x-correlation-id"], "c-7");
+/// assert!(!headers.contains_key("x-request-id"));
+/// ```
+pub fn inject_with(headers: &mut HeaderMap, options: &InjectOptions) {
+    inject_into(headers, &options.request_id_header);
+}
+
 /// Where [`inject`]'s headers go: an HTTP header map, or a message's headers.
 pub(crate) trait Sink {
     /// Writes `value()` under `name` unless the sink holds a field of that name; whether it

@@ -92,9 +92,9 @@ pub use current::{current_baggage, current_trace};
 pub use export::{BaggageCodec, DisplayFromStr, ExportError};
 pub use extract::{ExtractOptions, IncomingContext};
 pub use ids::{IdError, SpanId, TraceFlags, TraceId};
-pub use inject::inject;
+pub use inject::{InjectOptions, inject, inject_with};
 pub use member::{BaggageError, Member, Property};
-pub use message::{MessageHeaders, MessageHeadersMut, inject_message};
+pub use message::{MessageHeaders, MessageHeadersMut, inject_message, inject_message_with};
 #[cfg(feature = "reqwest")]
 pub use middleware::ContextMiddleware;
 #[cfg(feature = "opentelemetry-sdk")]

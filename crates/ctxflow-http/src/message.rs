@@ -15,7 +15,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::extract::{ExtractOptions, IncomingContext};
 use crate::header;
-use crate::inject::{Sink, inject_into, join_fields};
+use crate::inject::{InjectOptions, Sink, inject_into, join_fields};
 use crate::log::dropped;
 
 /// A message's headers, read: every value of a header, in order.
@@ -117,6 +117,25 @@ impl IncomingContext {
 /// ```
 pub fn inject_message(headers: &mut impl MessageHeadersMut) {
     inject_into(&mut MessageSink(headers), &header::REQUEST_ID);
+}
+
+/// [`inject_message`], with the request id in the header `options` name: the consumer reads it
+/// with the same name in
+/// [`ExtractOptions::request_id_header`](crate::ExtractOptions::request_id_header).
+///
+/// ```
+/// use std::collections::HashMap;
+/// use ctxflow_http::{InjectOptions, REQUEST_ID, inject_message_with};
+///
+/// let mut options = InjectOptions::default();
+/// options.request_id_header = http::HeaderName::from_static("x-correlation-id");
+/// let mut headers = HashMap::new();
+/// REQUEST_ID.sync_scope("order-17".parse().unwrap(), || inject_message_with(&mut headers, &options));
+/// assert_eq!(headers["x-correlation-id"], "order-17");
+/// assert!(!headers.contains_key("x-request-id"));
+/// ```
+pub fn inject_message_with(headers: &mut impl MessageHeadersMut, options: &InjectOptions) {
+    inject_into(&mut MessageSink(headers), &options.request_id_header);
 }
 
 struct MessageSink<'a, M>(&'a mut M);

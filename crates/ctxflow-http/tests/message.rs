@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use ctxflow::ContextVar;
 use ctxflow_http::{
-    BAGGAGE, Baggage, ExtractOptions, IncomingContext, MessageHeaders, MessageHeadersMut, REQUEST_ID, TRACE,
-    TraceContext, inject_message,
+    BAGGAGE, Baggage, ExtractOptions, IncomingContext, InjectOptions, MessageHeaders, MessageHeadersMut, REQUEST_ID,
+    TRACE, TraceContext, inject_message, inject_message_with,
 };
 
 static ORDER_TENANT: ContextVar<String> = ContextVar::new("order_tenant");
@@ -106,4 +106,23 @@ fn the_request_id_header_is_the_one_the_options_name() {
     let mut options = ExtractOptions::default();
     options.request_id_header = http::HeaderName::from_static("x-correlation-id");
     assert_eq!(IncomingContext::from_message(&headers, &options).request_id.as_str(), "c-4");
+}
+
+#[test]
+fn a_request_id_sent_under_another_name_reaches_a_consumer_reading_that_name() {
+    let name = http::HeaderName::from_static("x-correlation-id");
+    let mut sent = InjectOptions::default();
+    sent.request_id_header = name.clone();
+    let mut read = ExtractOptions::default();
+    read.request_id_header = name;
+    let mut record = Record::default();
+    ctxflow::sync_scope(producer_context(), || inject_message_with(&mut record, &sent));
+    assert_eq!(record.values("x-correlation-id").collect::<Vec<_>>(), [b"order-1".as_slice()]);
+    assert_eq!(record.values("x-request-id").count(), 0, "only the named header carries the id");
+    let incoming = IncomingContext::from_message(&record, &read);
+    assert_eq!(incoming.request_id.as_str(), "order-1", "the consumer keeps the producer's id");
+    // With the default name on the producer's side, that consumer finds no id and makes one.
+    let mut record = Record::default();
+    ctxflow::sync_scope(producer_context(), || inject_message(&mut record));
+    assert_ne!(IncomingContext::from_message(&record, &read).request_id.as_str(), "order-1");
 }
