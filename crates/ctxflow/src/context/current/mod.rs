@@ -194,27 +194,6 @@ pub(crate) fn pop(slot: &mut Ctx, pushed: Pushed) {
     }
 }
 
-/// [`pop`] with external entries, frames in the overlay, or a read in the way.
-#[cold]
-#[inline(never)]
-fn pop_slowly(slot: &mut Ctx, pushed: Pushed) {
-    let Pushed { mode, outer, .. } = pushed;
-    let retired = CURRENT.with(|c| {
-        if c.externals.get() > 0 {
-            return None; // `pop_with_entries`, below
-        }
-        c.depth.set(c.depth.get().saturating_sub(1));
-        let retired = swap_back(c, slot, mode);
-        c.owner.set(outer);
-        Some(retired)
-    });
-    match retired {
-        // Frames retired on the way (by `set`s made inside reads), freed with nothing borrowed.
-        Some(retired) => drop(retired),
-        None => pop_with_entries(slot, pushed),
-    }
-}
-
 /// Puts the previous frame back and the frame the scope's code left into `slot`; returns the
 /// frames retired on the way (by `set`s made inside reads).
 #[inline(always)]
@@ -231,11 +210,12 @@ fn swap_back(c: &Current, slot: &mut Ctx, mode: Mode) -> Vec<Ctx> {
     pop_overlaid(c, slot, mode)
 }
 
-/// [`pop`] with external entries on the thread: those made inside this scope and not exited
-/// yet end with it, then the scope, then the entries below it that were exited meanwhile.
+/// [`pop`] off the usual case: frames in the overlay, a read in the way, or external entries on
+/// the thread. Of those, the ones made inside this scope and not exited yet end with it, then
+/// the scope, then the entries below it that were exited meanwhile.
 #[cold]
 #[inline(never)]
-fn pop_with_entries(slot: &mut Ctx, pushed: Pushed) {
+fn pop_slowly(slot: &mut Ctx, pushed: Pushed) {
     let retired = CURRENT.with(|c| {
         let mut retired = unwind_external(c, pushed.depth, true);
         c.depth.set(c.depth.get().saturating_sub(1));
