@@ -1,10 +1,11 @@
 //! The synchronisation primitives of the code that is model-checked with loom.
 //!
 //! The hook registry's publication (`hooks/dispatch.rs`) and the thread's current context
-//! (`context/current/`) take their atomics, locks and thread-locals from here. A normal build gets std's, so this module costs
-//! nothing; a `--cfg loom` build gets loom's models, so `tests/loom_*.rs` run the real code under
-//! every interleaving loom explores (`scripts/loom.sh`, `docs/reliability.md`). Code that is not
-//! model-checked keeps using std directly.
+//! (`context/current/`) take their atomics, locks and thread-locals from here. A normal build
+//! gets std's, so this module costs nothing; a `--cfg loom` build gets loom's models, so
+//! `tests/loom_*.rs` run the real code under every interleaving loom explores
+//! (`scripts/loom.sh`, `docs/reliability.md`). Code that is not model-checked keeps using std
+//! directly.
 
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::AtomicBool;

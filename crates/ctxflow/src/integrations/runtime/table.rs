@@ -29,7 +29,7 @@
 //! hook, which would take the worker down: a context dropped here goes through
 //! `contain::drop_quietly`.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::panic::Location;
 use std::sync::Arc;
 
@@ -81,7 +81,7 @@ thread_local! {
     /// The last id whose termination this thread saw without having seen its spawn. At
     /// shutdown tokio terminates a task being spawned *before* running the spawn hook, on the
     /// spawning thread, with nothing in between; that hook must then not track it.
-    static ENDED_UNANNOUNCED: std::cell::Cell<Option<Id>> = const { std::cell::Cell::new(None) };
+    static ENDED_UNANNOUNCED: Cell<Option<Id>> = const { Cell::new(None) };
 }
 
 /// `on_task_spawn`: runs on the spawning thread, inside the spawner's poll, before the task

@@ -68,7 +68,7 @@ struct Local {
     /// The registry version `hooks` was copied at.
     version: Cell<u64>,
     /// The enabled hooks, as of `version`. Shared-borrowed by dispatches (nested ones too), and
-    /// replaced only by [`refresh`], with no dispatch in progress: so no callback is running and
+    /// replaced only by [`rebuild`], with no dispatch in progress: so no callback is running and
     /// every `busy` is false when it is replaced.
     hooks: RefCell<Vec<Copied>>,
     /// The id of the hook whose callback runs innermost on this thread (0: none), for the
