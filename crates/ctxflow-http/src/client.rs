@@ -10,6 +10,8 @@ use http::{HeaderName, Request};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::inject::{InjectOptions, inject_with};
+
 /// Injects `traceparent` (new parent-id per call), `tracestate`, `baggage` (with declared
 /// variables) and `x-request-id` into every outgoing request, never replacing a header the
 /// caller set.
@@ -35,15 +37,9 @@ use tower_service::Service;
 /// assert!(sent.unwrap());
 /// # }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ClientLayer {
-    request_id_header: HeaderName,
-}
-
-impl Default for ClientLayer {
-    fn default() -> Self {
-        ClientLayer { request_id_header: crate::header::REQUEST_ID }
-    }
+    options: InjectOptions,
 }
 
 impl ClientLayer {
@@ -76,7 +72,7 @@ impl ClientLayer {
     /// # }
     /// ```
     pub fn request_id_header(mut self, name: HeaderName) -> Self {
-        self.request_id_header = name;
+        self.options.request_id_header = name;
         self
     }
 }
@@ -85,7 +81,7 @@ impl<S> Layer<S> for ClientLayer {
     type Service = ClientService<S>;
 
     fn layer(&self, inner: S) -> ClientService<S> {
-        ClientService { inner, request_id_header: self.request_id_header.clone() }
+        ClientService { inner, options: self.options.clone() }
     }
 }
 
@@ -102,7 +98,7 @@ impl<S> Layer<S> for ClientLayer {
 #[derive(Debug, Clone)]
 pub struct ClientService<S> {
     inner: S,
-    request_id_header: HeaderName,
+    options: InjectOptions,
 }
 
 impl<S, B> Service<Request<B>> for ClientService<S>
@@ -118,7 +114,7 @@ where
     }
 
     fn call(&mut self, mut req: Request<B>) -> S::Future {
-        crate::inject::inject_into(req.headers_mut(), &self.request_id_header);
+        inject_with(req.headers_mut(), &self.options);
         self.inner.call(req)
     }
 }

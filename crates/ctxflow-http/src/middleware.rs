@@ -3,7 +3,7 @@
 use http::{Extensions, HeaderName};
 use reqwest_middleware::{Middleware, Next, Result};
 
-use crate::inject::inject_into;
+use crate::inject::{InjectOptions, inject_with};
 
 /// Injects the current context into each outgoing reqwest request, as
 /// [`ClientLayer`](crate::ClientLayer) does for tower clients: a child `traceparent` (and the
@@ -26,15 +26,9 @@ use crate::inject::inject_into;
 ///     .build();
 /// # let _ = client;
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ContextMiddleware {
-    request_id_header: HeaderName,
-}
-
-impl Default for ContextMiddleware {
-    fn default() -> Self {
-        ContextMiddleware { request_id_header: crate::header::REQUEST_ID }
-    }
+    options: InjectOptions,
 }
 
 impl ContextMiddleware {
@@ -58,7 +52,7 @@ impl ContextMiddleware {
     /// # let _ = middleware;
     /// ```
     pub fn request_id_header(mut self, name: HeaderName) -> Self {
-        self.request_id_header = name;
+        self.options.request_id_header = name;
         self
     }
 }
@@ -71,7 +65,7 @@ impl Middleware for ContextMiddleware {
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> Result<reqwest::Response> {
-        inject_into(req.headers_mut(), &self.request_id_header);
+        inject_with(req.headers_mut(), &self.options);
         next.run(req, extensions).await
     }
 }
