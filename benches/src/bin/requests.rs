@@ -45,15 +45,21 @@ fn paired<C: Contender>(rt: &tokio::runtime::Runtime, on: &tokio::runtime::Runti
     }
 }
 
-fn main() {
+fn main() -> std::process::ExitCode {
     let runs: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(10);
+    let mode = std::env::args().nth(2);
     let rt = multi_thread();
     // A hook is process-wide, but plain tokio raises no ctxflow events: only ctxflow pays for it.
-    let _hook = std::env::args().nth(2).is_some_and(|m| m.contains("noop_hook")).then(register_noop);
-    match std::env::args().nth(2).as_deref() {
+    let _hook = matches!(mode.as_deref(), Some("noop_hook" | "ctxflow_noop_hook")).then(register_noop);
+    match mode.as_deref() {
         Some("plain") => alone::<Plain>(&rt, runs),
         Some("ctxflow" | "ctxflow_noop_hook") => alone::<Ctxflow>(&rt, runs),
         Some("automatic") => paired::<Automatic>(&rt, &propagating(multi_thread_builder()), runs),
-        _ => paired::<Ctxflow>(&rt, &rt, runs),
+        None | Some("noop_hook") => paired::<Ctxflow>(&rt, &rt, runs),
+        Some(other) => {
+            eprintln!("requests: unknown mode {other:?} (plain, ctxflow, ctxflow_noop_hook, noop_hook, automatic)");
+            return std::process::ExitCode::from(2);
+        }
     }
+    std::process::ExitCode::SUCCESS
 }
