@@ -111,21 +111,8 @@ pub fn run<R: Runner>(group: &str, name: &str, runner: &mut R) -> bool {
         ("scope_setup", n) => return for_contender(n, runner, Ops { read: false, poll: false }),
         ("http_layer", "passthrough") => layer_call(runner, MapRequestLayer::new(|req: Request<()>| req)),
         ("http_layer", "ctxflow_layer") => layer_call(runner, ServerLayer::new()),
-        ("spawn_awaits", "tokio") => on_runtime::<Plain, SpawnAwaits, R>(runner, crate::runtimes::current_thread()),
-        ("spawn_awaits", "ctxflow") => on_runtime::<Ctxflow, SpawnAwaits, R>(runner, crate::runtimes::current_thread()),
-        ("spawn_awaits", "ctxflow_noop_hook") => crate::hook::with_noop_hook(|| {
-            on_runtime::<Ctxflow, SpawnAwaits, R>(runner, crate::runtimes::current_thread())
-        }),
-        ("spawn_awaits", "ctxflow_runtime") => on_runtime::<Automatic, SpawnAwaits, R>(
-            runner,
-            crate::runtimes::propagating(crate::runtimes::current_thread_builder()),
-        ),
-        ("spawn_join", "tokio") => on_runtime::<Plain, SpawnJoin, R>(runner, crate::runtimes::current_thread()),
-        ("spawn_join", "ctxflow") => on_runtime::<Ctxflow, SpawnJoin, R>(runner, crate::runtimes::current_thread()),
-        ("spawn_join", "ctxflow_runtime") => on_runtime::<Automatic, SpawnJoin, R>(
-            runner,
-            crate::runtimes::propagating(crate::runtimes::current_thread_builder()),
-        ),
+        ("spawn_awaits", n) => return on_contender::<SpawnAwaits, R>(n, runner),
+        ("spawn_join", n) => return on_contender::<SpawnJoin, R>(n, runner),
         ("core", op) => return core_op(op, runner),
         ("http_request", case) => return http_request(case, runner),
         ("http_request_declared", case) => {
@@ -194,6 +181,21 @@ fn http_request<R: Runner>(case: &str, runner: &mut R) -> bool {
                 })
             });
         }
+        _ => return false,
+    }
+    true
+}
+
+/// Workload `W` on a current-thread runtime for contender `name`: plain tokio, ctxflow (also
+/// with a no-op hook registered), or plain `tokio::spawn` on a runtime built with
+/// `propagate_context()`. False if there is no such contender.
+fn on_contender<W: Workload, R: Runner>(name: &str, runner: &mut R) -> bool {
+    use crate::runtimes::{current_thread, current_thread_builder, propagating};
+    match name {
+        "tokio" => on_runtime::<Plain, W, R>(runner, current_thread()),
+        "ctxflow" => on_runtime::<Ctxflow, W, R>(runner, current_thread()),
+        "ctxflow_noop_hook" => crate::hook::with_noop_hook(|| on_runtime::<Ctxflow, W, R>(runner, current_thread())),
+        "ctxflow_runtime" => on_runtime::<Automatic, W, R>(runner, propagating(current_thread_builder())),
         _ => return false,
     }
     true
