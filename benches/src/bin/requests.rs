@@ -4,12 +4,13 @@
 //! then 3 children spawned and joined) on a 2-worker runtime, once per run, for plain tokio and
 //! for ctxflow, alternating, and prints one line per run: `plain_ns ctxflow_ns`. A second
 //! argument picks what plain tokio is paired with: `noop_hook` (ctxflow with a no-op hook
-//! registered) or `automatic` (plain `tokio::spawn` on a runtime built with
-//! `propagate_context()`). With `plain`, `ctxflow` or `ctxflow_noop_hook` it runs that contender
-//! alone and prints nothing: for counting instructions under valgrind, where the difference
-//! between two run counts is the cost of the extra runs. Its source does not depend on ctxflow's
-//! internals, so `scripts/compare.sh` builds the same file against an older commit and runs both
-//! binaries in alternation.
+//! registered), `automatic` (plain `tokio::spawn` on a runtime built with `propagate_context()`)
+//! or `hooks_floor` (plain tokio on a runtime whose four task hooks do nothing: what tokio's own
+//! calls of the hooks cost). With `plain`, `ctxflow`, `ctxflow_noop_hook` or `ctxflow_runtime`
+//! it runs that contender alone and prints nothing: for counting instructions under valgrind,
+//! where the difference between two run counts is the cost of the extra runs. Its source does
+//! not depend on ctxflow's internals, so `scripts/compare.sh` builds the same file against an
+//! older commit and runs both binaries in alternation.
 
 use std::time::Instant;
 
@@ -54,12 +55,36 @@ fn main() -> std::process::ExitCode {
     match mode.as_deref() {
         Some("plain") => alone::<Plain>(&rt, runs),
         Some("ctxflow" | "ctxflow_noop_hook") => alone::<Ctxflow>(&rt, runs),
+        Some("ctxflow_runtime") => alone::<Automatic>(&propagating(multi_thread_builder()), runs),
+        Some("hooks_floor") => paired::<Plain>(&rt, &empty_hooks(), runs),
         Some("automatic") => paired::<Automatic>(&rt, &propagating(multi_thread_builder()), runs),
         None | Some("noop_hook") => paired::<Ctxflow>(&rt, &rt, runs),
         Some(other) => {
-            eprintln!("requests: unknown mode {other:?} (plain, ctxflow, ctxflow_noop_hook, noop_hook, automatic)");
+            eprintln!(
+                "requests: unknown mode {other:?} (plain, ctxflow, ctxflow_noop_hook, ctxflow_runtime, noop_hook, automatic, hooks_floor)"
+            );
             return std::process::ExitCode::from(2);
         }
     }
     std::process::ExitCode::SUCCESS
+}
+
+/// A runtime with the four task hooks of `propagate_context()`, each doing nothing.
+fn empty_hooks() -> tokio::runtime::Runtime {
+    let mut b = multi_thread_builder();
+    b.enable_all()
+        .on_task_spawn(|m| {
+            std::hint::black_box(m.id());
+        })
+        .on_before_task_poll(|m| {
+            std::hint::black_box(m.id());
+        })
+        .on_after_task_poll(|m| {
+            std::hint::black_box(m.id());
+        })
+        .on_task_terminate(|m| {
+            std::hint::black_box(m.id());
+        })
+        .build()
+        .unwrap()
 }
