@@ -237,3 +237,42 @@ fn aborted_and_cancelled_tasks_do_not_disturb_the_rest() {
         assert_eq!(REQUEST.get(), Some(7));
     }));
 }
+
+/// What a dropped future saw: `REQUEST`, and whether it had an execution id of its own.
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<(Option<u64>, bool)>>>;
+
+/// Reads `REQUEST` and the execution id when dropped.
+struct ReadOnDrop(Seen);
+
+impl Drop for ReadOnDrop {
+    fn drop(&mut self) {
+        let own_id = ctxflow::execution_id() != ctxflow::AsyncId::ROOT;
+        self.0.lock().unwrap().push((REQUEST.get(), own_id));
+    }
+}
+
+#[test]
+fn tasks_dropped_at_shutdown_see_their_own_context_never_the_droppers() {
+    let seen = Seen::default();
+    let rt = multi_thread(2);
+    rt.block_on(async {
+        for request in 0..64 {
+            let guard = ReadOnDrop(seen.clone());
+            // Polled once or not at all by the time the runtime shuts down: either way the
+            // future is dropped then, by the thread that drops the runtime.
+            REQUEST
+                .scope(request, async move {
+                    tokio::spawn(async move {
+                        let _guard = guard;
+                        std::future::pending::<()>().await;
+                    });
+                })
+                .await;
+        }
+    });
+    // Dropped by this thread, inside an unrelated request's scope.
+    REQUEST.sync_scope(999, || drop(rt));
+    let mut seen = std::mem::take(&mut *seen.lock().unwrap());
+    seen.sort();
+    assert_eq!(seen, (0..64).map(|r| (Some(r), true)).collect::<Vec<_>>());
+}

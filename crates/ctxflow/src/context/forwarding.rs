@@ -4,8 +4,9 @@
 //! An ordinary scope takes its frame back when it is left, with the writes made inside. That
 //! is too late for a holder that another thread may enter again before this thread has left:
 //! an opted-in runtime keeps each task's frame in a side table, and tokio can run a task again
-//! on another worker before the worker that polled it last has run its after-poll hook. Such a
-//! holder enters a copy of its frame as a *forwarding* scope; a write into the innermost scope
+//! on another worker before the worker that polled it last has run its after-poll hook. With
+//! hooks registered (which must run inside the task's context), such a holder enters a copy of
+//! its frame around each poll as a *forwarding* scope; a write into the innermost scope
 //! while it is a forwarding one also hands the new frame to the holder's `forward` function,
 //! so the holder is never behind, and leaving the scope only has to drop the copy.
 

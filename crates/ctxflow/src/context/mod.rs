@@ -6,6 +6,7 @@ pub(crate) mod current;
 pub(crate) mod error;
 pub(crate) mod forwarding;
 pub(crate) mod frame;
+pub(crate) mod held;
 pub(crate) mod names;
 pub(crate) mod owner;
 pub(crate) mod scope;

@@ -148,7 +148,8 @@ pub(crate) fn check_writable() -> Result<(), SetError> {
     if !current::alive() {
         return Err(SetError::ThreadExiting);
     }
-    if current::depth() == 0 && in_async_runtime() {
+    // A task whose frame its runtime holds is a scope of its own (see `held.rs`).
+    if current::depth() == 0 && in_async_runtime() && !current::held_here() {
         return Err(SetError::NoScope);
     }
     current::writable()

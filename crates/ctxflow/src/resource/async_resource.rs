@@ -6,6 +6,7 @@ use std::panic::Location;
 use super::ids::{self, AsyncId, IdsEntered};
 use super::tracked::{Announced, Resource};
 use crate::context::current;
+use crate::context::owner::Owner;
 use crate::context::scope;
 use crate::context::snapshot::Snapshot;
 
@@ -117,7 +118,7 @@ impl AsyncResource {
         // without `before`/`after`: `destroy` stays the last event.
         let announce = self.res.id != AsyncId::NONE;
         scope::sync_run_in(self.res.ctx.clone(), || {
-            let _ids = IdsEntered::new((self.id, self.res.trigger));
+            let _ids = IdsEntered::new((self.id, self.res.trigger), Owner::running());
             let _announced = Announced::new(self.id, announce);
             f()
         })

@@ -5,7 +5,10 @@
 //! locally. Ids are unique for the life of the process and increase within each thread.
 
 use std::cell::Cell;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::context::owner::Owner;
 
 /// The id of an async resource (a task, a blocking job, a thread, an [`AsyncResource`]).
 ///
@@ -19,40 +22,69 @@ pub struct AsyncId(pub(crate) u64);
 const BLOCK: u64 = 1024;
 static NEXT_BLOCK: AtomicU64 = AtomicU64::new(2);
 
+/// The ids of the code running on a thread, and who entered them (see `context/owner.rs`).
+pub(crate) type Entry = ((AsyncId, AsyncId), Owner);
+
+const ROOT_ENTRY: Entry = ((AsyncId::ROOT, AsyncId::NONE), Owner::NOBODY);
+
 thread_local! {
     static LOCAL: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
     /// The execution id and trigger id of the code running now on this thread.
-    static CURRENT: Cell<(AsyncId, AsyncId)> = const { Cell::new((AsyncId::ROOT, AsyncId::NONE)) };
+    static CURRENT: Cell<Entry> = const { Cell::new(ROOT_ENTRY) };
 }
 
-/// `(execution id, trigger id)` of the code running now.
+/// Where a runtime holds the ids of its tasks, which it does not enter around their polls (see
+/// `context/held.rs`); `None` for a task not held. Must run no user code.
+pub(crate) type HeldIds = fn(Owner) -> Option<(AsyncId, AsyncId)>;
+
+static HELD: OnceLock<HeldIds> = OnceLock::new();
+
+/// Makes `held` the place to look for the ids of tasks that run outside their own scopes. The
+/// first stays.
+#[cfg_attr(not(feature = "runtime"), allow(dead_code))]
+pub(crate) fn hold_with(held: HeldIds) {
+    let _ = HELD.set(held);
+}
+
+/// `(execution id, trigger id)` of the code running now: the ids entered on this thread, unless
+/// they were entered by other code than the running task and its runtime holds the task's own.
 #[inline]
 pub(crate) fn current() -> (AsyncId, AsyncId) {
-    CURRENT.try_with(Cell::get).unwrap_or((AsyncId::ROOT, AsyncId::NONE))
+    let (ids, owner) = CURRENT.try_with(Cell::get).unwrap_or(ROOT_ENTRY);
+    if let Some(held) = HELD.get() {
+        let running = Owner::running();
+        if running != owner
+            && let Some(ids) = held(running)
+        {
+            return ids;
+        }
+    }
+    ids
 }
 
-/// Makes `ids` current; returns the previous ones, for [`restore`].
+/// Makes `ids` current, as entered by `owner`; returns the previous entry, for [`restore`].
 #[inline]
-pub(crate) fn enter(ids: (AsyncId, AsyncId)) -> (AsyncId, AsyncId) {
-    CURRENT.try_with(|c| c.replace(ids)).unwrap_or((AsyncId::ROOT, AsyncId::NONE))
+pub(crate) fn enter(ids: (AsyncId, AsyncId), owner: Owner) -> Entry {
+    CURRENT.try_with(|c| c.replace((ids, owner))).unwrap_or(ROOT_ENTRY)
 }
 
 /// Undoes [`enter`].
 #[inline]
-pub(crate) fn restore(prev: (AsyncId, AsyncId)) {
+pub(crate) fn restore(prev: Entry) {
     let _ = CURRENT.try_with(|c| c.set(prev));
 }
 
 /// Execution and trigger ids made current on this thread; the previous ones come back when
 /// dropped (also on unwind).
 pub(crate) struct IdsEntered {
-    prev: (AsyncId, AsyncId),
+    prev: Entry,
 }
 
 impl IdsEntered {
+    /// Enters `ids` as `owner`'s: the code that runs now.
     #[inline]
-    pub(crate) fn new(ids: (AsyncId, AsyncId)) -> IdsEntered {
-        IdsEntered { prev: enter(ids) }
+    pub(crate) fn new(ids: (AsyncId, AsyncId), owner: Owner) -> IdsEntered {
+        IdsEntered { prev: enter(ids, owner) }
     }
 }
 

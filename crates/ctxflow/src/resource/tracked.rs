@@ -9,6 +9,7 @@ use super::hooks::{self, Init};
 use super::ids::{self, AsyncId, IdsEntered};
 use crate::context::current::{self, Entered};
 use crate::context::frame::Ctx;
+use crate::context::owner::Owner;
 
 /// The context and ids a tracked resource runs with.
 pub(crate) struct Resource {
@@ -83,8 +84,9 @@ pub(crate) struct Running<'a> {
 impl<'a> Running<'a> {
     #[inline]
     fn new(slot: &'a mut Ctx, ids: (AsyncId, AsyncId), announce: bool) -> Running<'a> {
-        let entered = Entered::new(slot);
-        let ids_entered = IdsEntered::new(ids);
+        let owner = Owner::running();
+        let entered = Entered::as_owner(slot, owner);
+        let ids_entered = IdsEntered::new(ids, owner);
         Running { _announced: Announced::new(ids.0, announce), _ids: ids_entered, _entered: entered }
     }
 }

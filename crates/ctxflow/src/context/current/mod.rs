@@ -32,8 +32,18 @@ pub(crate) use self::external::{enter_external, exit_external};
 use self::state::{CURRENT, Current, RELEASE};
 use super::error::SetError;
 use super::frame::{self, Ctx, Frame};
+use super::held;
 use super::owner::Owner;
 use crate::contain;
+
+/// What code that does not own the innermost scope on this thread sees: the frame its runtime
+/// holds for it (see `held.rs`), or the empty context; never another's scope. A counted
+/// reference, so that nothing is borrowed while the caller runs user code; out of line, so that
+/// the owner's path stays small.
+#[inline(never)]
+fn unowned_frame() -> Ctx {
+    held::frame(Owner::running()).unwrap_or(None)
+}
 
 /// Runs `f` on the current frame where it is (a shared borrow). `f` must run no user code: a
 /// write it made would find its frame borrowed.
@@ -41,7 +51,7 @@ use crate::contain;
 fn peek<R>(f: impl FnOnce(&Ctx) -> R) -> R {
     CURRENT.with(|c| {
         if !c.owned() {
-            return f(&None);
+            return f(&unowned_frame());
         }
         if c.overlaid.get() > 0 {
             return f(c.overlay.borrow().last().unwrap_or(&None));
@@ -66,16 +76,18 @@ pub(crate) fn capture_inherited() -> Ctx {
 #[inline]
 pub(crate) fn read<R>(f: impl FnOnce(Option<&Frame>) -> R) -> R {
     CURRENT.with(|c| {
-        if !c.owned() {
-            return f(None);
-        }
-        if c.overlaid.get() == 0
-            && let Ok(base) = c.base.try_borrow()
-        {
-            return f(base.as_deref());
-        }
-        // Frames in the overlay: a counted reference, since code `f` runs may change the overlay.
-        let ctx = capture();
+        let ctx = if c.owned() {
+            if c.overlaid.get() == 0
+                && let Ok(base) = c.base.try_borrow()
+            {
+                return f(base.as_deref());
+            }
+            // Frames in the overlay: a counted reference, since code `f` runs may change the
+            // overlay.
+            capture()
+        } else {
+            unowned_frame()
+        };
         f(ctx.as_deref())
     })
 }
@@ -84,6 +96,12 @@ pub(crate) fn read<R>(f: impl FnOnce(Option<&Frame>) -> R) -> R {
 /// dropped after the thread-local holds the new one, so `Drop` code sees the new context.
 /// `Err` once the thread has begun its teardown (see [`alive`]).
 pub(crate) fn replace(new: Ctx) -> Result<(), ()> {
+    let running = Owner::running();
+    if CURRENT.with(|c| c.owner.get()) != running {
+        // A task outside its own scopes writes where its frame is held; `writable` refused
+        // everyone else. (Dropping the frame it replaced may run user code: nothing is held.)
+        return held::replace(running, new).map(drop).map_err(drop);
+    }
     // Registers the releaser of a root frame left at thread exit.
     RELEASE.try_with(|_| ()).map_err(drop)?;
     let (old, settled) = CURRENT.with(|c| {
@@ -281,15 +299,24 @@ pub(crate) fn depth() -> u32 {
 /// Whether the running code may write into the innermost scope: it entered it, and no hook
 /// called since it was entered is running.
 pub(crate) fn writable() -> Result<(), SetError> {
-    CURRENT.with(|c| {
-        if c.depth.get() < c.hook_floor.get() {
-            Err(SetError::InHook)
-        } else if !c.owned() {
-            Err(SetError::NotOwner)
-        } else {
-            Ok(())
-        }
-    })
+    CURRENT
+        .with(|c| {
+            if c.depth.get() < c.hook_floor.get() {
+                Err(SetError::InHook)
+            } else if !c.owned() {
+                Err(SetError::NotOwner)
+            } else {
+                Ok(())
+            }
+        })
+        .or_else(|e| if e == SetError::NotOwner && held_here() { Ok(()) } else { Err(e) })
+}
+
+/// Whether the running code is a task outside its own scopes whose frame its runtime holds:
+/// its writes go there (see `held.rs`).
+pub(crate) fn held_here() -> bool {
+    let running = Owner::running();
+    CURRENT.with(|c| c.owner.get()) != running && held::holds(running)
 }
 
 /// Refuses writes into the scopes entered so far, until dropped: hooks run inside the context
@@ -322,7 +349,13 @@ impl<'a> Entered<'a> {
     /// Enters the frame in `slot`, as the running code's.
     #[inline]
     pub(crate) fn new(slot: &'a mut Ctx) -> Self {
-        let pushed = push(slot, Owner::running());
+        Entered::as_owner(slot, Owner::running())
+    }
+
+    /// [`new`](Self::new), for a caller that knows the running code's [`Owner`] already.
+    #[inline]
+    pub(crate) fn as_owner(slot: &'a mut Ctx, owner: Owner) -> Self {
+        let pushed = push(slot, owner);
         Entered { slot, pushed }
     }
 }

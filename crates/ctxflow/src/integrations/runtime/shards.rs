@@ -1,9 +1,9 @@
 //! The side table's storage: a map from task id, split into shards, each behind a spin lock.
 //!
-//! Every poll of a tracked task takes a shard lock once (in the before-poll hook; the after-poll
-//! hook does not touch the table, see `table.rs`), so the lock's own cost shows directly in
-//! the per-poll overhead. Critical sections here are a hash
-//! probe and a few moves, never user code, so a spin lock fits: taking it is one atomic
+//! Every read of the context by a tracked task outside its own scopes takes a shard lock once
+//! (and, with hooks registered, every poll; see `table.rs`), so the lock's own cost shows
+//! directly in what a read costs. Critical sections here are a hash probe and a few moves,
+//! never user code, so a spin lock fits: taking it is one atomic
 //! compare-and-swap and releasing it a plain store, half the atomic operations of a futex mutex
 //! or dashmap's lock (measured on the spawn-and-yield benchmark). Shards keep workers that run
 //! different tasks off each other's locks; a lock found taken is retried with a short spin, then

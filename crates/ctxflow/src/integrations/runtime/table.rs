@@ -1,23 +1,28 @@
 //! The side table of the opted-in runtimes: task id -> the task's context and ids.
 //!
-//! tokio's hooks hand over nothing but a task id, so a task's context lives here between
-//! polls. One table serves every opted-in runtime of the process, since tokio's task ids are
-//! unique process-wide. It is sharded (no lock shared by all workers on the poll path) and
-//! keeps consecutive ids together (see `shards.rs` and `task_hash.rs`).
+//! tokio's hooks hand over nothing but a task id, so a task's context lives here, from its spawn
+//! to its termination. One table serves every opted-in runtime of the process, since tokio's
+//! task ids are unique process-wide. It is sharded (no lock shared by all workers) and keeps
+//! consecutive ids together (see `shards.rs` and `task_hash.rs`).
 //!
-//! The entry is the one place a task's frame lives, and it is always up to date. The
-//! before-poll hook enters a *copy* of it (one reference count) as a forwarding scope, so a
-//! `set` made during the poll reaches the entry at once (`context/forwarding.rs`), and the
-//! after-poll hook only has to leave the scope: it never touches the table. This is what makes
-//! tokio's re-poll race harmless. A task that wakes itself during a poll can be stolen and
-//! polled by another worker before the worker that polled it has run its after-poll hook; that
-//! next poll starts from the entry, which already holds every write of the previous one.
+//! The entry is the one place a task's frame lives, and it is always up to date. Without hooks
+//! registered, the poll hooks do nothing at all: tokio names the running task during each poll,
+//! so code of the task that reads, captures or writes the context outside a scope of its own
+//! finds the frame here, under the shard lock (`context/held.rs`), and its ids likewise. A poll
+//! that never reads the context costs nothing, and a `set` reaches the entry at once, so tokio
+//! re-polling a task on another worker before the first worker's after-poll hook has run (a
+//! task that wakes itself can be stolen that early) finds every write of the previous poll.
 //!
-//! Hook events are the exception. With hooks registered, a task's `before`, `after` and
-//! `destroy` must come in order, as if its polls never overlapped; so an announced poll marks
-//! the entry, a `before` that finds the mark waits (spinning, then yielding) until the previous
-//! poll's `after` has cleared it, and only then is the next poll announced. The window is a few
-//! instructions wide, so the wait is short and rare, and without hooks nothing waits at all.
+//! With hooks registered, `before` and `after` must run inside the task's context and ids, so
+//! the before-poll hook enters a *copy* of the frame (one reference count) as a forwarding
+//! scope: a `set` made while that scope is innermost also goes straight to the entry
+//! (`context/forwarding.rs`), and the after-poll hook only leaves the scope.
+//!
+//! A task's `before`, `after` and `destroy` must come in order, as if its polls never
+//! overlapped; so an announced poll marks the entry, a `before` that finds the mark waits
+//! (spinning, then yielding) until the previous poll's `after` has cleared it, and only then is
+//! the next poll announced. The window is a few instructions wide, so the wait is short and
+//! rare, and without hooks nothing waits at all.
 //!
 //! For the same reason, a task terminated while an announced poll of it is in flight keeps its
 //! entry until that poll's `after` (tokio terminates a task inside its last poll, and at
@@ -41,6 +46,7 @@ use super::spawn_sites::SpawnSites;
 use crate::contain;
 use crate::context::forwarding;
 use crate::context::frame::Ctx;
+use crate::context::held::{self, Holder};
 use crate::context::owner::Owner;
 use crate::resource::hooks;
 use crate::resource::ids::{self, AsyncId};
@@ -69,7 +75,7 @@ struct Poll {
     slot: Ctx,
     entered: forwarding::Entered,
     /// The ids of the code the poll interrupted on its thread.
-    prev_ids: (AsyncId, AsyncId),
+    prev_ids: ids::Entry,
     /// The task's id, if the poll dispatched `before` (so `after` is due).
     announced: Option<AsyncId>,
 }
@@ -105,7 +111,51 @@ pub(crate) fn spawned(empty_at: &SpawnSites, task: Id, at: &'static Location<'st
     contain::drop_quietly("a task's context", replaced);
 }
 
-/// `on_before_task_poll`: enters the task's context and ids, then fires `before`.
+/// Makes the table the place where reads, writes and ids of a task outside its own scopes are
+/// found (see `context/held.rs`).
+pub(crate) fn hold() {
+    held::hold_with(Holder { frame: held_frame, replace: held_replace });
+    ids::hold_with(held_ids);
+}
+
+/// A counted reference to the frame of task `owner`, if tracked.
+fn held_frame(owner: Owner) -> Option<Ctx> {
+    let task = owner.task_id()?;
+    TASKS.with(task, |m| m.get(&task).map(|e| e.res.ctx.clone()))
+}
+
+/// Gives tracked task `owner` the frame `new`; hands back the one it replaced, to be dropped by
+/// the caller outside the lock.
+fn held_replace(owner: Owner, new: Ctx) -> Result<Ctx, Ctx> {
+    let Some(task) = owner.task_id() else { return Err(new) };
+    TASKS.with(task, |m| match m.get_mut(&task) {
+        Some(e) => Ok(std::mem::replace(&mut e.res.ctx, new)),
+        None => Err(new),
+    })
+}
+
+/// The execution and trigger ids of tracked task `owner`.
+fn held_ids(owner: Owner) -> Option<(AsyncId, AsyncId)> {
+    let task = owner.task_id()?;
+    TASKS.with(task, |m| m.get(&task).map(|e| (e.res.id, e.res.trigger)))
+}
+
+/// Whether polls are announced to hooks now (some hook is registered). If not, the before-poll
+/// hook has nothing to do: the task's code finds its frame and ids in the table when it needs
+/// them.
+#[inline]
+pub(crate) fn polls_announced() -> bool {
+    hooks::enabled()
+}
+
+/// Whether this thread has entered a poll that [`after_poll`] has to leave.
+#[inline]
+pub(crate) fn polls_entered() -> bool {
+    POLLS.try_with(|p| !p.borrow().is_empty()).unwrap_or(false)
+}
+
+/// `on_before_task_poll`, while [`polls_announced`]: enters the task's context and ids, then
+/// fires `before`.
 #[inline]
 pub(crate) fn before_poll(task: Id) {
     let Some((ctx, ids, announced)) = shards::retry(|patient| TASKS.with(task, |m| enter_entry(m, task, patient)))
@@ -114,7 +164,7 @@ pub(crate) fn before_poll(task: Id) {
     };
     let mut slot = ctx;
     let entered = forwarding::enter(&mut slot, Owner::task(task), forward_write);
-    let prev_ids = ids::enter(ids);
+    let prev_ids = ids::enter(ids, Owner::task(task));
     // The record is built in place in the list. `slot` now holds the frame the thread had
     // before, which leaving restores: it is lent to the closure, so that it comes back if the
     // list is gone.
