@@ -96,8 +96,7 @@ pub(crate) fn read<R>(f: impl FnOnce(Option<&Frame>) -> R) -> R {
 /// dropped after the thread-local holds the new one, so `Drop` code sees the new context.
 /// `Err` once the thread has begun its teardown (see [`alive`]).
 pub(crate) fn replace(new: Ctx) -> Result<(), ()> {
-    let running = Owner::running();
-    if CURRENT.with(|c| c.owner.get()) != running {
+    if let Some(running) = not_owner() {
         // A task outside its own scopes writes where its frame is held; `writable` refused
         // everyone else. (Dropping the frame it replaced may run user code: nothing is held.)
         return held::replace(running, new).map(drop).map_err(drop);
@@ -315,8 +314,13 @@ pub(crate) fn writable() -> Result<(), SetError> {
 /// Whether the running code is a task outside its own scopes whose frame its runtime holds:
 /// its writes go there (see `held.rs`).
 pub(crate) fn held_here() -> bool {
+    not_owner().is_some_and(held::holds)
+}
+
+/// The running code, if it does not own the innermost scope on this thread.
+fn not_owner() -> Option<Owner> {
     let running = Owner::running();
-    CURRENT.with(|c| c.owner.get()) != running && held::holds(running)
+    (CURRENT.with(|c| c.owner.get()) != running).then_some(running)
 }
 
 /// Refuses writes into the scopes entered so far, until dropped: hooks run inside the context

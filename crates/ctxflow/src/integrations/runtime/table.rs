@@ -120,8 +120,14 @@ pub(crate) fn hold() {
 
 /// A counted reference to the frame of task `owner`, if tracked.
 fn held_frame(owner: Owner) -> Option<Ctx> {
+    with_entry(owner, |e| e.res.ctx.clone())
+}
+
+/// `f` on the entry of task `owner`, under its shard's lock; `f` must run no user code.
+#[inline]
+fn with_entry<R>(owner: Owner, f: impl FnOnce(&Entry) -> R) -> Option<R> {
     let task = owner.task_id()?;
-    TASKS.with(task, |m| m.get(&task).map(|e| e.res.ctx.clone()))
+    TASKS.with(task, |m| m.get(&task).map(f))
 }
 
 /// Gives tracked task `owner` the frame `new`; hands back the one it replaced, to be dropped by
@@ -136,8 +142,7 @@ fn held_replace(owner: Owner, new: Ctx) -> Result<Ctx, Ctx> {
 
 /// The execution and trigger ids of tracked task `owner`.
 fn held_ids(owner: Owner) -> Option<(AsyncId, AsyncId)> {
-    let task = owner.task_id()?;
-    TASKS.with(task, |m| m.get(&task).map(|e| (e.res.id, e.res.trigger)))
+    with_entry(owner, |e| (e.res.id, e.res.trigger))
 }
 
 /// Whether polls are announced to hooks now (some hook is registered). If not, the before-poll
