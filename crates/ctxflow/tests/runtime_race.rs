@@ -4,35 +4,16 @@
 //! (One test in this binary: it registers a global hook.)
 #![cfg(all(feature = "runtime", tokio_unstable))]
 
+mod race_support;
+
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use ctxflow::AsyncId;
 use ctxflow::hooks::{self, Hook};
 use ctxflow::runtime::BuilderExt;
-use ctxflow::{AsyncId, ContextVar};
-
-static REQUEST: ContextVar<u64> = ContextVar::new("request");
-static STEP: ContextVar<u64> = ContextVar::new("step");
-
-/// Wakes its own task during the poll and returns `Pending` once: the task is queued again
-/// (and can be stolen) before the poll ends.
-struct WakeSelf(bool);
-
-impl Future for WakeSelf {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            return Poll::Ready(());
-        }
-        self.0 = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
-}
+use race_support::run_steps;
 
 #[derive(Default)]
 struct PollOrder {
@@ -69,36 +50,7 @@ fn polls_of_one_task_never_overlap_and_never_lose_a_write() {
     let order = Arc::new(PollOrder::default());
     let handle = hooks::register(order.clone());
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(4).propagate_context().build().unwrap();
-    let checks: u64 = rt.block_on(async {
-        let tasks: Vec<_> = (0..TASKS)
-            .map(|t| {
-                REQUEST.sync_scope(t, || {
-                    tokio::spawn(async move {
-                        let me = ctxflow::execution_id();
-                        let mut checks = 0;
-                        for step in 0..STEPS {
-                            STEP.set(step).unwrap();
-                            if step % 2 == 0 {
-                                WakeSelf(false).await;
-                            } else {
-                                tokio::task::yield_now().await;
-                            }
-                            assert_eq!(REQUEST.get(), Some(t), "task {t} step {step}: request");
-                            assert_eq!(STEP.get(), Some(step), "task {t} step {step}: write lost");
-                            assert_eq!(ctxflow::execution_id(), me, "task {t} step {step}: id");
-                            checks += 1;
-                        }
-                        checks
-                    })
-                })
-            })
-            .collect();
-        let mut checks = 0;
-        for t in tasks {
-            checks += t.await.unwrap();
-        }
-        checks
-    });
+    let checks = run_steps(&rt, TASKS, STEPS);
     drop(rt);
     handle.unregister();
     assert_eq!(checks, TASKS * STEPS);

@@ -7,7 +7,8 @@
 //! future, so the frame is found where it is held instead, by the code that needs it: a read,
 //! a capture or a write made while the innermost scope on the thread is not the running task's
 //! own (see [`Owner`]). Scopes that the task enters itself are entered on the thread as
-//! usual, so the reads inside them take the usual path.
+//! usual, so the reads inside them take the usual path; and a holder may enter the task's
+//! frame on the thread for the rest of a poll that uses it more than once.
 //!
 //! The holder registers itself once; with none registered, a task that does not own the
 //! innermost scope sees the empty context, as it always did.
@@ -28,6 +29,9 @@ pub(crate) struct Holder {
     /// Replaces the frame of task `owner` with the given one and hands back the previous frame;
     /// `Err` with the given frame for a task not held.
     pub(crate) replace: fn(Owner, Ctx) -> Result<Ctx, Ctx>,
+    /// Enters the frame of task `owner` on this thread as the task's own scope, for the rest of
+    /// its poll, if the holder can (it leaves it when the poll ends); true if entered.
+    pub(crate) enter: fn(Owner) -> bool,
 }
 
 static HOLDER: OnceLock<Holder> = OnceLock::new();
@@ -51,6 +55,12 @@ pub(crate) fn replace(owner: Owner, new: Ctx) -> Result<Ctx, Ctx> {
         Some(h) => (h.replace)(owner, new),
         None => Err(new),
     }
+}
+
+/// Enters the frame held for `owner`, the running task, on this thread for the rest of its poll
+/// (the holder leaves it); true if it did. No borrow of the thread's context may be held.
+pub(crate) fn enter(owner: Owner) -> bool {
+    HOLDER.get().is_some_and(|h| (h.enter)(owner))
 }
 
 /// Whether anything holds a frame for `owner`.

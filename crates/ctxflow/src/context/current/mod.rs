@@ -45,12 +45,20 @@ fn unowned_frame() -> Ctx {
     held::frame(Owner::running()).unwrap_or(None)
 }
 
+/// Enters the frame the runtime holds for the running task, for the rest of its poll, so that
+/// this read and the next ones of the poll take the owner's path (see `held.rs`); false if it
+/// cannot (no such frame, or not inside the task's poll). Nothing may be borrowed.
+#[inline(never)]
+fn enter_held() -> bool {
+    held::enter(Owner::running())
+}
+
 /// Runs `f` on the current frame where it is (a shared borrow). `f` must run no user code: a
 /// write it made would find its frame borrowed.
 #[inline]
 fn peek<R>(f: impl FnOnce(&Ctx) -> R) -> R {
     CURRENT.with(|c| {
-        if !c.owned() {
+        if !c.owned() && !enter_held() {
             return f(&unowned_frame());
         }
         if c.overlaid.get() > 0 {
@@ -76,7 +84,7 @@ pub(crate) fn capture_inherited() -> Ctx {
 #[inline]
 pub(crate) fn read<R>(f: impl FnOnce(Option<&Frame>) -> R) -> R {
     CURRENT.with(|c| {
-        let ctx = if c.owned() {
+        let ctx = if c.owned() || enter_held() {
             if c.overlaid.get() == 0
                 && let Ok(base) = c.base.try_borrow()
             {

@@ -81,16 +81,20 @@ impl BuilderExt for Builder {
         // A panic out of a tokio hook takes the worker down. The table contains the user code it
         // runs (hooks, values' `Drop`) where it runs it; this is the last line.
         self.on_task_spawn(move |meta| boundary(|| table::spawned(&empty_at, meta.id(), meta.spawned_at())))
-            // Without hooks registered, a poll has nothing to do (see `table.rs`).
+            // Without hooks registered, a poll enters nothing until its code needs the
+            // context (see `table.rs`).
             .on_before_task_poll(|meta| {
                 if table::polls_announced() {
                     boundary(|| table::before_poll(meta.id()))
+                } else {
+                    table::poll_starts(meta.id())
                 }
             })
             .on_after_task_poll(|meta| {
                 if table::polls_entered() {
                     boundary(|| table::after_poll(meta.id()))
                 }
+                table::poll_ends()
             })
             .on_task_terminate(|meta| boundary(|| table::terminated(meta.id())))
     }

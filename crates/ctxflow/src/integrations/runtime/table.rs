@@ -6,17 +6,19 @@
 //! consecutive ids together (see `shards.rs` and `task_hash.rs`).
 //!
 //! The entry is the one place a task's frame lives, and it is always up to date. Without hooks
-//! registered, the poll hooks do nothing at all: tokio names the running task during each poll,
+//! registered, a poll enters nothing up front: tokio names the running task during each poll,
 //! so code of the task that reads, captures or writes the context outside a scope of its own
-//! finds the frame here, under the shard lock (`context/held.rs`), and its ids likewise. A poll
-//! that never reads the context costs nothing, and a `set` reaches the entry at once, so tokio
-//! re-polling a task on another worker before the first worker's after-poll hook has run (a
-//! task that wakes itself can be stolen that early) finds every write of the previous poll.
+//! finds the frame here, under the shard lock (`context/held.rs`), and its ids likewise. The
+//! second such use in one poll enters a copy of the frame as a forwarding scope for the rest of
+//! the poll (below), so that a poll that reads many times pays one lookup, and one that never
+//! reads pays none. A `set` reaches the entry at once either way, so tokio re-polling a task on
+//! another worker before the first worker's after-poll hook has run (a task that wakes itself
+//! can be stolen that early) finds every write of the previous poll.
 //!
 //! With hooks registered, `before` and `after` must run inside the task's context and ids, so
-//! the before-poll hook enters a *copy* of the frame (one reference count) as a forwarding
-//! scope: a `set` made while that scope is innermost also goes straight to the entry
-//! (`context/forwarding.rs`), and the after-poll hook only leaves the scope.
+//! the before-poll hook enters that copy (one reference count) at once. A `set` made while the
+//! forwarding scope is innermost also goes straight to the entry (`context/forwarding.rs`), and
+//! the after-poll hook only leaves the scope.
 //!
 //! A task's `before`, `after` and `destroy` must come in order, as if its polls never
 //! overlapped; so an announced poll marks the entry, a `before` that finds the mark waits
@@ -65,6 +67,18 @@ struct Entry {
     terminated: bool,
 }
 
+/// A poll running with nothing entered for its task (see [`held_enter`]).
+#[derive(Clone, Copy)]
+struct Unentered {
+    task: Option<Id>,
+    /// Its code has read the context once, from the table.
+    read: bool,
+}
+
+impl Unentered {
+    const NONE: Unentered = Unentered { task: None, read: false };
+}
+
 /// What a poll enters: a copy of the task's frame, its ids, and its id if announced.
 type Entered = (Ctx, (AsyncId, AsyncId), Option<AsyncId>);
 
@@ -88,6 +102,8 @@ thread_local! {
     /// shutdown tokio terminates a task being spawned *before* running the spawn hook, on the
     /// spawning thread, with nothing in between; that hook must then not track it.
     static ENDED_UNANNOUNCED: Cell<Option<Id>> = const { Cell::new(None) };
+    /// The tracked task whose poll runs on this thread with nothing entered for it yet.
+    static UNENTERED: Cell<Unentered> = const { Cell::new(Unentered::NONE) };
 }
 
 /// `on_task_spawn`: runs on the spawning thread, inside the spawner's poll, before the task
@@ -114,7 +130,7 @@ pub(crate) fn spawned(empty_at: &SpawnSites, task: Id, at: &'static Location<'st
 /// Makes the table the place where reads, writes and ids of a task outside its own scopes are
 /// found (see `context/held.rs`).
 pub(crate) fn hold() {
-    held::hold_with(Holder { frame: held_frame, replace: held_replace });
+    held::hold_with(Holder { frame: held_frame, replace: held_replace, enter: held_enter });
     ids::hold_with(held_ids);
 }
 
@@ -167,6 +183,54 @@ pub(crate) fn before_poll(task: Id) {
     else {
         return; // spawned through ctxflow (it tracks itself), or gone
     };
+    if enter_poll(task, ctx, ids, announced)
+        && let Some(id) = announced
+    {
+        hooks::before(id);
+    }
+}
+
+/// `on_before_task_poll`, while not [`polls_announced`]: the poll of `task` starts, with
+/// nothing entered for it; its code enters its frame when it first needs it ([`held_enter`]).
+#[inline]
+pub(crate) fn poll_starts(task: Id) {
+    let _ = UNENTERED.try_with(|u| u.set(Unentered { task: Some(task), read: false }));
+}
+
+/// `on_after_task_poll`, after [`after_poll`] if anything was entered: the poll has ended.
+#[inline]
+pub(crate) fn poll_ends() {
+    let _ = UNENTERED.try_with(|u| u.set(Unentered::NONE));
+}
+
+/// Enters the frame and ids of task `owner` for the rest of its poll, the second time its code
+/// reads, captures or writes the context outside a scope of its own: later reads of the poll
+/// then take the usual path, with no lookup. The first time, it only counts: a poll that
+/// reads once is cheaper with one lookup than with a scope entered and left. Only inside the
+/// poll (between [`poll_starts`] and the after-poll hook that leaves it); true if entered.
+fn held_enter(owner: Owner) -> bool {
+    let Some(task) = owner.task_id() else { return false };
+    let second = UNENTERED
+        .try_with(|u| match u.get() {
+            Unentered { task: Some(t), read } if t == task => {
+                u.set(if read { Unentered::NONE } else { Unentered { task: Some(t), read: true } });
+                read
+            }
+            _ => false,
+        })
+        .unwrap_or(false);
+    if !second {
+        return false;
+    }
+    match with_entry(owner, |e| (e.res.ctx.clone(), (e.res.id, e.res.trigger))) {
+        Some((ctx, ids)) => enter_poll(task, ctx, ids, None),
+        None => false,
+    }
+}
+
+/// Enters `ctx` and `ids` as task `task`'s poll on this thread, recorded for [`after_poll`] to
+/// leave; false if this thread is being torn down (nothing is left entered then).
+fn enter_poll(task: Id, ctx: Ctx, ids: (AsyncId, AsyncId), announced: Option<AsyncId>) -> bool {
     let mut slot = ctx;
     let entered = forwarding::enter(&mut slot, Owner::task(task), forward_write);
     let prev_ids = ids::enter(ids, Owner::task(task));
@@ -185,11 +249,9 @@ pub(crate) fn before_poll(task: Id) {
         finish(&mut unrecorded);
         let ended = if announced.is_some() { unmark(task) } else { None };
         contain::drop_quietly("a task's context", (unrecorded, ended));
-        return;
+        return false;
     }
-    if let Some(id) = announced {
-        hooks::before(id);
-    }
+    true
 }
 
 /// `on_after_task_poll`: fires `after` inside the task's context, then leaves it and restores
