@@ -323,10 +323,8 @@ fn finish(poll: &mut Poll) {
 
 /// Where a `set` made in a task's poll goes: the task's entry (see the module docs).
 fn forward_write(owner: Owner, frame: Ctx) {
-    let Some(task) = owner.task_id() else { return };
-    let old = TASKS.with(task, |m| m.get_mut(&task).map(|e| std::mem::replace(&mut e.res.ctx, frame)));
     // The entry's previous frame, dropped where the `set` that replaced it runs.
-    drop(old);
+    drop(held_replace(owner, frame));
 }
 
 /// `on_task_terminate`: the task is gone (completed, cancelled, or shut down). Also called
