@@ -21,17 +21,30 @@ use std::sync::OnceLock;
 use super::frame::Ctx;
 use super::owner::Owner;
 
-/// Where a runtime holds its tasks' frames. Neither function may run user code: they are called
-/// inside reads and writes of the context (the frames they hand back are dropped by the caller).
+/// What the running task's code finds where its runtime holds its frame.
+pub(crate) enum Found {
+    /// Nothing holds a frame for it: it sees the empty context.
+    Nothing,
+    /// A counted reference to its frame.
+    Frame(Ctx),
+    /// Its frame is now entered on this thread as its own scope, for the rest of its poll: the
+    /// caller reads it the usual way.
+    Entered,
+}
+
+/// Where a runtime holds its tasks' frames. None of its functions may run user code: they are
+/// called inside reads and writes of the context (the frames they hand back are dropped by the
+/// caller).
 pub(crate) struct Holder {
     /// A counted reference to the frame of task `owner`; `None` for a task not held.
     pub(crate) frame: fn(Owner) -> Option<Ctx>,
     /// Replaces the frame of task `owner` with the given one and hands back the previous frame;
     /// `Err` with the given frame for a task not held.
     pub(crate) replace: fn(Owner, Ctx) -> Result<Ctx, Ctx>,
-    /// Enters the frame of task `owner` on this thread as the task's own scope, for the rest of
-    /// its poll, if the holder can (it leaves it when the poll ends); true if entered.
-    pub(crate) enter: fn(Owner) -> bool,
+    /// The frame of task `owner`, the running task, for code of it that reads it: a counted
+    /// reference, or the frame entered on this thread for the rest of the poll, as the holder
+    /// sees fit (it leaves it when the poll ends). No borrow of the thread's context may be held.
+    pub(crate) find: fn(Owner) -> Found,
 }
 
 static HOLDER: OnceLock<Holder> = OnceLock::new();
@@ -48,6 +61,15 @@ pub(crate) fn frame(owner: Owner) -> Option<Ctx> {
     HOLDER.get().and_then(|h| (h.frame)(owner))
 }
 
+/// The frame held for `owner`, the running task, for a read (see [`Holder::find`]).
+#[inline]
+pub(crate) fn find(owner: Owner) -> Found {
+    match HOLDER.get() {
+        Some(h) => (h.find)(owner),
+        None => Found::Nothing,
+    }
+}
+
 /// Replaces the frame held for `owner` and hands back the previous one, to be dropped by the
 /// caller; `Err` with `new` if nothing holds a frame for it.
 pub(crate) fn replace(owner: Owner, new: Ctx) -> Result<Ctx, Ctx> {
@@ -55,12 +77,6 @@ pub(crate) fn replace(owner: Owner, new: Ctx) -> Result<Ctx, Ctx> {
         Some(h) => (h.replace)(owner, new),
         None => Err(new),
     }
-}
-
-/// Enters the frame held for `owner`, the running task, on this thread for the rest of its poll
-/// (the holder leaves it); true if it did. No borrow of the thread's context may be held.
-pub(crate) fn enter(owner: Owner) -> bool {
-    HOLDER.get().is_some_and(|h| (h.enter)(owner))
 }
 
 /// Whether anything holds a frame for `owner`.

@@ -32,25 +32,22 @@ pub(crate) use self::external::{enter_external, exit_external};
 use self::state::{CURRENT, Current, RELEASE};
 use super::error::SetError;
 use super::frame::{self, Ctx, Frame};
-use super::held;
+use super::held::{self, Found};
 use super::owner::Owner;
 use crate::contain;
 
-/// What code that does not own the innermost scope on this thread sees: the frame its runtime
-/// holds for it (see `held.rs`), or the empty context; never another's scope. A counted
-/// reference, so that nothing is borrowed while the caller runs user code; out of line, so that
-/// the owner's path stays small.
+/// What code that does not own the innermost scope on this thread reads: the frame its runtime
+/// holds for it (see `held.rs`), or the empty context; never another's scope. `None` if the
+/// runtime entered that frame on the thread instead, as the running code's own scope: the
+/// caller then reads it the owner's way. A counted reference, so that nothing is borrowed while
+/// the caller runs user code; out of line, so that the owner's path stays small.
 #[inline(never)]
-fn unowned_frame() -> Ctx {
-    held::frame(Owner::running()).unwrap_or(None)
-}
-
-/// Enters the frame the runtime holds for the running task, for the rest of its poll, so that
-/// this read and the next ones of the poll take the owner's path (see `held.rs`); false if it
-/// cannot (no such frame, or not inside the task's poll). Nothing may be borrowed.
-#[inline(never)]
-fn enter_held() -> bool {
-    held::enter(Owner::running())
+fn unowned(running: Owner) -> Option<Ctx> {
+    match held::find(running) {
+        Found::Nothing => Some(None),
+        Found::Frame(ctx) => Some(ctx),
+        Found::Entered => None,
+    }
 }
 
 /// Runs `f` on the current frame where it is (a shared borrow). `f` must run no user code: a
@@ -58,8 +55,11 @@ fn enter_held() -> bool {
 #[inline]
 fn peek<R>(f: impl FnOnce(&Ctx) -> R) -> R {
     CURRENT.with(|c| {
-        if !c.owned() && !enter_held() {
-            return f(&unowned_frame());
+        let running = Owner::running();
+        if c.owner.get() != running
+            && let Some(ctx) = unowned(running)
+        {
+            return f(&ctx);
         }
         if c.overlaid.get() > 0 {
             return f(c.overlay.borrow().last().unwrap_or(&None));
@@ -84,18 +84,20 @@ pub(crate) fn capture_inherited() -> Ctx {
 #[inline]
 pub(crate) fn read<R>(f: impl FnOnce(Option<&Frame>) -> R) -> R {
     CURRENT.with(|c| {
-        let ctx = if c.owned() || enter_held() {
-            if c.overlaid.get() == 0
-                && let Ok(base) = c.base.try_borrow()
-            {
-                return f(base.as_deref());
-            }
-            // Frames in the overlay: a counted reference, since code `f` runs may change the
-            // overlay.
-            capture()
-        } else {
-            unowned_frame()
-        };
+        let running = Owner::running();
+        if c.owner.get() != running
+            && let Some(ctx) = unowned(running)
+        {
+            return f(ctx.as_deref());
+        }
+        if c.overlaid.get() == 0
+            && let Ok(base) = c.base.try_borrow()
+        {
+            return f(base.as_deref());
+        }
+        // Frames in the overlay: a counted reference, since code `f` runs may change the
+        // overlay.
+        let ctx = capture();
         f(ctx.as_deref())
     })
 }

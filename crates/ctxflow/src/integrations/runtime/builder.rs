@@ -91,10 +91,9 @@ impl BuilderExt for Builder {
                 }
             })
             .on_after_task_poll(|meta| {
-                if table::polls_entered() {
+                if table::poll_ends() {
                     boundary(|| table::after_poll(meta.id()))
                 }
-                table::poll_ends()
             })
             .on_task_terminate(|meta| boundary(|| table::terminated(meta.id())))
     }

@@ -48,7 +48,7 @@ use super::spawn_sites::SpawnSites;
 use crate::contain;
 use crate::context::forwarding;
 use crate::context::frame::Ctx;
-use crate::context::held::{self, Holder};
+use crate::context::held::{self, Found, Holder};
 use crate::context::owner::Owner;
 use crate::resource::hooks;
 use crate::resource::ids::{self, AsyncId};
@@ -67,7 +67,7 @@ struct Entry {
     terminated: bool,
 }
 
-/// A poll running with nothing entered for its task (see [`held_enter`]).
+/// A poll running with nothing entered for its task (see [`held_find`]).
 #[derive(Clone, Copy)]
 struct Unentered {
     task: Option<Id>,
@@ -94,16 +94,22 @@ struct Poll {
     announced: Option<AsyncId>,
 }
 
-thread_local! {
-    /// The tracked polls running on this thread, innermost last. More than one only when a
+/// The tracked polls running on this thread. One thread-local, so that each poll hook touches
+/// one.
+struct Polls {
+    /// The polls that entered their task's frame, innermost last. More than one only when a
     /// runtime is driven from inside a task.
-    static POLLS: RefCell<Vec<Poll>> = const { RefCell::new(Vec::new()) };
+    entered: RefCell<Vec<Poll>>,
+    /// The tracked task whose poll runs on this thread with nothing entered for it yet.
+    unentered: Cell<Unentered>,
+}
+
+thread_local! {
+    static POLLS: Polls = const { Polls { entered: RefCell::new(Vec::new()), unentered: Cell::new(Unentered::NONE) } };
     /// The last id whose termination this thread saw without having seen its spawn. At
     /// shutdown tokio terminates a task being spawned *before* running the spawn hook, on the
     /// spawning thread, with nothing in between; that hook must then not track it.
     static ENDED_UNANNOUNCED: Cell<Option<Id>> = const { Cell::new(None) };
-    /// The tracked task whose poll runs on this thread with nothing entered for it yet.
-    static UNENTERED: Cell<Unentered> = const { Cell::new(Unentered::NONE) };
 }
 
 /// `on_task_spawn`: runs on the spawning thread, inside the spawner's poll, before the task
@@ -130,7 +136,7 @@ pub(crate) fn spawned(empty_at: &SpawnSites, task: Id, at: &'static Location<'st
 /// Makes the table the place where reads, writes and ids of a task outside its own scopes are
 /// found (see `context/held.rs`).
 pub(crate) fn hold() {
-    held::hold_with(Holder { frame: held_frame, replace: held_replace, enter: held_enter });
+    held::hold_with(Holder { frame: held_frame, replace: held_replace, find: held_find });
     ids::hold_with(held_ids);
 }
 
@@ -169,12 +175,6 @@ pub(crate) fn polls_announced() -> bool {
     hooks::enabled()
 }
 
-/// Whether this thread has entered a poll that [`after_poll`] has to leave.
-#[inline]
-pub(crate) fn polls_entered() -> bool {
-    POLLS.try_with(|p| !p.borrow().is_empty()).unwrap_or(false)
-}
-
 /// `on_before_task_poll`, while [`polls_announced`]: enters the task's context and ids, then
 /// fires `before`.
 #[inline]
@@ -191,40 +191,53 @@ pub(crate) fn before_poll(task: Id) {
 }
 
 /// `on_before_task_poll`, while not [`polls_announced`]: the poll of `task` starts, with
-/// nothing entered for it; its code enters its frame when it first needs it ([`held_enter`]).
+/// nothing entered for it; its code finds its frame when it needs it ([`held_find`]).
 #[inline]
 pub(crate) fn poll_starts(task: Id) {
-    let _ = UNENTERED.try_with(|u| u.set(Unentered { task: Some(task), read: false }));
+    let _ = POLLS.try_with(|p| p.unentered.set(Unentered { task: Some(task), read: false }));
 }
 
-/// `on_after_task_poll`, after [`after_poll`] if anything was entered: the poll has ended.
+/// `on_after_task_poll`: the poll has ended. True if it entered its task's frame, which
+/// [`after_poll`] then leaves.
 #[inline]
-pub(crate) fn poll_ends() {
-    let _ = UNENTERED.try_with(|u| u.set(Unentered::NONE));
+pub(crate) fn poll_ends() -> bool {
+    POLLS
+        .try_with(|p| {
+            p.unentered.set(Unentered::NONE);
+            !p.entered.borrow().is_empty()
+        })
+        .unwrap_or(false)
 }
 
-/// Enters the frame and ids of task `owner` for the rest of its poll, the second time its code
-/// reads, captures or writes the context outside a scope of its own: later reads of the poll
-/// then take the usual path, with no lookup. The first time, it only counts: a poll that
-/// reads once is cheaper with one lookup than with a scope entered and left. Only inside the
-/// poll (between [`poll_starts`] and the after-poll hook that leaves it); true if entered.
-fn held_enter(owner: Owner) -> bool {
-    let Some(task) = owner.task_id() else { return false };
-    let second = UNENTERED
-        .try_with(|u| match u.get() {
+/// The frame of task `owner`, for its code that reads, captures or writes the context outside
+/// a scope of its own. The first time in a poll, a counted reference: a poll that reads once is
+/// cheaper with one lookup than with a scope entered and left. The second time, the frame and
+/// ids are entered for the rest of the poll, so that later reads take the usual path, with no
+/// lookup. Entered only inside the poll (between [`poll_starts`] and the after-poll hook that
+/// leaves it): a future dropped at shutdown runs with no hook to leave a scope.
+fn held_find(owner: Owner) -> Found {
+    let Some(task) = owner.task_id() else { return Found::Nothing };
+    let second = POLLS
+        .try_with(|p| match p.unentered.get() {
             Unentered { task: Some(t), read } if t == task => {
-                u.set(if read { Unentered::NONE } else { Unentered { task: Some(t), read: true } });
+                p.unentered.set(if read { Unentered::NONE } else { Unentered { task: Some(t), read: true } });
                 read
             }
             _ => false,
         })
         .unwrap_or(false);
-    if !second {
-        return false;
+    if second {
+        let Some((ctx, ids)) = with_entry(owner, |e| (e.res.ctx.clone(), (e.res.id, e.res.trigger))) else {
+            return Found::Nothing;
+        };
+        if enter_poll(task, ctx, ids, None) {
+            return Found::Entered;
+        }
+        // This thread is being torn down: the frame is read where it is held.
     }
-    match with_entry(owner, |e| (e.res.ctx.clone(), (e.res.id, e.res.trigger))) {
-        Some((ctx, ids)) => enter_poll(task, ctx, ids, None),
-        None => false,
+    match held_frame(owner) {
+        Some(ctx) => Found::Frame(ctx),
+        None => Found::Nothing,
     }
 }
 
@@ -240,7 +253,7 @@ fn enter_poll(task: Id, ctx: Ctx, ids: (AsyncId, AsyncId), announced: Option<Asy
     let mut pending = Some(slot);
     let _ = POLLS.try_with(|p| {
         let slot = pending.take().unwrap_or_default();
-        p.borrow_mut().push(Poll { task, slot, entered, prev_ids, announced })
+        p.entered.borrow_mut().push(Poll { task, slot, entered, prev_ids, announced })
     });
     if let Some(slot) = pending {
         let mut unrecorded = Poll { task, slot, entered, prev_ids, announced };
@@ -259,7 +272,7 @@ fn enter_poll(task: Id, ctx: Ctx, ids: (AsyncId, AsyncId), announced: Option<Asy
 #[inline]
 pub(crate) fn after_poll(task: Id) {
     let poll = POLLS.try_with(|p| {
-        let mut polls = p.borrow_mut();
+        let mut polls = p.entered.borrow_mut();
         // Not ours: an untracked task, polled inside a tracked one.
         if polls.last().is_some_and(|p| p.task == task) { polls.pop() } else { None }
     });
