@@ -32,7 +32,7 @@ pub(crate) mod sealed {
     /// The conversion itself, kept private so the frame representation stays internal. An
     /// iterator rather than a list, so that `Snapshot::with_bindings` and `sync_scope` build their frame
     /// straight from an array or tuple without first collecting it (three or more bindings
-    /// would spill a `Changes` to the heap: one allocation per request in ctxflow-http).
+    /// would cost an allocation: one per request in ctxflow-http).
     pub trait Sealed {
         fn into_changes(self) -> impl Iterator<Item = super::Change>;
     }
@@ -96,7 +96,7 @@ tuple_bindings!(A B C D E F G H);
 /// # }
 /// ```
 pub fn scope<F: Future>(bindings: impl IntoBindings, fut: F) -> Scoped<F> {
-    Scoped::pending(bindings.into_changes().collect(), fut)
+    Scoped::changing(bindings.into_changes(), fut)
 }
 
 /// Runs `f` with all `bindings` applied at once, then restores the previous context.

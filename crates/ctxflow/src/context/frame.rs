@@ -60,9 +60,6 @@ pub struct Change {
     pub(crate) value: Option<Value>,
 }
 
-/// Changes waiting to be applied (a `VAR.scope(v, fut)` before its first poll).
-pub(crate) type Changes = SmallVec<[Change; 2]>;
-
 /// `base` with `changes` applied in order (later ones win), as one new frame; `None` when the
 /// changes leave `base` as it is (then share `base` instead of copying it).
 pub(crate) fn apply(base: Option<&Frame>, changes: impl IntoIterator<Item = Change>) -> Option<Ctx> {

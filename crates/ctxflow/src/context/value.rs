@@ -53,7 +53,18 @@ where
 impl Value {
     /// Moves `value` into a new `Arc`.
     pub(crate) fn new<T: Send + Sync + 'static>(value: T) -> Value {
-        Value { data: Arc::new(value), field: None }
+        Value::shared(Value::share(value))
+    }
+
+    /// `value` moved into a new `Arc`, not yet made a [`Value`] (a pending scope keeps it so: it
+    /// is smaller).
+    pub(crate) fn share<T: Send + Sync + 'static>(value: T) -> Shared {
+        Arc::new(value)
+    }
+
+    /// The value whose own `Arc` is `data`.
+    pub(crate) fn shared(data: Shared) -> Value {
+        Value { data, field: None }
     }
 
     /// The field that `project` reaches in `owner`: the value keeps the whole `Arc<S>` alive.

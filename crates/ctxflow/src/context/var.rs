@@ -291,7 +291,7 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
     /// When the scope ends (the future completes, is dropped, or its poll panics), the whole
     /// previous context is back.
     pub fn scope<F: Future>(&self, value: T, fut: F) -> Scoped<F> {
-        Scoped::pending(smallvec::smallvec![self.change(Some(value))], fut)
+        Scoped::setting(self.key(), Value::share(value), fut)
     }
 
     /// Runs `f` with this variable set to `value`, then restores the previous context, also
@@ -309,7 +309,7 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
 
     /// Runs `fut` with this variable unset (its default, if any, shows). Node: `als.exit`.
     pub fn exit<F: Future>(&self, fut: F) -> Scoped<F> {
-        Scoped::pending(smallvec::smallvec![self.change(None)], fut)
+        Scoped::unsetting(self.key(), fut)
     }
 
     /// Runs `f` with this variable unset, then restores it. Node: `als.exit(fn)`.
