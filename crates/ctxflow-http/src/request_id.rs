@@ -39,9 +39,15 @@ const INLINE: usize = 38;
 /// Visible ASCII either way.
 #[derive(Clone)]
 enum Repr {
-    Inline { len: u8, bytes: [u8; INLINE] },
+    Inline { len: u8, bytes: Inline },
     Shared(Arc<str>),
 }
+
+/// An inline id's bytes, starting on a word boundary: `str::from_utf8`, which every display of
+/// the id goes through, then checks them a word at a time instead of a byte at a time.
+#[derive(Clone, Copy)]
+#[repr(align(8))]
+struct Inline([u8; INLINE]);
 
 /// Why a request id was not accepted.
 ///
@@ -78,8 +84,8 @@ impl RequestId {
     /// ```
     pub fn generate() -> Self {
         let random: [u8; 16] = crate::ids::random_bytes();
-        let mut bytes = [0; INLINE];
-        crate::ids::encode_lower_hex(&random, &mut bytes[..32]);
+        let mut bytes = Inline([0; INLINE]);
+        crate::ids::encode_lower_hex(&random, &mut bytes.0[..32]);
         RequestId(Repr::Inline { len: 32, bytes })
     }
 
@@ -91,7 +97,7 @@ impl RequestId {
     pub fn as_str(&self) -> &str {
         match &self.0 {
             // Only visible ASCII is ever stored, so this never falls back.
-            Repr::Inline { len, bytes } => std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default(),
+            Repr::Inline { len, bytes } => std::str::from_utf8(&bytes.0[..usize::from(*len)]).unwrap_or_default(),
             Repr::Shared(text) => text,
         }
     }
@@ -124,8 +130,8 @@ impl RequestId {
             return Err(RequestIdError::Invalid);
         }
         if text.len() <= INLINE {
-            let mut bytes = [0; INLINE];
-            bytes[..text.len()].copy_from_slice(text);
+            let mut bytes = Inline([0; INLINE]);
+            bytes.0[..text.len()].copy_from_slice(text);
             return Ok(RequestId(Repr::Inline { len: text.len() as u8, bytes }));
         }
         // Visible ASCII, so valid UTF-8.
