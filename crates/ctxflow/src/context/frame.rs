@@ -79,8 +79,13 @@ pub(crate) fn apply(base: Option<&Frame>, changes: impl IntoIterator<Item = Chan
     let after = at + usize::from(replaced);
     let first = first.value.map(|value| Entry { key: first.key, value });
     let Some(second) = changes.next() else {
-        // One change, the usual case: an exact-size iterator, which `Arc<[_]>` collects into one
-        // allocation of the right size, each entry written in place.
+        // One change, the usual case. On the empty context (a request's first scope), the frame
+        // is that entry alone.
+        if base.is_empty() {
+            return Some(alone(first));
+        }
+        // Otherwise an exact-size iterator, which `Arc<[_]>` collects into one allocation of the
+        // right size, each entry written in place.
         if at + usize::from(first.is_some()) + (base.len() - after) == 0 {
             return Some(None);
         }
@@ -98,6 +103,11 @@ pub(crate) fn apply(base: Option<&Frame>, changes: impl IntoIterator<Item = Chan
         }
     }
     Some(share(entries))
+}
+
+/// The frame of `entry` alone: one allocation, with no iterator to collect.
+fn alone(entry: Option<Entry>) -> Ctx {
+    entry.map(|e| Arc::new([e]) as Arc<Frame>)
 }
 
 /// The frame of `entries`, or the empty context if there are none.
