@@ -43,14 +43,13 @@ impl Slot {
     /// First poll: applies the changes to the poller's context.
     #[cold]
     fn build(&mut self) -> &mut Ctx {
-        let apply = |changes| current::read(|f| frame::apply(f, changes));
         let built = match std::mem::replace(self, Slot::Ready(None)) {
-            Slot::Set { key, value } => apply([Change { key, value: Some(Value::shared(value)) }]),
-            Slot::Unset { key } => apply([Change { key, value: None }]),
-            Slot::Many(changes) => current::read(|f| frame::apply(f, changes)),
-            Slot::Ready(ctx) => Some(ctx),
+            Slot::Set { key, value } => over_current([Change { key, value: Some(Value::shared(value)) }]),
+            Slot::Unset { key } => over_current([Change { key, value: None }]),
+            Slot::Many(changes) => over_current(changes),
+            Slot::Ready(ctx) => ctx,
         };
-        *self = Slot::Ready(built.unwrap_or_else(current::capture));
+        *self = Slot::Ready(built);
         match self {
             Slot::Ready(ctx) => ctx,
             _ => unreachable!("just made ready"),
@@ -164,7 +163,13 @@ impl<F: Future> Future for Scoped<F> {
 /// Runs `f` with `changes` applied on top of the current context, then restores the previous
 /// context (also on unwind).
 pub(crate) fn sync_run_with<R>(changes: impl IntoIterator<Item = Change>, f: impl FnOnce() -> R) -> R {
-    sync_run_in(current::read(|fr| frame::apply(fr, changes)).unwrap_or_else(current::capture), f)
+    sync_run_in(over_current(changes), f)
+}
+
+/// The current context with `changes` applied (the current frame itself, shared, if they change
+/// nothing).
+fn over_current(changes: impl IntoIterator<Item = Change>) -> Ctx {
+    current::read(|fr| frame::apply(fr, changes)).unwrap_or_else(current::capture)
 }
 
 /// Runs `f` inside `ctx`, then restores the caller's context (also on unwind).

@@ -50,15 +50,23 @@ fn unowned(running: Owner) -> Option<Ctx> {
     }
 }
 
+/// What the running code reads if it does not own the innermost scope on this thread (see
+/// [`unowned`]); `None` if it owns it, or does now.
+#[inline(always)]
+fn unowned_here(c: &Current) -> Option<Ctx> {
+    let running = Owner::running();
+    if c.owner.get() == running {
+        return None;
+    }
+    unowned(running)
+}
+
 /// Runs `f` on the current frame where it is (a shared borrow). `f` must run no user code: a
 /// write it made would find its frame borrowed.
 #[inline]
 fn peek<R>(f: impl FnOnce(&Ctx) -> R) -> R {
     CURRENT.with(|c| {
-        let running = Owner::running();
-        if c.owner.get() != running
-            && let Some(ctx) = unowned(running)
-        {
+        if let Some(ctx) = unowned_here(c) {
             return f(&ctx);
         }
         if c.overlaid.get() > 0 {
@@ -84,10 +92,7 @@ pub(crate) fn capture_inherited() -> Ctx {
 #[inline]
 pub(crate) fn read<R>(f: impl FnOnce(Option<&Frame>) -> R) -> R {
     CURRENT.with(|c| {
-        let running = Owner::running();
-        if c.owner.get() != running
-            && let Some(ctx) = unowned(running)
-        {
+        if let Some(ctx) = unowned_here(c) {
             return f(ctx.as_deref());
         }
         if c.overlaid.get() == 0
