@@ -94,18 +94,14 @@ struct Poll {
     announced: Option<AsyncId>,
 }
 
-/// The tracked polls running on this thread. One thread-local, so that each poll hook touches
-/// one.
-struct Polls {
-    /// The polls that entered their task's frame, innermost last. More than one only when a
-    /// runtime is driven from inside a task.
-    entered: RefCell<Vec<Poll>>,
-    /// The tracked task whose poll runs on this thread with nothing entered for it yet.
-    unentered: Cell<Unentered>,
-}
-
 thread_local! {
-    static POLLS: Polls = const { Polls { entered: RefCell::new(Vec::new()), unentered: Cell::new(Unentered::NONE) } };
+    /// The tracked polls running on this thread that entered their task's frame, innermost
+    /// last. More than one only when a runtime is driven from inside a task.
+    static POLLS: RefCell<Vec<Poll>> = const { RefCell::new(Vec::new()) };
+    /// The tracked task whose poll runs on this thread with nothing entered for it yet. Apart
+    /// from `POLLS`, which needs dropping: a thread-local that needs none costs no check of its
+    /// state, and every unhooked poll touches this one only.
+    static UNENTERED: Cell<Unentered> = const { Cell::new(Unentered::NONE) };
     /// The last id whose termination this thread saw without having seen its spawn. At
     /// shutdown tokio terminates a task being spawned *before* running the spawn hook, on the
     /// spawning thread, with nothing in between; that hook must then not track it.
@@ -194,19 +190,16 @@ pub(crate) fn before_poll(task: Id) {
 /// nothing entered for it; its code finds its frame when it needs it ([`held_find`]).
 #[inline]
 pub(crate) fn poll_starts(task: Id) {
-    let _ = POLLS.try_with(|p| p.unentered.set(Unentered { task: Some(task), read: false }));
+    let _ = UNENTERED.try_with(|u| u.set(Unentered { task: Some(task), read: false }));
 }
 
-/// `on_after_task_poll`: the poll has ended. True if it entered its task's frame, which
-/// [`after_poll`] then leaves.
+/// `on_after_task_poll`: the poll has ended. True if it may have entered its task's frame,
+/// which [`after_poll`] then leaves: a poll still marked unentered did not (entering clears the
+/// mark), so the usual poll never looks at `POLLS`.
 #[inline]
 pub(crate) fn poll_ends() -> bool {
-    POLLS
-        .try_with(|p| {
-            p.unentered.set(Unentered::NONE);
-            !p.entered.borrow().is_empty()
-        })
-        .unwrap_or(false)
+    let unentered = UNENTERED.try_with(|u| u.replace(Unentered::NONE)).unwrap_or(Unentered::NONE);
+    unentered.task.is_none() && POLLS.try_with(|p| !p.borrow().is_empty()).unwrap_or(false)
 }
 
 /// The frame of task `owner`, for its code that reads, captures or writes the context outside
@@ -217,10 +210,10 @@ pub(crate) fn poll_ends() -> bool {
 /// leaves it): a future dropped at shutdown runs with no hook to leave a scope.
 fn held_find(owner: Owner) -> Found {
     let Some(task) = owner.task_id() else { return Found::Nothing };
-    let second = POLLS
-        .try_with(|p| match p.unentered.get() {
+    let second = UNENTERED
+        .try_with(|u| match u.get() {
             Unentered { task: Some(t), read } if t == task => {
-                p.unentered.set(if read { Unentered::NONE } else { Unentered { task: Some(t), read: true } });
+                u.set(if read { Unentered::NONE } else { Unentered { task: Some(t), read: true } });
                 read
             }
             _ => false,
@@ -253,7 +246,7 @@ fn enter_poll(task: Id, ctx: Ctx, ids: (AsyncId, AsyncId), announced: Option<Asy
     let mut pending = Some(slot);
     let _ = POLLS.try_with(|p| {
         let slot = pending.take().unwrap_or_default();
-        p.entered.borrow_mut().push(Poll { task, slot, entered, prev_ids, announced })
+        p.borrow_mut().push(Poll { task, slot, entered, prev_ids, announced })
     });
     if let Some(slot) = pending {
         let mut unrecorded = Poll { task, slot, entered, prev_ids, announced };
@@ -272,7 +265,7 @@ fn enter_poll(task: Id, ctx: Ctx, ids: (AsyncId, AsyncId), announced: Option<Asy
 #[inline]
 pub(crate) fn after_poll(task: Id) {
     let poll = POLLS.try_with(|p| {
-        let mut polls = p.entered.borrow_mut();
+        let mut polls = p.borrow_mut();
         // Not ours: an untracked task, polled inside a tracked one.
         if polls.last().is_some_and(|p| p.task == task) { polls.pop() } else { None }
     });
