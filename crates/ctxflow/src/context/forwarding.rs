@@ -11,7 +11,7 @@
 //! so the holder is never behind, and leaving the scope only has to drop the copy.
 
 // Only the runtime enters forwarding scopes; every write checks for one.
-#![cfg_attr(not(feature = "runtime"), allow(dead_code))]
+#![cfg_attr(not(all(feature = "runtime", tokio_unstable, not(loom))), allow(dead_code))]
 
 use std::cell::Cell;
 

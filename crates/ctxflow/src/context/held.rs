@@ -14,7 +14,7 @@
 //! innermost scope sees the empty context, as it always did.
 
 // Only the runtime registers a holder.
-#![cfg_attr(not(feature = "runtime"), allow(dead_code))]
+#![cfg_attr(not(all(feature = "runtime", tokio_unstable, not(loom))), allow(dead_code))]
 
 use std::sync::OnceLock;
 

@@ -34,13 +34,13 @@ impl Owner {
     }
 
     /// The tokio task `id` (for code that enters a task's scope before tokio names the task).
-    #[cfg(feature = "runtime")]
+    #[cfg(all(feature = "runtime", tokio_unstable, not(loom)))]
     pub(crate) fn task(id: tokio::task::Id) -> Owner {
         Owner(Some(id))
     }
 
     /// The tokio task, if the owner is one.
-    #[cfg(feature = "runtime")]
+    #[cfg(all(feature = "runtime", tokio_unstable, not(loom)))]
     pub(crate) fn task_id(self) -> Option<tokio::task::Id> {
         self.0
     }

@@ -41,7 +41,7 @@ static HELD: OnceLock<HeldIds> = OnceLock::new();
 
 /// Makes `held` the place to look for the ids of tasks that run outside their own scopes. The
 /// first stays.
-#[cfg_attr(not(feature = "runtime"), allow(dead_code))]
+#[cfg_attr(not(all(feature = "runtime", tokio_unstable, not(loom))), allow(dead_code))]
 pub(crate) fn hold_with(held: HeldIds) {
     let _ = HELD.set(held);
 }

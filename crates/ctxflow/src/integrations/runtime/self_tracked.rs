@@ -25,6 +25,7 @@ impl SelfTracked {
     }
 
     /// Whether the task being spawned on this thread right now tracks itself.
+    #[cfg(all(tokio_unstable, not(loom)))]
     #[inline]
     pub(crate) fn active() -> bool {
         ACTIVE.try_with(Cell::get).unwrap_or(false)
