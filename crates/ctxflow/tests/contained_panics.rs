@@ -3,7 +3,7 @@
 //! (docs/semantics.md, "Panics in user code"; docs/reliability.md.)
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use ctxflow::hooks::{self, Hook};
 use ctxflow::{AsyncId, AsyncResource, ContextVar, Snapshot};
@@ -105,6 +105,8 @@ fn a_root_value_whose_drop_panics_at_thread_exit_does_not_abort() {
 #[test]
 #[cfg_attr(miri, ignore = "a tokio runtime under miri is too slow")]
 fn a_value_whose_drop_panics_in_a_runtime_hook_does_not_kill_the_worker() {
+    use std::sync::atomic::AtomicUsize;
+
     use ctxflow::runtime::BuilderExt;
 
     // One worker: if a hook's panic killed it, later tasks would never run (and in a debug
