@@ -54,16 +54,10 @@ where
 impl Value {
     /// Moves `value` into a new `Arc`.
     pub(crate) fn new<T: Send + Sync + 'static>(value: T) -> Value {
-        Value::shared(Value::share(value))
+        Value::shared(Arc::new(value))
     }
 
-    /// `value` moved into a new `Arc`, not yet made a [`Value`] (a pending scope keeps it so: it
-    /// is smaller).
-    pub(crate) fn share<T: Send + Sync + 'static>(value: T) -> Shared {
-        Arc::new(value)
-    }
-
-    /// The value whose own `Arc` is `data`.
+    /// The value whose own `Arc` is `data` (a pending scope keeps only the `Arc`: it is smaller).
     pub(crate) fn shared(data: Shared) -> Value {
         Value { data, field: None }
     }

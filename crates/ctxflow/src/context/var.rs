@@ -291,7 +291,7 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
     /// When the scope ends (the future completes, is dropped, or its poll panics), the whole
     /// previous context is back.
     pub fn scope<F: Future>(&self, value: T, fut: F) -> Scoped<F> {
-        Scoped::setting(self.key(), Value::share(value), fut)
+        Scoped::setting(self.key(), Arc::new(value), fut)
     }
 
     /// Runs `f` with this variable set to `value`, then restores the previous context, also
