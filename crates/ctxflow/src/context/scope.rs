@@ -185,10 +185,11 @@ pub(crate) fn check_writable() -> Result<(), SetError> {
         return Err(SetError::ThreadExiting);
     }
     // A task whose frame its runtime holds is a scope of its own (see `held.rs`).
-    if current::depth() == 0 && in_async_runtime() && !current::held_here() {
+    let held = current::held_here();
+    if current::depth() == 0 && in_async_runtime() && !held {
         return Err(SetError::NoScope);
     }
-    current::writable()
+    current::writable(held)
 }
 
 fn in_async_runtime() -> bool {

@@ -310,20 +310,19 @@ pub(crate) fn depth() -> u32 {
     CURRENT.with(|c| c.depth.get())
 }
 
-/// Whether the running code may write into the innermost scope: it entered it, and no hook
-/// called since it was entered is running.
-pub(crate) fn writable() -> Result<(), SetError> {
-    CURRENT
-        .with(|c| {
-            if c.depth.get() < c.hook_floor.get() {
-                Err(SetError::InHook)
-            } else if !c.owned() {
-                Err(SetError::NotOwner)
-            } else {
-                Ok(())
-            }
-        })
-        .or_else(|e| if e == SetError::NotOwner && held_here() { Ok(()) } else { Err(e) })
+/// Whether the running code may write into the innermost scope: it entered it (or, `held`, its
+/// runtime holds its frame: see [`held_here`]), and no hook called since it was entered is
+/// running.
+pub(crate) fn writable(held: bool) -> Result<(), SetError> {
+    CURRENT.with(|c| {
+        if c.depth.get() < c.hook_floor.get() {
+            Err(SetError::InHook)
+        } else if !c.owned() && !held {
+            Err(SetError::NotOwner)
+        } else {
+            Ok(())
+        }
+    })
 }
 
 /// Whether the running code is a task outside its own scopes whose frame its runtime holds:
