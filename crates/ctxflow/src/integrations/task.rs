@@ -48,7 +48,8 @@ impl<F: Future> Future for Task<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let mut this = self.project();
         let id = this.res.id;
-        let running = this.res.enter();
+        // Left when dropped, after the finished future below.
+        let _running = this.res.enter();
         let out = match this.inner.as_mut().as_pin_mut() {
             Some(inner) => inner.poll(cx),
             None => panic!("a ctxflow task was polled after completion"),
@@ -57,7 +58,6 @@ impl<F: Future> Future for Task<F> {
             hooks::resolve(id);
             this.inner.set(None);
         }
-        drop(running);
         out
     }
 }

@@ -6,8 +6,8 @@
 use std::panic::Location;
 
 use super::hooks::{self, Init};
-use super::ids::{self, AsyncId, IdsEntered};
-use crate::context::current::{self, Entered};
+use super::ids::{self, AsyncId};
+use crate::context::current::{self, Pushed};
 use crate::context::frame::Ctx;
 use crate::context::owner::Owner;
 
@@ -74,20 +74,43 @@ impl Drop for Resource {
 
 /// A resource's code running on this thread: its context and ids are entered, and, when
 /// announced, `before` has fired and `after` fires on drop (also on unwind).
+///
+/// One guard with one `Drop`, not a guard per piece: the pieces' guards, moved into a struct
+/// and dropped by its glue, made each poll build the struct on the stack and call the glue out
+/// of line.
 pub(crate) struct Running<'a> {
-    // Dropped first, so `after` runs inside the resource's context and ids.
-    _announced: Announced,
-    _ids: IdsEntered,
-    _entered: Entered<'a>,
+    slot: &'a mut Ctx,
+    pushed: Pushed,
+    prev_ids: ids::Entry,
+    /// The resource's id if `before` fired, so `after` is due.
+    announced: Option<AsyncId>,
 }
 
 impl<'a> Running<'a> {
     #[inline]
     fn new(slot: &'a mut Ctx, ids: (AsyncId, AsyncId), announce: bool) -> Running<'a> {
         let owner = Owner::running();
-        let entered = Entered::as_owner(slot, owner);
-        let ids_entered = IdsEntered::new(ids, owner);
-        Running { _announced: Announced::new(ids.0, announce), _ids: ids_entered, _entered: entered }
+        let pushed = current::push(slot, owner);
+        let prev_ids = ids::enter(ids, owner);
+        // The guard first: whatever `before` does, leaving is already due.
+        let mut running = Running { slot, pushed, prev_ids, announced: None };
+        if announce && hooks::enabled() {
+            hooks::before(ids.0);
+            running.announced = Some(ids.0);
+        }
+        running
+    }
+}
+
+impl Drop for Running<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        // `after` runs inside the resource's context and ids, so they are left last.
+        if let Some(id) = self.announced {
+            hooks::after(id);
+        }
+        ids::restore(self.prev_ids);
+        current::pop(self.slot, self.pushed);
     }
 }
 
