@@ -210,7 +210,8 @@ pub(crate) fn pop(slot: &mut Ctx, pushed: Pushed) {
     // The usual case: the frame went into `base`, and no external entry, overlay frame or read
     // is in the way. Nothing is retired then, so nothing is freed here.
     let done = CURRENT.with(|c| {
-        if !matches!(pushed.mode, Mode::Base) || c.externals.get() > 0 || c.overlaid.get() > 0 {
+        // One test for both counts: this runs on every exit.
+        if !matches!(pushed.mode, Mode::Base) || (c.externals.get() | c.overlaid.get()) != 0 {
             return false;
         }
         let Ok(mut base) = c.base.try_borrow_mut() else { return false };
