@@ -368,13 +368,7 @@ impl<'a> Entered<'a> {
     /// Enters the frame in `slot`, as the running code's.
     #[inline]
     pub(crate) fn new(slot: &'a mut Ctx) -> Self {
-        Entered::as_owner(slot, Owner::running())
-    }
-
-    /// [`new`](Self::new), for a caller that knows the running code's [`Owner`] already.
-    #[inline]
-    pub(crate) fn as_owner(slot: &'a mut Ctx, owner: Owner) -> Self {
-        let pushed = push(slot, owner);
+        let pushed = push(slot, Owner::running());
         Entered { slot, pushed }
     }
 }
