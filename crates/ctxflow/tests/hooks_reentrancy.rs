@@ -206,3 +206,31 @@ fn a_hook_panicking_in_init_does_not_break_spawning() {
     let seen = rt.block_on(TEST.scope(TAG, async { ctxflow::spawn(async { TEST.get() }).await.unwrap() }));
     assert_eq!(seen, Some(TAG));
 }
+
+#[test]
+fn a_hook_panicking_in_after_leaves_the_thread_as_it_found_it() {
+    // Leaving a task's poll fires `after` first, then restores the thread's context and ids:
+    // a hook's panic there must not skip the restoring.
+    const TAG: &str = "after-panics";
+    static PANICKED: AtomicUsize = AtomicUsize::new(0);
+    let bad = hooks::register(on(TAG, |event, _, _| {
+        if event == "after" {
+            PANICKED.fetch_add(1, Ordering::Relaxed);
+            panic!("hook panics on purpose in after");
+        }
+    }));
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let outside = rt.block_on(async {
+        // Spawned with the test's value, polled on this thread once the scope is left.
+        let child = TEST.sync_scope(TAG, || ctxflow::spawn(async { (TEST.get(), ctxflow::execution_id()) }));
+        let (inside, id) = child.await.unwrap();
+        assert_eq!(inside, Some(TAG));
+        assert_ne!(id, AsyncId::ROOT);
+        // The task's poll, ending in the panicking `after`, ran on this thread.
+        (TEST.get(), ctxflow::execution_id())
+    });
+    assert_eq!(PANICKED.load(Ordering::Relaxed), 1, "the hook panicked once, then was disabled");
+    assert!(!bad.is_enabled());
+    assert_eq!(outside, (None, AsyncId::ROOT));
+    assert_eq!(rt.block_on(async { (TEST.get(), ctxflow::execution_id()) }), (None, AsyncId::ROOT));
+}

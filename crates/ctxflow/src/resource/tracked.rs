@@ -105,7 +105,9 @@ impl<'a> Running<'a> {
 impl Drop for Running<'_> {
     #[inline]
     fn drop(&mut self) {
-        // `after` runs inside the resource's context and ids, so they are left last.
+        // `after` runs inside the resource's context and ids, so they are left last. It never
+        // unwinds (a hook's panic is contained where the hook is called), so they are always
+        // left.
         if let Some(id) = self.announced {
             hooks::after(id);
         }
