@@ -5,8 +5,9 @@
 //! for ctxflow, alternating, and prints one line per run: `plain_ns ctxflow_ns`. A second
 //! argument picks what plain tokio is paired with: `noop_hook` (ctxflow with a no-op hook
 //! registered), `automatic` (plain `tokio::spawn` on a runtime built with `propagate_context()`)
-//! or `hooks_floor` (plain tokio on a runtime whose four task hooks do nothing: what tokio's own
-//! calls of the hooks cost). With `plain`, `ctxflow`, `ctxflow_noop_hook` or `ctxflow_runtime`
+//! `hooks_floor` (plain tokio on a runtime whose four task hooks do nothing: what tokio's own
+//! calls of the hooks cost) or `task_local` (`tokio::task_local!`, re-scoped by hand at each
+//! spawn: the reference a context without capture, ids or hooks costs). With `plain`, `ctxflow`, `ctxflow_noop_hook` or `ctxflow_runtime`
 //! it runs that contender alone and prints nothing: for counting instructions under valgrind,
 //! where the difference between two run counts is the cost of the extra runs. Its source does
 //! not depend on ctxflow's internals, so `scripts/compare.sh` builds the same file against an
@@ -17,7 +18,7 @@ use std::time::Instant;
 use ctxflow_benches::hook::register_noop;
 use ctxflow_benches::runtimes::{multi_thread, multi_thread_builder, propagating};
 use ctxflow_benches::workloads::{REQUESTS, requests};
-use ctxflow_benches::{Automatic, Contender, Ctxflow, Plain};
+use ctxflow_benches::{Automatic, Contender, Ctxflow, Plain, TaskLocal};
 
 fn time<C: Contender>(rt: &tokio::runtime::Runtime) -> u128 {
     let start = Instant::now();
@@ -58,10 +59,11 @@ fn main() -> std::process::ExitCode {
         Some("ctxflow_runtime") => alone::<Automatic>(&propagating(multi_thread_builder()), runs),
         Some("hooks_floor") => paired::<Plain>(&rt, &empty_hooks(), runs),
         Some("automatic") => paired::<Automatic>(&rt, &propagating(multi_thread_builder()), runs),
+        Some("task_local") => paired::<TaskLocal>(&rt, &rt, runs),
         None | Some("noop_hook") => paired::<Ctxflow>(&rt, &rt, runs),
         Some(other) => {
             eprintln!(
-                "requests: unknown mode {other:?} (plain, ctxflow, ctxflow_noop_hook, ctxflow_runtime, noop_hook, automatic, hooks_floor)"
+                "requests: unknown mode {other:?} (plain, ctxflow, ctxflow_noop_hook, ctxflow_runtime, noop_hook, automatic, hooks_floor, task_local)"
             );
             return std::process::ExitCode::from(2);
         }
