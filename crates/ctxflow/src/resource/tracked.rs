@@ -92,13 +92,9 @@ impl<'a> Running<'a> {
         let owner = Owner::running();
         let pushed = current::push(slot, owner);
         let prev_ids = ids::enter(ids, owner);
-        // The guard first: whatever `before` does, leaving is already due.
-        let mut running = Running { slot, pushed, prev_ids, announced: None };
-        if announce && hooks::enabled() {
-            hooks::before(ids.0);
-            running.announced = Some(ids.0);
-        }
-        running
+        // Before the guard exists: `before`, like `after`, never unwinds.
+        let announced = announce_before(ids.0, announce).then_some(ids.0);
+        Running { slot, pushed, prev_ids, announced }
     }
 }
 
@@ -126,12 +122,19 @@ pub(crate) struct Announced {
 impl Announced {
     #[inline]
     pub(crate) fn new(id: AsyncId, announce: bool) -> Announced {
-        let hooked = announce && hooks::enabled();
-        if hooked {
-            hooks::before(id);
-        }
-        Announced { id, hooked }
+        Announced { id, hooked: announce_before(id, announce) }
     }
+}
+
+/// Fires `before` for `id` if `announce` and a hook is registered; whether it fired, and so
+/// whether `after` is due.
+#[inline]
+fn announce_before(id: AsyncId, announce: bool) -> bool {
+    let hooked = announce && hooks::enabled();
+    if hooked {
+        hooks::before(id);
+    }
+    hooked
 }
 
 impl Drop for Announced {
