@@ -4,14 +4,15 @@
 //! then 3 children spawned and joined) on a 2-worker runtime, once per run, for plain tokio and
 //! for ctxflow, alternating, and prints one line per run: `plain_ns ctxflow_ns`. A second
 //! argument picks what plain tokio is paired with: `noop_hook` (ctxflow with a no-op hook
-//! registered), `automatic` (plain `tokio::spawn` on a runtime built with `propagate_context()`)
+//! registered), `automatic` (plain `tokio::spawn` on a runtime built with `propagate_context()`),
 //! `hooks_floor` (plain tokio on a runtime whose four task hooks do nothing: what tokio's own
 //! calls of the hooks cost) or `task_local` (`tokio::task_local!`, re-scoped by hand at each
-//! spawn: the reference a context without capture, ids or hooks costs). With `plain`, `ctxflow`, `ctxflow_noop_hook` or `ctxflow_runtime`
-//! it runs that contender alone and prints nothing: for counting instructions under valgrind,
-//! where the difference between two run counts is the cost of the extra runs. Its source does
-//! not depend on ctxflow's internals, so `scripts/compare.sh` builds the same file against an
-//! older commit and runs both binaries in alternation.
+//! spawn: a context with no capture, ids or hooks). With `plain`, `ctxflow`,
+//! `ctxflow_noop_hook` or `ctxflow_runtime` it runs that contender alone and prints nothing:
+//! for counting instructions under valgrind, where the difference between two run counts is the
+//! cost of the extra runs. Its source does not depend on ctxflow's internals, so
+//! `scripts/compare.sh` builds the same file against an older commit and runs both binaries in
+//! alternation.
 
 use std::time::Instant;
 
