@@ -1,4 +1,5 @@
-//! The side table's storage: a map from task id, split into shards, each behind a spin lock.
+//! The side table's storage: a map from task id, split into shards, each behind a spin lock,
+//! with a few of its entries marked.
 //!
 //! Every read of the context by a tracked task outside its own scopes takes a shard lock once
 //! (and, with hooks registered, every poll; see `table.rs`), so the lock's own cost shows
@@ -17,38 +18,69 @@ use tokio::task::Id;
 
 use super::task_hash::{SHARDS, TaskIdHash, shard_of};
 
-/// One shard's map.
-pub(crate) type Shard<V> = HashMap<Id, V, TaskIdHash>;
+/// One shard: entries `V` by task id, and marks `M` on a few of them.
+pub(crate) struct Shard<V, M> {
+    pub(crate) entries: HashMap<Id, V, TaskIdHash>,
+    pub(crate) marks: Marks<M>,
+}
+
+/// Marks on a few entries, kept apart from them so that the many unmarked entries do not pay
+/// for a mark's room, padding included: entry size is both memory per task and cache lines
+/// per spawn. A list, scanned in full: only entries whose poll is in flight are marked, a few
+/// at most.
+pub(crate) struct Marks<M>(Vec<(Id, M)>);
+
+impl<M> Marks<M> {
+    /// The mark on `task`'s entry, if it has one.
+    pub(crate) fn get(&mut self, task: Id) -> Option<&mut M> {
+        self.0.iter_mut().find(|(t, _)| *t == task).map(|(_, m)| m)
+    }
+
+    /// Marks `task`'s entry, which has no mark yet, with `mark`.
+    pub(crate) fn set(&mut self, task: Id, mark: M) {
+        self.0.push((task, mark));
+    }
+
+    /// Takes the mark off `task`'s entry, if it has one.
+    pub(crate) fn take(&mut self, task: Id) -> Option<M> {
+        let at = self.0.iter().position(|(t, _)| *t == task)?;
+        Some(self.0.swap_remove(at).1)
+    }
+}
 
 /// A shard on its own cache lines, so that two workers on neighbouring shards do not contend.
 #[repr(align(128))]
-struct Padded<V>(SpinMutex<Shard<V>>);
+struct Padded<V, M>(SpinMutex<Shard<V, M>>);
 
-pub(crate) struct Shards<V> {
-    shards: [Padded<V>; SHARDS],
+pub(crate) struct Shards<V, M> {
+    shards: [Padded<V, M>; SHARDS],
 }
 
-impl<V> Shards<V> {
+impl<V, M> Shards<V, M> {
     /// Empty shards; `const`, for a `static` table (nothing is allocated before the first insert).
     pub(crate) const fn new() -> Self {
-        Shards { shards: [const { Padded(SpinMutex::new(HashMap::with_hasher(TaskIdHash))) }; SHARDS] }
+        Shards {
+            shards: [const {
+                Padded(SpinMutex::new(Shard { entries: HashMap::with_hasher(TaskIdHash), marks: Marks(Vec::new()) }))
+            }; SHARDS],
+        }
     }
 
     /// Runs `f` on the shard that holds `task`, under its lock. `f` must not run user code.
     #[inline]
-    pub(crate) fn with<R>(&self, task: Id, f: impl FnOnce(&mut Shard<V>) -> R) -> R {
+    pub(crate) fn with<R>(&self, task: Id, f: impl FnOnce(&mut Shard<V, M>) -> R) -> R {
         let shard = &self.shards[shard_of(TaskIdHash.hash_one(task))].0;
         f(&mut lock(shard))
     }
 
     /// Entries in all shards (each shard read at a slightly different moment).
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| lock(&s.0).len()).sum()
+        self.shards.iter().map(|s| lock(&s.0).entries.len()).sum()
     }
 }
 
 #[inline]
-fn lock<V>(shard: &SpinMutex<Shard<V>>) -> SpinMutexGuard<'_, Shard<V>> {
+fn lock<V, M>(shard: &SpinMutex<Shard<V, M>>) -> SpinMutexGuard<'_, Shard<V, M>> {
     // No critical section runs user code or waits, so waiting for the lock is always right.
     retry(|_| shard.try_lock())
 }

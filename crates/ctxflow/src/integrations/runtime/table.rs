@@ -54,15 +54,14 @@ use crate::resource::hooks;
 use crate::resource::ids::{self, AsyncId};
 use crate::resource::tracked::Resource;
 
-/// Every tracked task of every opted-in runtime.
-static TASKS: Shards<Entry> = Shards::new();
+/// Every tracked task of every opted-in runtime: its context (always up to date, see the
+/// module docs) and ids, `destroy` when dropped; marked while an announced poll of it is in
+/// flight.
+static TASKS: Shards<Resource, InFlight> = Shards::new();
 
-/// A tracked task.
-struct Entry {
-    /// Its context (always up to date, see the module docs) and ids; `destroy` when dropped.
-    res: Resource,
-    /// An announced poll (`before` dispatched) has not dispatched its `after` yet.
-    announced: bool,
+/// The mark of a task whose announced poll (`before` dispatched) has not dispatched its
+/// `after` yet.
+struct InFlight {
     /// tokio terminated the task during that poll: its `after` removes the entry.
     terminated: bool,
 }
@@ -124,7 +123,7 @@ pub(crate) fn spawned(empty_at: &SpawnSites, task: Id, at: &'static Location<'st
     } else {
         Resource::spawned("task", at)
     };
-    let replaced = TASKS.with(task, |m| m.insert(task, Entry { res: resource, announced: false, terminated: false }));
+    let replaced = TASKS.with(task, |m| m.entries.insert(task, resource));
     // Ids are never reused while tracked; dropped outside the lock anyway.
     contain::drop_quietly("a task's context", replaced);
 }
@@ -138,29 +137,29 @@ pub(crate) fn hold() {
 
 /// A counted reference to the frame of task `owner`, if tracked.
 fn held_frame(owner: Owner) -> Option<Ctx> {
-    with_entry(owner, |e| e.res.ctx.clone())
+    with_entry(owner, |e| e.ctx.clone())
 }
 
 /// `f` on the entry of task `owner`, under its shard's lock; `f` must run no user code.
 #[inline]
-fn with_entry<R>(owner: Owner, f: impl FnOnce(&Entry) -> R) -> Option<R> {
+fn with_entry<R>(owner: Owner, f: impl FnOnce(&Resource) -> R) -> Option<R> {
     let task = owner.task_id()?;
-    TASKS.with(task, |m| m.get(&task).map(f))
+    TASKS.with(task, |m| m.entries.get(&task).map(f))
 }
 
 /// Gives tracked task `owner` the frame `new`; hands back the one it replaced, to be dropped by
 /// the caller outside the lock.
 fn held_replace(owner: Owner, new: Ctx) -> Result<Ctx, Ctx> {
     let Some(task) = owner.task_id() else { return Err(new) };
-    TASKS.with(task, |m| match m.get_mut(&task) {
-        Some(e) => Ok(std::mem::replace(&mut e.res.ctx, new)),
+    TASKS.with(task, |m| match m.entries.get_mut(&task) {
+        Some(e) => Ok(std::mem::replace(&mut e.ctx, new)),
         None => Err(new),
     })
 }
 
 /// The execution and trigger ids of tracked task `owner`.
 fn held_ids(owner: Owner) -> Option<(AsyncId, AsyncId)> {
-    with_entry(owner, |e| (e.res.id, e.res.trigger))
+    with_entry(owner, |e| (e.id, e.trigger))
 }
 
 /// Whether polls are announced to hooks now (some hook is registered). If not, the before-poll
@@ -220,7 +219,7 @@ fn held_find(owner: Owner) -> Found {
         })
         .unwrap_or(false);
     if second {
-        let Some((ctx, ids)) = with_entry(owner, |e| (e.res.ctx.clone(), (e.res.id, e.res.trigger))) else {
+        let Some((ctx, ids)) = with_entry(owner, |e| (e.ctx.clone(), (e.id, e.trigger))) else {
             return Found::Nothing;
         };
         if enter_poll(task, ctx, ids, None) {
@@ -293,30 +292,29 @@ pub(crate) fn after_poll(task: Id) {
 /// (hooks are registered). `Some(None)`: not tracked. `None`: the previous poll, on another
 /// worker, has not dispatched its `after` yet; try again (unless no longer `patient`).
 #[inline]
-fn enter_entry(m: &mut Shard<Entry>, task: Id, patient: bool) -> Option<Option<Entered>> {
-    let Some(e) = m.get_mut(&task) else { return Some(None) };
+fn enter_entry(m: &mut Shard<Resource, InFlight>, task: Id, patient: bool) -> Option<Option<Entered>> {
+    let Some(e) = m.entries.get(&task) else { return Some(None) };
     let announced = if hooks::enabled() {
-        if e.announced && patient {
-            return None;
+        if m.marks.get(task).is_some() {
+            if patient {
+                return None;
+            }
+        } else {
+            m.marks.set(task, InFlight { terminated: false });
         }
-        e.announced = true;
-        Some(e.res.id)
+        Some(e.id)
     } else {
         None
     };
-    Some(Some((e.res.ctx.clone(), (e.res.id, e.res.trigger), announced)))
+    Some(Some((e.ctx.clone(), (e.id, e.trigger), announced)))
 }
 
 /// After an announced poll's `after`: the next poll may be announced. Returns the entry of a
 /// task terminated meanwhile, taken out of the table, for the caller to drop (`destroy`).
-fn unmark(task: Id) -> Option<Entry> {
-    TASKS.with(task, |m| {
-        let e = m.get_mut(&task)?;
-        if e.terminated {
-            return m.remove(&task);
-        }
-        e.announced = false;
-        None
+fn unmark(task: Id) -> Option<Resource> {
+    TASKS.with(task, |m| match m.marks.take(task) {
+        Some(InFlight { terminated: true }) => m.entries.remove(&task),
+        _ => None,
     })
 }
 
@@ -337,13 +335,12 @@ fn forward_write(owner: Owner, frame: Ctx) {
 /// for ids never announced (worker threads, blocking tasks), which are not in the table.
 pub(crate) fn terminated(task: Id) {
     let removed = TASKS.with(task, |m| {
-        let e = m.get_mut(&task)?;
-        if e.announced {
+        if let Some(in_flight) = m.marks.get(task) {
             // A poll's `after` is still due: it removes the entry.
-            e.terminated = true;
+            in_flight.terminated = true;
             return Some(None);
         }
-        Some(m.remove(&task))
+        m.entries.remove(&task).map(Some)
     });
     match removed {
         // `destroy`, outside the lock.
