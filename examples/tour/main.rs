@@ -83,18 +83,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("        view it: open https://ui.perfetto.dev or chrome://tracing and load the file,");
     println!("        or offline, as drawn by ctxflow: {}", traced.svg.display());
 
-    println!(
-        "\n[4/4] what the context layer costs (minimal handler, server CPU per request, median of interleaved rounds)"
-    );
+    println!("\n[4/4] what the context layer costs (minimal handler, server CPU per request, interleaved rounds)");
     match client_rt.block_on(overhead::measure(&client, 5, 2_000)) {
-        Some(o) => println!(
-            "      with ctxflow's layer: {:.1} µs   without: {:.1} µs   ratio: {:.3}x   ({} rounds of {} requests; the full benchmark: scripts/bench.sh)",
-            o.with_layer.as_secs_f64() * 1e6,
-            o.without_layer.as_secs_f64() * 1e6,
-            o.ratio(),
-            o.rounds,
-            o.requests_per_round
-        ),
+        Some(o) => {
+            let (low, high) = o.ratio_range();
+            println!(
+                "      with ctxflow's layer: {:.1} µs   without: {:.1} µs   (medians of {} rounds of {} requests)",
+                o.with_layer.as_secs_f64() * 1e6,
+                o.without_layer.as_secs_f64() * 1e6,
+                o.rounds,
+                o.requests_per_round
+            );
+            println!(
+                "      ratio, round by round: median {:.3}x, range {low:.3}x-{high:.3}x   (a quick look on a machine that may be busy; the full benchmark: scripts/bench.sh)",
+                o.ratio()
+            );
+        }
         None => println!("      skipped: this kernel gives no per-thread CPU times (/proc/self/task/*/schedstat)"),
     }
 
