@@ -38,6 +38,7 @@ impl<M> Marks<M> {
 
     /// Marks `task`'s entry, which has no mark yet, with `mark`.
     pub(crate) fn set(&mut self, task: Id, mark: M) {
+        debug_assert!(self.0.iter().all(|(t, _)| *t != task), "an entry marked twice");
         self.0.push((task, mark));
     }
 
