@@ -25,13 +25,16 @@ use ctxflow_tracing::ContextFields;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use tower::{Layer, ServiceExt};
 
 static TENANT: ContextVar<String> = ContextVar::new("tenant");
 
 const TENANTS: [&str; 2] = ["acme", "globex"];
 const REQUESTS: usize = 400;
+/// Keep-alive connections from the outside to the front service, each carrying an equal share
+/// of the requests.
+const CONNECTIONS: usize = 8;
 
 type Pooled = ClientService<Client<HttpConnector, Empty<Bytes>>>;
 
@@ -78,6 +81,32 @@ async fn call(client: &Pooled, uri: &str, tenant: &str) -> String {
     let req = http::Request::get(uri).header("x-expect-tenant", tenant).body(Empty::new()).unwrap();
     let res = client.clone().oneshot(req).await.expect("call");
     String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+}
+
+/// The outside client's share of the requests, one after another on one keep-alive
+/// connection, tenants alternating (starting with `TENANTS[first]`): so every front connection
+/// serves both tenants by construction. (A pool here would open a connection per concurrent
+/// request and leave any sharing to timing.) Each request is sent inside its tenant's scope,
+/// which `inject` writes into its headers.
+async fn send_share(front: SocketAddr, first: usize) -> Vec<(String, String)> {
+    let stream = tokio::net::TcpStream::connect(front).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
+    tokio::spawn(conn);
+    let mut answers = Vec::new();
+    for j in 0..REQUESTS / CONNECTIONS {
+        let tenant = TENANTS[(first + j) % 2].to_string();
+        let mut req = http::Request::get("/")
+            .header("host", "127.0.0.1")
+            .header("x-expect-tenant", &tenant)
+            .body(Empty::<Bytes>::new())
+            .unwrap();
+        TENANT.sync_scope(tenant.clone(), || ctxflow_http::inject(req.headers_mut()));
+        sender.ready().await.unwrap();
+        let res = sender.send_request(req).await.expect("front request");
+        let answer = String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+        answers.push((tenant, answer));
+    }
+    answers
 }
 
 async fn serve(app: Router) -> SocketAddr {
@@ -172,21 +201,15 @@ fn two_tenants_sharing_connections_workers_and_pools_never_see_each_other() {
     let answers = rt.block_on(async {
         let ledger_addr = serve(ledger(seen.clone())).await;
         let front_addr = serve(front(seen.clone(), ledger_addr)).await;
-        // The outside client: one pool for both tenants; requests alternate tenants.
-        let client = pooled_client();
-        let uri = format!("http://{front_addr}/");
-        let mut requests = tokio::task::JoinSet::new();
-        for i in 0..REQUESTS {
-            let tenant = TENANTS[i % 2].to_string();
-            let (client, uri) = (client.clone(), uri.clone());
-            requests.spawn(
-                TENANT.scope(tenant.clone(), async move { (tenant.clone(), call(&client, &uri, &tenant).await) }),
-            );
+        // The outside client: connections in parallel, tenants alternating on each.
+        let mut shares = tokio::task::JoinSet::new();
+        for c in 0..CONNECTIONS {
+            shares.spawn(send_share(front_addr, c % 2));
         }
         let mut answers = Vec::new();
         let all = async {
-            while let Some(done) = requests.join_next().await {
-                answers.push(done.unwrap());
+            while let Some(done) = shares.join_next().await {
+                answers.extend(done.unwrap());
             }
         };
         tokio::time::timeout(Duration::from_secs(120), all).await.expect("the requests finished within the bound");
@@ -215,7 +238,7 @@ fn two_tenants_sharing_connections_workers_and_pools_never_see_each_other() {
     }
     assert_eq!(lines, REQUESTS * 7, "one log line per check");
     // The tenants really did share connections (both services) and worker threads.
-    assert!(seen.shared_connections("front") > 0, "no front connection carried both tenants");
+    assert_eq!(seen.shared_connections("front"), CONNECTIONS, "every front connection carried both tenants");
     assert!(seen.shared_connections("ledger") > 0, "no pooled connection carried both tenants");
     let threads = seen.threads.lock().unwrap();
     assert!(threads.values().filter(|t| t.len() == 2).count() >= 2, "both tenants ran on both workers: {threads:?}");
