@@ -295,12 +295,10 @@ pub(crate) fn after_poll(task: Id) {
 fn enter_entry(m: &mut Shard<Resource, InFlight>, task: Id, patient: bool) -> Option<Option<Entered>> {
     let Some(e) = m.entries.get(&task) else { return Some(None) };
     let announced = if hooks::enabled() {
-        if m.marks.get(task).is_some() {
-            if patient {
-                return None;
-            }
-        } else {
+        if m.marks.get(task).is_none() {
             m.marks.set(task, InFlight { terminated: false });
+        } else if patient {
+            return None;
         }
         Some(e.id)
     } else {
