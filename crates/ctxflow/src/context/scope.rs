@@ -185,11 +185,11 @@ pub(crate) fn check_writable() -> Result<(), SetError> {
         return Err(SetError::ThreadExiting);
     }
     // A task whose frame its runtime holds is a scope of its own (see `held.rs`).
-    let held = current::held_here();
-    if current::depth() == 0 && in_async_runtime() && !held {
+    let writer = current::writer();
+    if current::depth() == 0 && in_async_runtime() && writer != current::Writer::Held {
         return Err(SetError::NoScope);
     }
-    current::writable(held)
+    current::writable(writer)
 }
 
 fn in_async_runtime() -> bool {

@@ -311,25 +311,40 @@ pub(crate) fn depth() -> u32 {
     CURRENT.with(|c| c.depth.get())
 }
 
-/// Whether the running code may write into the innermost scope: it entered it (or, `held`, its
-/// runtime holds its frame: see [`held_here`]), and no hook called since it was entered is
-/// running.
-pub(crate) fn writable(held: bool) -> Result<(), SetError> {
+/// Who the running code is to the innermost scope on this thread, for a write.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Writer {
+    /// It entered that scope.
+    Owner,
+    /// A task outside its own scopes whose frame its runtime holds: its writes go there (see
+    /// `held.rs`).
+    Held,
+    /// Anyone else: its writes are refused.
+    Other,
+}
+
+/// What the running code is to the innermost scope (one ownership test, and a lookup where
+/// the frame is held only when it does not own the scope).
+pub(crate) fn writer() -> Writer {
+    match not_owner() {
+        None => Writer::Owner,
+        Some(running) if held::holds(running) => Writer::Held,
+        Some(_) => Writer::Other,
+    }
+}
+
+/// Whether `writer`, the running code, may write into the innermost scope: it owns it or its
+/// frame is held, and no hook called since the scope was entered is running.
+pub(crate) fn writable(writer: Writer) -> Result<(), SetError> {
     CURRENT.with(|c| {
         if c.depth.get() < c.hook_floor.get() {
             Err(SetError::InHook)
-        } else if !c.owned() && !held {
+        } else if writer == Writer::Other {
             Err(SetError::NotOwner)
         } else {
             Ok(())
         }
     })
-}
-
-/// Whether the running code is a task outside its own scopes whose frame its runtime holds:
-/// its writes go there (see `held.rs`).
-pub(crate) fn held_here() -> bool {
-    not_owner().is_some_and(held::holds)
 }
 
 /// The running code, if it does not own the innermost scope on this thread.

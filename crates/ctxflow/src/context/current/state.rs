@@ -86,12 +86,6 @@ thread_local! {
 }
 
 impl Current {
-    /// Whether the running code owns the innermost scope, and so may see it.
-    #[inline]
-    pub(super) fn owned(&self) -> bool {
-        self.owner.get() == Owner::running()
-    }
-
     /// Folds the overlay back into `base` when nothing needs it any more: no scope entered
     /// through it, and no read holding `base`. Only a `set` made inside a read leaves such a
     /// frame; without this, every later read on the thread would take the counted path.
