@@ -11,6 +11,7 @@ pub mod child_server;
 pub mod contenders;
 pub mod hook;
 pub mod http_requests;
+pub mod log_events;
 pub mod polling;
 pub mod record;
 pub mod report;

@@ -13,7 +13,8 @@
 //! `spawn_join` (the same with one poll: a task's spawn and end), `core` (ctxflow's own
 //! synchronous operations: see [`core_op`]) and `http_request` (one request through
 //! ctxflow-http's layers with its body, headers or not: see [`http_request`]; also with a
-//! declared baggage export, in [`COUNTED_ONLY`]).
+//! declared baggage export, in [`COUNTED_ONLY`]) and `log_event` (one log line with a
+//! request's two fields, or without: see [`crate::log_events`]).
 
 use std::cell::Cell;
 use std::convert::Infallible;
@@ -72,6 +73,7 @@ pub const GROUPS: &[(&str, &[&str])] = &[
     ("spawn_join", &["tokio", "ctxflow", "ctxflow_runtime"]),
     ("core", &["sync_scope", "sync_run", "resource_run", "build2", "build3"]),
     ("http_request", &["bare", "layer", "bare_headers", "layer_headers", "bare_client", "client"]),
+    ("log_event", crate::log_events::OPERATIONS),
 ];
 
 /// Operations only the instruction probe runs, each in a process of its own: they declare a
@@ -115,6 +117,7 @@ pub fn run<R: Runner>(group: &str, name: &str, runner: &mut R) -> bool {
         ("spawn_join", n) => return on_contender::<SpawnJoin, R>(n, runner),
         ("core", op) => return core_op(op, runner),
         ("http_request", case) => return http_request(case, runner),
+        ("log_event", case) => return crate::log_events::run(case, runner),
         ("http_request_declared", case) => {
             let _ = ctxflow_http::Baggage::export(&http_requests::TENANT, "tenant");
             return http_request(case, runner);

@@ -43,6 +43,13 @@ pub const TIME: &[Group] = &[
         false,
     ),
     group(
+        "log_event",
+        "log line with request fields",
+        "format one log event (tracing-subscriber's text format, into io::sink) with the request's id and trace id: from the context (ctxflow-tracing's ContextFields) or from an entered tracing span (baseline: the event without them)",
+        "fmt",
+        false,
+    ),
+    group(
         "spawn_join_ct",
         "spawn + join (current-thread)",
         "spawn a task that reads the value once, join it; current-thread runtime",
@@ -120,6 +127,13 @@ pub const INSTR: &[Group] = &[
         "passthrough",
         false,
     ),
+    group(
+        "instr_log_event",
+        "log line with request fields (instructions)",
+        "instructions to format one log event with the request's id and trace id",
+        "fmt",
+        false,
+    ),
 ];
 
 /// The order contenders are listed in; names not listed come after, in the order first seen.
@@ -137,6 +151,9 @@ pub const ORDER: &[&str] = &[
     "ctxflow_noop_hook",
     "ctxflow_runtime",
     "ctxflow_layer",
+    "fmt",
+    "ctxflow_fields",
+    "span_fields",
     "task_local",
     "tracing",
     "opentelemetry",
@@ -147,7 +164,17 @@ pub const ORDER: &[&str] = &[
 /// Whether a group's table also shows each contender's difference to the baseline (for
 /// the synchronous groups, whose baseline is a near-empty operation).
 pub fn shows_difference(id: &str) -> bool {
-    matches!(id, "poll" | "scope_setup" | "http_layer" | "instr_poll" | "instr_scope_setup" | "instr_http_layer")
+    matches!(
+        id,
+        "poll"
+            | "scope_setup"
+            | "http_layer"
+            | "log_event"
+            | "instr_poll"
+            | "instr_scope_setup"
+            | "instr_http_layer"
+            | "instr_log_event"
+    )
 }
 
 /// The HTTP groups.
