@@ -40,7 +40,22 @@ impl ChildServer {
 /// The child's half: on a runtime of one tokio worker (so that the process's CPU time is one
 /// worker's), binds a loopback port, prints `PORT <n>` and runs `serve` on the listener.
 pub fn listen_and_serve<F: Future<Output = ()>>(serve: impl FnOnce(tokio::net::TcpListener) -> F) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("a runtime");
+    listen_and_serve_on(one_worker().enable_all().build().expect("a runtime"), serve);
+}
+
+/// A builder of the one-worker runtime [`listen_and_serve`] runs on, for a variant that needs
+/// more from it (ctxflow's automatic propagation).
+pub fn one_worker() -> tokio::runtime::Builder {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.worker_threads(1);
+    builder
+}
+
+/// [`listen_and_serve`] on `rt`.
+pub fn listen_and_serve_on<F: Future<Output = ()>>(
+    rt: tokio::runtime::Runtime,
+    serve: impl FnOnce(tokio::net::TcpListener) -> F,
+) {
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
         println!("PORT {}", listener.local_addr().expect("an address").port());

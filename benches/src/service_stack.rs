@@ -10,6 +10,8 @@
 //! - `stack_ctxflow`: ctxflow-http's `ServerLayer` (trace and request id from the headers),
 //!   ctxflow-tracing's fields (request id, trace id) on every event, `ctxflow::spawn`, and
 //!   `ClientLayer` on the outgoing call.
+//! - `stack_automatic`: the same as `stack_ctxflow`, but the task is spawned with plain
+//!   `tokio::spawn` on a runtime built with ctxflow's `propagate_context()`.
 //! - `stack_otel`: today's usual way: tower-http's `TraceLayer` opening a request span whose
 //!   parent is extracted from the headers with `opentelemetry-http`, tracing-opentelemetry
 //!   turning spans into OpenTelemetry spans (an SDK tracer provider with no exporter, so spans
@@ -34,14 +36,15 @@ use opentelemetry::trace::TracerProvider as _;
 use tower::{Layer, Service, ServiceExt};
 use tracing::Instrument;
 
-use crate::child_server::listen_and_serve;
+use crate::child_server::{listen_and_serve, listen_and_serve_on, one_worker};
+use ctxflow::runtime::BuilderExt;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::fmt::format::{DefaultFields, Format};
 use tracing_subscriber::layer::SubscriberExt;
 
 /// The variants of the stack comparison, in report order.
-pub const STACK_VARIANTS: [&str; 3] = ["stack_bare", "stack_ctxflow", "stack_otel"];
+pub const STACK_VARIANTS: [&str; 4] = ["stack_bare", "stack_ctxflow", "stack_automatic", "stack_otel"];
 
 type Plain = Client<HttpConnector, Empty<Bytes>>;
 
@@ -57,7 +60,9 @@ impl Calls {
     async fn downstream(&self) -> u16 {
         let req = Request::get(self.downstream.clone()).body(Empty::new()).expect("a request");
         let res = match self.variant {
-            "stack_ctxflow" => ctxflow_http::ClientLayer::new().layer(self.client.clone()).oneshot(req).await,
+            "stack_ctxflow" | "stack_automatic" => {
+                ctxflow_http::ClientLayer::new().layer(self.client.clone()).oneshot(req).await
+            }
             "stack_otel" => {
                 let mut req = req;
                 let cx = tracing::Span::current().context();
@@ -79,10 +84,12 @@ impl Calls {
         }
     }
 
+    /// 1 if the spawned task ran with the request's context, where the variant carries one.
     async fn spawned(&self) -> u64 {
-        let work = async {
+        let carries = self.variant != "stack_bare" && self.variant != "stack_otel";
+        let work = async move {
             tracing::info!(step = "child", "spawned work");
-            1
+            u64::from(!carries || ctxflow_http::REQUEST_ID.with(|id| id.is_some()))
         };
         let joined = match self.variant {
             "stack_ctxflow" => ctxflow::spawn(work).await,
@@ -98,13 +105,13 @@ async fn handler(State(calls): State<Calls>) -> &'static str {
     let spawned = calls.spawned().await;
     let status = calls.downstream().await;
     tracing::info!(status, spawned, "downstream answered");
-    "ok"
+    if spawned == 1 { "ok" } else { "the spawned task ran without the request's context" }
 }
 
 /// Installs the variant's subscriber (and, for `stack_otel`, the propagator).
 fn install_logging(variant: &str) {
     match variant {
-        "stack_ctxflow" => {
+        "stack_ctxflow" | "stack_automatic" => {
             let fields = ctxflow_tracing::ContextFields::new()
                 .field("request_id", &ctxflow_http::REQUEST_ID)
                 .field_with("trace_id", &ctxflow_http::TRACE, |t, f| write!(f, "{}", t.trace_id));
@@ -149,12 +156,18 @@ fn otel_span(req: &Request<Body>) -> tracing::Span {
 pub fn serve(variant: &str, downstream: SocketAddr) {
     let variant: &'static str = STACK_VARIANTS.into_iter().find(|v| *v == variant).unwrap_or("stack_bare");
     install_logging(variant);
-    listen_and_serve(|listener| async move {
+    let mut runtime = one_worker();
+    if variant == "stack_automatic" {
+        runtime.propagate_context();
+    }
+    listen_and_serve_on(runtime.enable_all().build().expect("a runtime"), |listener| async move {
         let client = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(64).build_http();
         let downstream = format!("http://{downstream}/").parse().expect("a downstream uri");
         let app = Router::new().route("/", get(handler)).with_state(Calls { downstream, client, variant });
         match variant {
-            "stack_ctxflow" => serve_with(listener, ctxflow_http::ServerLayer::new().layer(app)).await,
+            "stack_ctxflow" | "stack_automatic" => {
+                serve_with(listener, ctxflow_http::ServerLayer::new().layer(app)).await
+            }
             "stack_otel" => {
                 let traced = tower_http::trace::TraceLayer::new_for_http().make_span_with(otel_span).layer(app);
                 serve_with(listener, traced).await

@@ -1,6 +1,7 @@
-//! The HTTP stack comparison compares like with like: each variant of the service answers, and
-//! the two that carry context pass the incoming trace on to the downstream call, as users'
-//! services do. Each variant runs as its own `http stack-serve` process (each installs a
+//! The HTTP stack comparison compares like with like: each variant of the service answers, the
+//! ones that carry context pass the incoming trace on to the downstream call, as users'
+//! services do, and ctxflow's variants answer "ok" only if their spawned task saw the request's
+//! context. Each variant runs as its own `http stack-serve` process (each installs a
 //! global subscriber), against a downstream server in this test that records what it gets.
 
 use std::sync::{Arc, Mutex};
@@ -52,7 +53,8 @@ async fn call(port: u16) -> (u16, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_variant_answers_and_the_traced_ones_pass_the_trace_on() {
-    for (variant, propagates) in [("stack_bare", false), ("stack_ctxflow", true), ("stack_otel", true)] {
+    let variants = [("stack_bare", false), ("stack_ctxflow", true), ("stack_automatic", true), ("stack_otel", true)];
+    for (variant, propagates) in variants {
         let (port, seen) = downstream().await;
         let server = start(variant, port);
         let service = server.port();
