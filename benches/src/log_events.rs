@@ -16,6 +16,7 @@ use std::hint::black_box;
 use ctxflow_http::{REQUEST_ID, RequestId, TRACE, TraceContext};
 use ctxflow_tracing::ContextFields;
 use tracing::Dispatch;
+use tracing_subscriber::fmt::MakeWriter;
 
 use crate::sync_ops::Runner;
 
@@ -25,25 +26,86 @@ pub const OPERATIONS: &[&str] = &["fmt", "ctxflow_fields", "span_fields"];
 /// Emits one event per operation of `runner` the way `case` says; false if there is no such
 /// case.
 pub fn run<R: Runner>(case: &str, runner: &mut R) -> bool {
-    let text = || tracing_subscriber::fmt().with_ansi(false).with_writer(std::io::sink);
+    run_into(case, runner, std::io::sink)
+}
+
+/// [`run`], the lines written to `out`.
+fn run_into<R, W>(case: &str, runner: &mut R, out: W) -> bool
+where
+    R: Runner,
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    let text = tracing_subscriber::fmt().with_ansi(false).with_writer(out);
     let (request_id, trace) = (RequestId::generate(), TraceContext::new_root(true));
     let emit = || tracing::info!(status = black_box(200u16), "downstream answered");
     match case {
-        "fmt" => tracing::dispatcher::with_default(&Dispatch::new(text().finish()), || runner.run(emit)),
+        "fmt" => tracing::dispatcher::with_default(&Dispatch::new(text.finish()), || runner.run(emit)),
         "ctxflow_fields" => {
             let fields =
                 ContextFields::new()
                     .field("request_id", &REQUEST_ID)
                     .field_with("trace_id", &TRACE, |t, f| write!(f, "{}", t.trace_id));
-            let dispatch = Dispatch::new(text().map_event_format(|format| fields.wrap(format)).finish());
+            let dispatch = Dispatch::new(text.map_event_format(|format| fields.wrap(format)).finish());
             let context = (REQUEST_ID.value(request_id), TRACE.value(trace));
             tracing::dispatcher::with_default(&dispatch, || ctxflow::sync_scope(context, || runner.run(emit)));
         }
-        "span_fields" => tracing::dispatcher::with_default(&Dispatch::new(text().finish()), || {
+        "span_fields" => tracing::dispatcher::with_default(&Dispatch::new(text.finish()), || {
             let span = tracing::info_span!("request", request_id = %request_id, trace_id = %trace.trace_id);
             span.in_scope(|| runner.run(emit));
         }),
         _ => return false,
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::sync_ops::Times;
+
+    /// The lines each case writes, so the cases measure what they say.
+    fn lines(case: &str) -> Vec<String> {
+        let out: Arc<Mutex<Vec<u8>>> = Arc::default();
+        let sink = out.clone();
+        assert!(run_into(case, &mut Times(2), move || Buffer(sink.clone())));
+        let text = String::from_utf8(out.lock().unwrap().clone()).unwrap();
+        text.lines().map(str::to_owned).collect()
+    }
+
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The 32 lowercase hex digits that follow `name=` in `line`, if any.
+    fn hex_after<'a>(line: &'a str, name: &str) -> Option<&'a str> {
+        let value = line.split(&format!("{name}=")).nth(1)?.get(..32)?;
+        value.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)).then_some(value)
+    }
+
+    #[test]
+    fn both_ways_put_the_two_ids_on_every_line_and_the_baseline_none() {
+        for case in ["ctxflow_fields", "span_fields"] {
+            let lines = lines(case);
+            assert_eq!(lines.len(), 2, "{case}: {lines:?}");
+            for line in &lines {
+                assert!(line.contains("downstream answered"), "{case}: {line}");
+                assert!(hex_after(line, "request_id").is_some(), "{case}: {line}");
+                assert!(hex_after(line, "trace_id").is_some(), "{case}: {line}");
+            }
+        }
+        let lines = lines("fmt");
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(lines.iter().all(|l| l.contains("downstream answered") && !l.contains("_id=")), "{lines:?}");
+    }
 }
