@@ -27,6 +27,7 @@ use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use bytes::Bytes;
+use ctxflow::runtime::BuilderExt;
 use http::{Request, Response, Uri};
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
@@ -37,7 +38,6 @@ use tower::{Layer, Service, ServiceExt};
 use tracing::Instrument;
 
 use crate::child_server::{listen_and_serve, listen_and_serve_on, one_worker};
-use ctxflow::runtime::BuilderExt;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::fmt::format::{DefaultFields, Format};
@@ -86,7 +86,7 @@ impl Calls {
 
     /// 1 if the spawned task ran with the request's context, where the variant carries one.
     async fn spawned(&self) -> u64 {
-        let carries = self.variant != "stack_bare" && self.variant != "stack_otel";
+        let carries = matches!(self.variant, "stack_ctxflow" | "stack_automatic");
         let work = async move {
             tracing::info!(step = "child", "spawned work");
             u64::from(!carries || ctxflow_http::REQUEST_ID.with(|id| id.is_some()))
