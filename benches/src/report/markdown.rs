@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use super::groups::{Group, HTTP, INSTR, NODE, TIME, shows_difference};
 use super::machine::Machine;
 use super::stats::{Results, Summary};
-use super::targets::Target;
+use super::targets::{Outcome, Target};
 
 /// What the report needs besides the results.
 pub struct Context<'a> {
@@ -211,11 +211,17 @@ fn targets_table(out: &mut String, targets: &[Target]) {
         out,
         "A timed ratio passes when every round is within its limit and misses when none is; when the \
          rounds fall on both sides (this machine's noise), the verdict is UNRESOLVED and the \
-         instruction count below it, where there is one, is the figure to go by.\n"
+         instruction count below it, where there is one, is the figure to go by. A budget that is \
+         not met links to the section of the docs that measures the gap and says what closing it \
+         would take.\n"
     );
-    let _ = writeln!(out, "| budget | measured | verdict |\n|---|---|---|");
+    let _ = writeln!(out, "| budget | measured | verdict | the gap, measured and discussed |\n|---|---|---|---|");
     for t in targets {
-        let _ = writeln!(out, "| {} | {} | **{}** |", t.what, t.measured, t.verdict());
+        let discussed = match (t.outcome, t.discussed_in) {
+            (Outcome::Miss | Outcome::Unresolved, Some(section)) => section.link(),
+            _ => String::new(),
+        };
+        let _ = writeln!(out, "| {} | {} | **{}** | {discussed} |", t.what, t.measured, t.verdict());
     }
 }
 

@@ -3,6 +3,7 @@
 //! Every check compares figures of the same run (ratios within a round, or allocation and
 //! byte counts, which do not depend on load), never an absolute time.
 
+use super::doc_section::DocSection;
 use super::stats::{Results, Summary};
 
 /// One target and what this run measured for it.
@@ -13,6 +14,9 @@ pub struct Target {
     pub measured: String,
     /// Whether it holds.
     pub outcome: Outcome,
+    /// Where the docs measure the gap and say what closing it would take, for the targets
+    /// that have been missed.
+    pub discussed_in: Option<DocSection>,
 }
 
 /// What a run says of a target.
@@ -34,7 +38,29 @@ impl Outcome {
     }
 }
 
+const fn section(file: &'static str, heading: &'static str) -> DocSection {
+    DocSection { file, heading }
+}
+
+/// The sections the missed budgets point to.
+const SAFE_CORE: DocSection = section("core-costs.md", "Today: the safe core");
+const COUNTED: DocSection = section("core-costs.md", "Counted, not timed");
+const TIME_GOES: DocSection = section("core-costs.md", "Where the time goes: one mechanism at a time (2026-12-06)");
+const HOOK_COST: DocSection = section("core-costs.md", "What a registered hook costs (2026-12-06)");
+const AUTOMATIC: DocSection = section("automatic-propagation.md", "Cost");
+const LAYER: DocSection = section("http.md", "Cost of the server layer");
+const SERVICE: DocSection = section("http.md", "The service users run, next to tracing + OpenTelemetry");
+
+/// Every section a budget points to, for the test that each still exists.
+#[cfg(test)]
+const SECTIONS: [DocSection; 7] = [SAFE_CORE, COUNTED, TIME_GOES, HOOK_COST, AUTOMATIC, LAYER, SERVICE];
+
 impl Target {
+    /// The same target, pointing at the docs that discuss it.
+    fn discussed_in(self, section: DocSection) -> Target {
+        Target { discussed_in: Some(section), ..self }
+    }
+
     /// `PASS`, `MISS`, `UNRESOLVED` or `N/A`.
     pub fn verdict(&self) -> &'static str {
         match self.outcome {
@@ -65,14 +91,19 @@ fn ratio_at_most(r: &Results, what: &'static str, group: &str, name: &str, base:
             } else {
                 Outcome::of(s.median <= limit)
             };
-            Target { what, measured: range(s, "x"), outcome }
+            Target { what, measured: range(s, "x"), outcome, discussed_in: None }
         }
         None => missing(what, &format!("{group}: {name} or {base}")),
     }
 }
 
 fn missing(what: &'static str, which: &str) -> Target {
-    Target { what, measured: format!("not measured ({which} absent from this run)"), outcome: Outcome::Reported }
+    Target {
+        what,
+        measured: format!("not measured ({which} absent from this run)"),
+        outcome: Outcome::Reported,
+        discussed_in: None,
+    }
 }
 
 /// A count target: figure `group`/`name` at most `limit`.
@@ -82,6 +113,7 @@ fn count_at_most(r: &Results, what: &'static str, group: &str, name: &str, limit
             what,
             measured: format!("{:.1} {}", s.median, r.unit(group)),
             outcome: Outcome::of(s.median <= limit),
+            discussed_in: None,
         },
         None => missing(what, &format!("{group}: {name}")),
     }
@@ -95,6 +127,7 @@ fn all_zero(r: &Results, what: &'static str, names: &[&str]) -> Target {
             what,
             measured: f.iter().map(|(n, v)| format!("{n}: {v}")).collect::<Vec<_>>().join(", "),
             outcome: Outcome::of(f.iter().all(|(_, v)| *v == 0.0)),
+            discussed_in: None,
         },
         None => missing(what, "allocation counts"),
     }
@@ -112,6 +145,7 @@ fn poll_overhead(r: &Results, group: &str, unit: &str) -> Target {
             what,
             measured: format!("ctxflow +{:.2} {unit}, task_local +{:.2} {unit} per poll", ours.median, theirs.median),
             outcome: Outcome::of(ours.median <= theirs.median),
+            discussed_in: None,
         },
         _ => missing(what, group),
     }
@@ -135,6 +169,7 @@ fn setup_cost(r: &Results, setup: &str, read: &str, unit: &str) -> Target {
                 extra.median, alloc.median
             ),
             outcome: Outcome::of(extra.median <= alloc.median),
+            discussed_in: None,
         },
         _ => missing(what, setup),
     }
@@ -157,6 +192,7 @@ fn layer_share(r: &Results) -> Target {
                     request.median / 1000.0
                 ),
                 outcome: Outcome::of(share <= 0.01),
+                discussed_in: None,
             }
         }
         _ => missing(what, "http_layer or http_cpu_per_request"),
@@ -168,9 +204,10 @@ fn layer_share(r: &Results) -> Target {
 fn workload_budgets(r: &Results) -> Vec<Target> {
     let requests = |what, name, limit| ratio_at_most(r, what, "requests10k_mt", name, "tokio", limit);
     let mut t = vec![
-        requests("requests10k: ctxflow within 1.08x of plain tokio", "ctxflow", 1.08),
-        requests("requests10k: the automatic runtime within 1.15x", "ctxflow_runtime", 1.15),
-        requests("requests10k: ctxflow with a registered no-op hook within 1.12x", "ctxflow_noop_hook", 1.12),
+        requests("requests10k: ctxflow within 1.08x of plain tokio", "ctxflow", 1.08).discussed_in(TIME_GOES),
+        requests("requests10k: the automatic runtime within 1.15x", "ctxflow_runtime", 1.15).discussed_in(AUTOMATIC),
+        requests("requests10k: ctxflow with a registered no-op hook within 1.12x", "ctxflow_noop_hook", 1.12)
+            .discussed_in(HOOK_COST),
         ratio_at_most(
             r,
             "HTTP service: ctxflow's CPU per request within 1.03x of the same service without context",
@@ -178,7 +215,8 @@ fn workload_budgets(r: &Results) -> Vec<Target> {
             "stack_ctxflow",
             "stack_bare",
             1.03,
-        ),
+        )
+        .discussed_in(SERVICE),
     ];
     let what = "HTTP service: ctxflow adds at most a third of what tracing + OpenTelemetry add";
     let group = "stack_cpu_per_request";
@@ -193,6 +231,7 @@ fn workload_budgets(r: &Results) -> Vec<Target> {
                     otel.median
                 ),
                 outcome: Outcome::of(ctxflow.median <= otel.median / 3.0),
+                discussed_in: None,
             },
             _ => missing(what, group),
         },
@@ -202,7 +241,7 @@ fn workload_budgets(r: &Results) -> Vec<Target> {
 
 /// `get`/`with` against a plain `thread_local!` read.
 fn read_cost(r: &Results, name: &str, what: &'static str) -> Target {
-    ratio_at_most(r, what, "read", name, "thread_local", 2.0)
+    ratio_at_most(r, what, "read", name, "thread_local", 2.0).discussed_in(SAFE_CORE)
 }
 
 /// Every budget, with this run's figures.
@@ -210,13 +249,15 @@ pub fn check(r: &Results) -> Vec<Target> {
     let mut t = vec![
         read_cost(r, "ctxflow", "get on a set variable within 2x of a thread_local! read"),
         read_cost(r, "ctxflow_with", "with on a set variable within 2x of a thread_local! read"),
-        ratio_at_most(r, "the same for get, in instructions (valgrind)", "instr_read", "ctxflow", "thread_local", 2.0),
+        ratio_at_most(r, "the same for get, in instructions (valgrind)", "instr_read", "ctxflow", "thread_local", 2.0)
+            .discussed_in(SAFE_CORE),
         all_zero(r, "get/with allocate nothing", &["ctxflow_get", "ctxflow_with"]),
-        poll_overhead(r, "poll", "ns"),
-        poll_overhead(r, "instr_poll", "instructions"),
-        setup_cost(r, "scope_setup", "read", "ns"),
-        setup_cost(r, "instr_scope_setup", "instr_read", "instructions"),
-        count_at_most(r, "setting up a scope makes at most one allocation", "allocs", "ctxflow_scope_setup", 1.0),
+        poll_overhead(r, "poll", "ns").discussed_in(TIME_GOES),
+        poll_overhead(r, "instr_poll", "instructions").discussed_in(TIME_GOES),
+        setup_cost(r, "scope_setup", "read", "ns").discussed_in(SAFE_CORE),
+        setup_cost(r, "instr_scope_setup", "instr_read", "instructions").discussed_in(SAFE_CORE),
+        count_at_most(r, "setting up a scope makes at most one allocation", "allocs", "ctxflow_scope_setup", 1.0)
+            .discussed_in(SAFE_CORE),
         all_zero(r, "an empty context allocates nothing", &["ctxflow_capture_empty", "ctxflow_empty_run"]),
         ratio_at_most(
             r,
@@ -225,7 +266,8 @@ pub fn check(r: &Results) -> Vec<Target> {
             "ctxflow",
             "tokio",
             1.05,
-        ),
+        )
+        .discussed_in(SAFE_CORE),
         ratio_at_most(
             r,
             "spawn + 20 awaits with a read each, current-thread: within 1.03x",
@@ -233,7 +275,8 @@ pub fn check(r: &Results) -> Vec<Target> {
             "ctxflow",
             "tokio",
             1.03,
-        ),
+        )
+        .discussed_in(COUNTED),
     ];
     let mut mt = ratio_at_most(
         r,
@@ -259,7 +302,8 @@ pub fn check(r: &Results) -> Vec<Target> {
             "mem_task_added",
             "ctxflow_runtime",
             32.0,
-        ),
+        )
+        .discussed_in(AUTOMATIC),
         ratio_at_most(
             r,
             "a registered no-op hook: spawn + 20 awaits, multi-thread, within 1.15x",
@@ -282,7 +326,8 @@ pub fn check(r: &Results) -> Vec<Target> {
             "ctxflow_runtime",
             "tokio",
             1.05,
-        ),
+        )
+        .discussed_in(AUTOMATIC),
         count_at_most(
             r,
             "no memory growth after tasks end on the automatic runtime (bytes per ended task)",
@@ -297,7 +342,8 @@ pub fn check(r: &Results) -> Vec<Target> {
             "ctxflow_layer",
             "axum",
             1.01,
-        ),
+        )
+        .discussed_in(LAYER),
     ]);
     let mut vs_layer = ratio_at_most(
         r,
@@ -309,7 +355,7 @@ pub fn check(r: &Results) -> Vec<Target> {
     );
     vs_layer.outcome = Outcome::Reported;
     t.push(vs_layer);
-    t.push(layer_share(r));
+    t.push(layer_share(r).discussed_in(LAYER));
     t.extend(workload_budgets(r));
     for (group, unit) in [("http_layer", "ns"), ("instr_http_layer", "instructions")] {
         let what = if unit == "ns" {
@@ -318,9 +364,12 @@ pub fn check(r: &Results) -> Vec<Target> {
             "the same, in instructions (valgrind)"
         };
         t.push(match r.difference(group, "ctxflow_layer", "passthrough") {
-            Some(d) => {
-                Target { what, measured: format!("{:+.1} {unit} per request", d.median), outcome: Outcome::Reported }
-            }
+            Some(d) => Target {
+                what,
+                measured: format!("{:+.1} {unit} per request", d.median),
+                outcome: Outcome::Reported,
+                discussed_in: None,
+            },
             None => missing(what, group),
         });
     }
@@ -352,6 +401,17 @@ mod tests {
 
     fn verdict(values: [f64; 3]) -> Outcome {
         ratio_at_most(&ratios(values), "x within 1.05x", "g", "x", "base", 1.05).outcome
+    }
+
+    #[test]
+    fn every_section_a_budget_points_to_is_a_heading_of_its_file() {
+        for section in SECTIONS {
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/").to_owned() + section.file;
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            let headed =
+                text.lines().any(|l| l.starts_with('#') && l.trim_start_matches('#').trim() == section.heading);
+            assert!(headed, "{path} has no heading {:?}", section.heading);
+        }
     }
 
     #[test]
