@@ -12,12 +12,52 @@
 #                                          examples/cost_server.rs) under callgrind, counting
 #                                          switched on after a warm-up, then a bounded wrk run;
 #                                          the count divided by the requests served
+#   scripts/layer-instructions.sh --stack  the same for the HTTP service of `http stack`
+#                                          (benches/src/service_stack.rs): each variant served
+#                                          under callgrind against a downstream process that is
+#                                          not counted; every request carries a traceparent
 #
-# Needs: valgrind (and wrk, curl for --e2e). Environment: DURATION (wrk -d for --e2e, default 4s), PORT (--e2e, default 5011), EXTRA (--e2e:
+# Needs: valgrind (and wrk, curl for --e2e; wrk for --stack). Environment: DURATION (wrk -d for --e2e and --stack, default 4s), PORT (--e2e, default 5011), EXTRA (--e2e:
 # more servers as name=binary:mode, e.g. an older build). Exit 2 when a tool is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "layer-instructions: valgrind is required" >&2; exit 2; }
+
+if [ "${1:-}" = --stack ]; then
+  command -v wrk >/dev/null || { echo "layer-instructions: wrk is required" >&2; exit 2; }
+  cargo build --release -q -p ctxflow-benches --bin http
+  BIN=${CARGO_TARGET_DIR:-target}/release/http
+  OUT=$(mktemp -d)
+  # The port a server printed (`PORT <n>`) into file $1.
+  port_of() {
+    for _ in $(seq 300); do
+      p=$(awk '/^PORT/ {print $2}' "$1")
+      [ -n "$p" ] && { echo "$p"; return; }
+      sleep 0.1
+    done
+    echo "layer-instructions: no server started ($1)" >&2
+    exit 1
+  }
+  "$BIN" downstream >"$OUT/downstream.port" &
+  downstream_pid=$!
+  trap 'kill "$downstream_pid" 2>/dev/null || true; rm -rf "$OUT"' EXIT
+  downstream=$(port_of "$OUT/downstream.port")
+  TP="traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+  for variant in stack_bare stack_ctxflow stack_automatic stack_otel; do
+    valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$OUT/cg.$variant" \
+      "$BIN" stack-serve "$variant" "$downstream" >"$OUT/$variant.port" 2>/dev/null &
+    pid=$!
+    port=$(port_of "$OUT/$variant.port")
+    wrk -t1 -c8 -d1s -H "$TP" "http://127.0.0.1:$port/" >/dev/null
+    callgrind_control -i on "$pid" >/dev/null 2>&1
+    requests=$(wrk -t1 -c8 -d"${DURATION:-4s}" -H "$TP" "http://127.0.0.1:$port/" | awk '/requests in/ {print $1}')
+    kill "$pid"
+    wait "$pid" 2>/dev/null || true
+    total=$(awk '/^totals:/ {print $2}' "$OUT/cg.$variant")
+    printf '%-16s %6s instructions/request (%s requests)\n' "$variant" $((total / requests)) "$requests"
+  done
+  exit 0
+fi
 
 if [ "${1:-}" = --e2e ]; then
   for tool in wrk curl callgrind_control; do
