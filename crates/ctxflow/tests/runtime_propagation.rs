@@ -49,6 +49,47 @@ fn current_thread_runtime_propagates_too() {
     assert_eq!(rt.block_on(REQUEST.scope(5, third_party::query(|| REQUEST.get()))), Some(5));
 }
 
+/// tokio's `LocalRuntime` runs `!Send` tasks on one thread and, unlike a `LocalSet`, calls the
+/// runtime's task hooks for them: its `spawn_local` inherits like `tokio::spawn`.
+#[test]
+fn local_runtime_spawn_local_inherits_and_keeps_tasks_apart() {
+    const TASKS: u64 = 1_000;
+    let rt = Builder::new_current_thread()
+        .enable_all()
+        .propagate_context()
+        .build_local(tokio::runtime::LocalOptions::default())
+        .unwrap();
+    let reads = rt.block_on(async {
+        let handlers: Vec<_> = (0..TASKS)
+            .map(|r| {
+                tokio::task::spawn_local(REQUEST.scope(r, async move {
+                    yield_now().await;
+                    let child = tokio::task::spawn_local(async move {
+                        yield_now().await;
+                        // A `!Send` task, as the runtime exists for.
+                        let not_send = std::rc::Rc::new(REQUEST.get());
+                        yield_now().await;
+                        *not_send
+                    });
+                    let own = REQUEST.get();
+                    (r, own, child.await.unwrap())
+                }))
+            })
+            .collect();
+        let mut reads = Vec::new();
+        for handler in handlers {
+            reads.push(handler.await.unwrap());
+        }
+        reads
+    });
+    assert_eq!(reads.len() as u64, TASKS);
+    for (r, own, child) in reads {
+        assert_eq!((own, child), (Some(r), Some(r)), "task {r}");
+    }
+    // Outside any scope, a local task sees nothing.
+    assert_eq!(rt.block_on(async { tokio::task::spawn_local(async { REQUEST.get() }).await.unwrap() }), None);
+}
+
 #[test]
 fn ten_thousand_concurrent_requests_with_children_and_grandchildren() {
     const REQUESTS: u64 = 10_000;
