@@ -20,6 +20,14 @@ use tracing_subscriber::fmt::MakeWriter;
 
 use crate::sync_ops::Runner;
 
+/// The request's two fields as the benchmarks log them: its request id and its trace id, read
+/// from ctxflow-http's variables.
+pub fn request_fields() -> ContextFields {
+    ContextFields::new()
+        .field("request_id", &REQUEST_ID)
+        .field_with("trace_id", &TRACE, |t, f| write!(f, "{}", t.trace_id))
+}
+
 /// The `log_event` operations, in report order.
 pub const OPERATIONS: &[&str] = &["fmt", "ctxflow_fields", "span_fields"];
 
@@ -41,10 +49,7 @@ where
     match case {
         "fmt" => tracing::dispatcher::with_default(&Dispatch::new(text.finish()), || runner.run(emit)),
         "ctxflow_fields" => {
-            let fields =
-                ContextFields::new()
-                    .field("request_id", &REQUEST_ID)
-                    .field_with("trace_id", &TRACE, |t, f| write!(f, "{}", t.trace_id));
+            let fields = request_fields();
             let dispatch = Dispatch::new(text.map_event_format(|format| fields.wrap(format)).finish());
             let context = (REQUEST_ID.value(request_id), TRACE.value(trace));
             tracing::dispatcher::with_default(&dispatch, || ctxflow::sync_scope(context, || runner.run(emit)));

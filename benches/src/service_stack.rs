@@ -46,6 +46,11 @@ use tracing_subscriber::layer::SubscriberExt;
 /// The variants of the stack comparison, in report order.
 pub const STACK_VARIANTS: [&str; 4] = ["stack_bare", "stack_ctxflow", "stack_automatic", "stack_otel"];
 
+/// Whether `variant` carries ctxflow's context (its layers, fields and spawned task's context).
+fn uses_ctxflow(variant: &str) -> bool {
+    matches!(variant, "stack_ctxflow" | "stack_automatic")
+}
+
 type Plain = Client<HttpConnector, Empty<Bytes>>;
 
 /// How the handler reaches the downstream service, and how it spawns.
@@ -60,9 +65,7 @@ impl Calls {
     async fn downstream(&self) -> u16 {
         let req = Request::get(self.downstream.clone()).body(Empty::new()).expect("a request");
         let res = match self.variant {
-            "stack_ctxflow" | "stack_automatic" => {
-                ctxflow_http::ClientLayer::new().layer(self.client.clone()).oneshot(req).await
-            }
+            v if uses_ctxflow(v) => ctxflow_http::ClientLayer::new().layer(self.client.clone()).oneshot(req).await,
             "stack_otel" => {
                 let mut req = req;
                 let cx = tracing::Span::current().context();
@@ -86,7 +89,7 @@ impl Calls {
 
     /// 1 if the spawned task ran with the request's context, where the variant carries one.
     async fn spawned(&self) -> u64 {
-        let carries = matches!(self.variant, "stack_ctxflow" | "stack_automatic");
+        let carries = uses_ctxflow(self.variant);
         let work = async move {
             tracing::info!(step = "child", "spawned work");
             u64::from(!carries || ctxflow_http::REQUEST_ID.with(|id| id.is_some()))
@@ -111,10 +114,8 @@ async fn handler(State(calls): State<Calls>) -> &'static str {
 /// Installs the variant's subscriber (and, for `stack_otel`, the propagator).
 fn install_logging(variant: &str) {
     match variant {
-        "stack_ctxflow" | "stack_automatic" => {
-            let fields = ctxflow_tracing::ContextFields::new()
-                .field("request_id", &ctxflow_http::REQUEST_ID)
-                .field_with("trace_id", &ctxflow_http::TRACE, |t, f| write!(f, "{}", t.trace_id));
+        v if uses_ctxflow(v) => {
+            let fields = crate::log_events::request_fields();
             let fmt = fmt_layer().map_event_format(|format| fields.wrap(format));
             tracing::subscriber::set_global_default(tracing_subscriber::registry().with(LevelFilter::INFO).with(fmt))
         }
@@ -165,9 +166,7 @@ pub fn serve(variant: &str, downstream: SocketAddr) {
         let downstream = format!("http://{downstream}/").parse().expect("a downstream uri");
         let app = Router::new().route("/", get(handler)).with_state(Calls { downstream, client, variant });
         match variant {
-            "stack_ctxflow" | "stack_automatic" => {
-                serve_with(listener, ctxflow_http::ServerLayer::new().layer(app)).await
-            }
+            v if uses_ctxflow(v) => serve_with(listener, ctxflow_http::ServerLayer::new().layer(app)).await,
             "stack_otel" => {
                 let traced = tower_http::trace::TraceLayer::new_for_http().make_span_with(otel_span).layer(app);
                 serve_with(listener, traced).await
