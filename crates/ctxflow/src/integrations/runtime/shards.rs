@@ -1,26 +1,26 @@
-//! The side table's storage: a map from task id, split into shards, each behind a spin lock,
-//! with a few of its entries marked.
+//! The side table's storage: entries by task id (`slots.rs`), split into shards, each behind a
+//! spin lock, with a few of its entries marked.
 //!
 //! Every read of the context by a tracked task outside its own scopes takes a shard lock once
 //! (and, with hooks registered, every poll; see `table.rs`), so the lock's own cost shows
-//! directly in what a read costs. Critical sections here are a hash probe and a few moves,
+//! directly in what a read costs. Critical sections here are a slot's lookup and a few moves,
 //! never user code, so a spin lock fits: taking it is one atomic
 //! compare-and-swap and releasing it a plain store, half the atomic operations of a futex mutex
 //! or dashmap's lock (measured on the spawn-and-yield benchmark). Shards keep workers that run
 //! different tasks off each other's locks; a lock found taken is retried with a short spin, then
 //! by yielding the thread, so a preempted holder is waited for without burning its core.
 
-use std::collections::HashMap;
 use std::hash::BuildHasher;
 
 use spin::mutex::{SpinMutex, SpinMutexGuard};
 use tokio::task::Id;
 
+use super::slots::Slots;
 use super::task_hash::{SHARDS, TaskIdHash, shard_of};
 
 /// One shard: entries `V` by task id, and marks `M` on a few of them.
 pub(crate) struct Shard<V, M> {
-    pub(crate) entries: HashMap<Id, V, TaskIdHash>,
+    pub(crate) entries: Slots<Id, V>,
     pub(crate) marks: Marks<M>,
 }
 
@@ -61,9 +61,8 @@ impl<V, M> Shards<V, M> {
     /// Empty shards; `const`, for a `static` table (nothing is allocated before the first insert).
     pub(crate) const fn new() -> Self {
         Shards {
-            shards: [const {
-                Padded(SpinMutex::new(Shard { entries: HashMap::with_hasher(TaskIdHash), marks: Marks(Vec::new()) }))
-            }; SHARDS],
+            shards: [const { Padded(SpinMutex::new(Shard { entries: Slots::new(), marks: Marks(Vec::new()) })) };
+                SHARDS],
         }
     }
 

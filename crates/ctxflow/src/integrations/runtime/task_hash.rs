@@ -6,10 +6,13 @@
 //! the table (measured: most of the hooks' cost on a spawn-and-yield benchmark). This hash
 //! keeps runs of [`RUN`] consecutive ids next to each other in one shard's table, spreads the
 //! runs over the shards (so workers running different tasks rarely share a lock), and fills
-//! the 7 tag bits hashbrown compares first with mixed bits, so probing stays short.
+//! the 7 tag bits hashbrown compares first with mixed bits, so probing stays short in the map
+//! that takes the tasks whose slot was taken (`slots.rs`).
 //!
-//! Bit layout: hashbrown takes the bucket from the low bits and the tag from the top 7 bits,
-//! [`shard_of`] takes the bits in between: `[tag: 7][shard: SHARD_BITS][position: the rest]`.
+//! Bit layout: `[tag: 7][shard: SHARD_BITS][position: the rest]`. The position counts a shard's
+//! ids in spawn order, and the shard's slots are indexed by its low bits; hashbrown takes the
+//! bucket from the low bits too and the tag from the top 7 bits, and [`shard_of`] takes the bits
+//! in between.
 
 use std::hash::{BuildHasher, Hasher};
 
