@@ -6,6 +6,7 @@
 
 use tokio::runtime::Builder;
 
+use super::site_filter::SiteFilter;
 use super::spawn_sites::SpawnSites;
 use super::table;
 use crate::contain;
@@ -78,6 +79,7 @@ impl BuilderExt for Builder {
 
     fn propagate_context_except(&mut self, empty_at: SpawnSites) -> &mut Self {
         table::hold();
+        let empty_at = SiteFilter::new(empty_at);
         // A panic out of a tokio hook takes the worker down. The table contains the user code it
         // runs (hooks, values' `Drop`) where it runs it; this is the last line.
         self.on_task_spawn(move |meta| boundary(|| table::spawned(&empty_at, meta.id(), meta.spawned_at())))

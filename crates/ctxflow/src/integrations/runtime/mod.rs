@@ -42,6 +42,8 @@ mod self_tracked;
 #[cfg(all(tokio_unstable, not(loom)))]
 mod shards;
 #[cfg(all(tokio_unstable, not(loom)))]
+mod site_filter;
+#[cfg(all(tokio_unstable, not(loom)))]
 mod slots;
 #[cfg(all(tokio_unstable, not(loom)))]
 mod spawn_sites;

@@ -9,8 +9,7 @@
 //! caller of `tokio::spawn`, through `#[track_caller]`), and a crate's sources live under a
 //! directory named after it, so a site is a crate and a path inside it.
 
-use std::cell::Cell;
-use std::panic::Location;
+use std::borrow::Cow;
 
 /// Which spawn sites give their tasks an empty context on a runtime built with
 /// [`propagate_context_except`](super::BuilderExt::propagate_context_except).
@@ -81,32 +80,23 @@ impl SpawnSites {
         self
     }
 
-    /// Whether a task spawned at `at` starts empty.
-    pub(crate) fn starts_empty(&self, at: &'static Location<'static>) -> bool {
-        if self.sites.is_empty() {
-            return false;
-        }
-        // Spawn sites repeat: remember the last answer on this thread.
-        thread_local! {
-            static LAST: Cell<(usize, usize, bool)> = const { Cell::new((0, 0, false)) };
-        }
-        let key = (std::ptr::from_ref(at) as usize, std::ptr::from_ref(self) as usize);
-        if let Ok((site, list, answer)) = LAST.try_with(Cell::get)
-            && (site, list) == key
-        {
-            return answer;
-        }
-        let answer = self.sites.iter().any(|(krate, path)| in_crate(at.file(), krate, path));
-        let _ = LAST.try_with(|l| l.set((key.0, key.1, answer)));
-        answer
+    /// Whether no site is listed: every task inherits.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.sites.is_empty()
+    }
+
+    /// Whether a task spawned from source file `file` starts empty. (Answers are cached per
+    /// runtime and thread by `site_filter.rs`.)
+    pub(crate) fn lists(&self, file: &str) -> bool {
+        let file = if file.contains('\\') { Cow::Owned(file.replace('\\', "/")) } else { Cow::Borrowed(file) };
+        self.sites.iter().any(|(krate, path)| in_crate(&file, krate, path))
     }
 }
 
-/// Whether `file` lies under `path` in the sources of crate `krate`: a directory named `krate`,
-/// or `krate-<version>` as in cargo's registry, then `path`.
+/// Whether `file` (with `/` as separator) lies under `path` in the sources of crate `krate`: a
+/// directory named `krate`, or `krate-<version>` as in cargo's registry, then `path`.
 fn in_crate(file: &str, krate: &str, path: &str) -> bool {
-    let file = file.replace('\\', "/");
-    let mut rest = file.as_str();
+    let mut rest = file;
     while let Some(at) = rest.find(krate) {
         let before_ok = at == 0 || rest.as_bytes()[at - 1] == b'/';
         let after = &rest[at + krate.len()..];
@@ -127,7 +117,7 @@ fn in_crate(file: &str, krate: &str, path: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::in_crate;
+    use super::{SpawnSites, in_crate};
 
     const REGISTRY: &str = "/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f";
 
@@ -142,7 +132,8 @@ mod tests {
         assert!(in_crate(&util, "hyper-util", ""));
         assert!(!in_crate(&util, "hyper", ""), "hyper-util is not hyper");
         assert!(in_crate("/home/me/vendor/hyper/src/proto/h1/dispatch.rs", "hyper", ""), "a path dependency");
-        assert!(in_crate("C:\\deps\\h2-0.4.8\\src\\client.rs", "h2", "src/"), "Windows paths");
+        let windows = SpawnSites::none().start_empty("h2", "src/");
+        assert!(windows.lists("C:\\deps\\h2-0.4.8\\src\\client.rs"), "Windows paths");
         assert!(!in_crate("src/my_hyper/main.rs", "hyper", ""));
         assert!(!in_crate("/x/hyperspace-1.0/src/a.rs", "hyper", ""));
     }

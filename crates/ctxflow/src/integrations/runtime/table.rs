@@ -44,7 +44,7 @@ use tokio::task::Id;
 
 use super::SelfTracked;
 use super::shards::{self, Shard, Shards};
-use super::spawn_sites::SpawnSites;
+use super::site_filter::SiteFilter;
 use crate::contain;
 use crate::context::forwarding;
 use crate::context::frame::Ctx;
@@ -110,7 +110,7 @@ thread_local! {
 /// `on_task_spawn`: runs on the spawning thread, inside the spawner's poll, before the task
 /// can be scheduled; so the current context is the spawner's (unless the runtime's `empty_at`
 /// lists the spawn site).
-pub(crate) fn spawned(empty_at: &SpawnSites, task: Id, at: &'static Location<'static>) {
+pub(crate) fn spawned(empty_at: &SiteFilter, task: Id, at: &'static Location<'static>) {
     if SelfTracked::active() {
         return;
     }
