@@ -52,14 +52,17 @@ impl<K: Copy + Eq + Hash, V> Slots<K, V> {
         let at = self.slot_of(key);
         let replaced = match &mut self.slots[at] {
             Some((k, old)) if *k == key => Some(std::mem::replace(old, value)),
-            // The key may have overflowed while its slot was taken, and the slot be free now.
-            free @ None => match self.overflow.get_mut(&key) {
-                Some(old) => Some(std::mem::replace(old, value)),
-                None => {
-                    *free = Some((key, value));
-                    None
+            free @ None => {
+                // The key may have overflowed while its slot was taken, and the slot be free now.
+                let overflowed = if self.overflow.is_empty() { None } else { self.overflow.get_mut(&key) };
+                match overflowed {
+                    Some(old) => Some(std::mem::replace(old, value)),
+                    None => {
+                        *free = Some((key, value));
+                        None
+                    }
                 }
-            },
+            }
             Some(_) => self.overflow.insert(key, value),
         };
         self.len += usize::from(replaced.is_none());

@@ -125,7 +125,9 @@ pub(crate) fn spawned(empty_at: &SiteFilter, task: Id, at: &'static Location<'st
     };
     let replaced = TASKS.with(task, |m| m.entries.insert(task, resource));
     // Ids are never reused while tracked; dropped outside the lock anyway.
-    contain::drop_quietly("a task's context", replaced);
+    if replaced.is_some() {
+        contain::drop_quietly("a task's context", replaced);
+    }
 }
 
 /// Makes the table the place where reads, writes and ids of a task outside its own scopes are
