@@ -127,7 +127,7 @@ impl<K: Copy + Eq + Hash, V> Slots<K, V> {
     }
 }
 
-/// The slots a table starts with: one run of positions (`task_hash.rs`) and more.
+/// The slots a shard starts with: two runs of positions (`task_hash.rs`).
 const MIN_SLOTS: usize = 64;
 
 #[cfg(test)]
