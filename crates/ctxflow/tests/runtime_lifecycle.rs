@@ -147,6 +147,57 @@ fn every_task_gets_ordered_events_and_nothing_stays_tracked() {
     }
 }
 
+/// The side table keeps an entry in the slot its task id names, and a task whose slot a live
+/// task still holds in an overflow map. Tasks that live long while many short ones come and
+/// go fill both: every task must still find its own context and its own writes, and no entry
+/// may stay behind.
+#[test]
+fn long_lived_tasks_and_many_short_ones_each_find_their_own_context() {
+    let _serial = serial();
+    const LONG: u64 = 300;
+    const SHORT: u64 = 40_000;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).propagate_context().build().unwrap();
+    rt.block_on(async {
+        let (release, released) = tokio::sync::watch::channel(false);
+        let long: Vec<_> = (0..LONG)
+            .map(|i| {
+                let mut released = released.clone();
+                REQUEST.sync_scope(i, || {
+                    tokio::spawn(async move {
+                        released.wait_for(|go| *go).await.unwrap();
+                        REQUEST.get()
+                    })
+                })
+            })
+            .collect();
+        for batch in 0..SHORT / 500 {
+            let short: Vec<_> = (0..500)
+                .map(|j| {
+                    let n = 1_000_000 + batch * 500 + j;
+                    REQUEST.sync_scope(n, || {
+                        tokio::spawn(async move {
+                            tokio::task::yield_now().await;
+                            let inherited = REQUEST.get() == Some(n);
+                            REQUEST.set(n + 1).unwrap();
+                            tokio::task::yield_now().await;
+                            inherited && REQUEST.get() == Some(n + 1)
+                        })
+                    })
+                })
+                .collect();
+            for (j, task) in short.into_iter().enumerate() {
+                assert!(task.await.unwrap(), "short task {j} of batch {batch}");
+            }
+        }
+        release.send(true).unwrap();
+        for (i, task) in long.into_iter().enumerate() {
+            assert_eq!(task.await.unwrap(), Some(i as u64), "long-lived task {i}");
+        }
+    });
+    drop(rt);
+    assert_eq!(tracked_tasks(), 0, "every entry, in a slot or not, is removed");
+}
+
 #[test]
 fn ctxflow_spawn_is_not_announced_twice() {
     let _serial = serial();
