@@ -28,9 +28,9 @@ fn seen_from_the_library(rt: &Runtime, n: u64) -> Option<u64> {
 #[test]
 fn each_runtime_judges_a_site_by_its_own_list() {
     // Runtimes built one after the other on one thread, alternately listing the library's site
-    // and not: what one decided for the site must never answer for the next.
+    // and another crate: what one decided for the site must never answer for the next.
     for n in 0..50 {
-        let propagating = runtime(SpawnSites::none());
+        let propagating = runtime(SpawnSites::none().start_empty("another-crate", ""));
         assert_eq!(seen_from_the_library(&propagating, n), Some(n), "round {n}: not listed, inherits");
         drop(propagating);
         let listing = runtime(SpawnSites::none().start_empty(&library::directory(), ""));
