@@ -10,6 +10,11 @@
 //! cost. A task whose slot is taken (a long-lived task still holds it when the positions come
 //! round to it) goes to the overflow map and costs one more lookup.
 //!
+//! The trade: tasks alive at one time whose positions are scattered rather than neighbouring
+//! (long-lived connections among many short tasks) collide as in any table without probing,
+//! and the overflow map then holds a share of them beside slots that stay partly empty, which
+//! takes more memory than one hash map would.
+//!
 //! The array doubles when the entries would fill more than seven eighths of it, as a hash map
 //! grows, and never shrinks: a shard keeps its peak capacity.
 
