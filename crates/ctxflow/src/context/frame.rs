@@ -1,14 +1,15 @@
 //! The immutable map that *is* a context.
 //!
-//! A context is a small sorted array of `(variable key, value)` pairs behind one `Arc`. It is
-//! never mutated once built: `scope`, `set` and `exit` build a new frame from the current one.
+//! A context is a small sorted array of `(variable key, value)` pairs behind one counted
+//! pointer. It is never mutated once built: `scope`, `set` and `exit` build a new frame from the current one.
 //! That is what makes snapshots cheap (a count increment) and makes it impossible for one task
 //! to observe another's writes. Contexts in real services hold a handful of variables, so a
 //! linear scan over an inline array is the lookup, and a few entries live in the frame itself.
 
-use std::sync::Arc;
+use std::ops::Deref;
 
 use smallvec::SmallVec;
+use triomphe::ThinArc;
 
 use super::value::Value;
 
@@ -34,8 +35,42 @@ impl Entry {
 /// empty context and allocates nothing.
 pub(crate) type Frame = [Entry];
 
+/// A frame behind a thin counted pointer: the entries' count is stored with them, in the one
+/// allocation, rather than beside the pointer as in `Arc<[Entry]>`. Every task, scope and
+/// snapshot holds one, so the pointer's size is memory per task; a read loads the count from
+/// the line that holds the first entry, which it reads anyway.
+#[derive(Clone)]
+pub(crate) struct Shared(ThinArc<(), Entry>);
+
+impl Shared {
+    /// The frame of exactly these entries, in one allocation.
+    fn of(entries: impl ExactSizeIterator<Item = Entry>) -> Shared {
+        Shared(ThinArc::from_header_and_iter((), entries))
+    }
+
+    /// Whether `self` and `other` are the same frame (not merely equal ones).
+    #[cfg(test)]
+    pub(crate) fn ptr_eq(&self, other: &Shared) -> bool {
+        self.0.ptr() == other.0.ptr()
+    }
+
+    /// Whether another holder shares this frame, so dropping this one drops no value.
+    pub(crate) fn is_shared(&self) -> bool {
+        ThinArc::strong_count(&self.0) > 1
+    }
+}
+
+impl Deref for Shared {
+    type Target = Frame;
+
+    #[inline]
+    fn deref(&self) -> &Frame {
+        &self.0.slice
+    }
+}
+
 /// The current context as held by a thread, a scope or a task.
-pub(crate) type Ctx = Option<Arc<Frame>>;
+pub(crate) type Ctx = Option<Shared>;
 
 /// The value of the variable `key` in `frame`.
 #[inline]
@@ -84,13 +119,13 @@ pub(crate) fn apply(base: Option<&Frame>, changes: impl IntoIterator<Item = Chan
         if base.is_empty() {
             return Some(alone(first));
         }
-        // Otherwise an exact-size iterator, which `Arc<[_]>` collects into one allocation of the
-        // right size, each entry written in place.
-        if at + usize::from(first.is_some()) + (base.len() - after) == 0 {
+        // Otherwise one allocation of the right size, each entry written in place.
+        let len = at + usize::from(first.is_some()) + (base.len() - after);
+        if len == 0 {
             return Some(None);
         }
         let entries = base[..at].iter().cloned().chain(first).chain(base[after..].iter().cloned());
-        return Some(Some(entries.collect()));
+        return Some(Some(Shared::of(Counted { entries, len })));
     };
     let mut entries: SmallVec<[Entry; 4]> = base[..at].iter().cloned().chain(first).collect();
     entries.extend(base[after..].iter().cloned());
@@ -105,9 +140,9 @@ pub(crate) fn apply(base: Option<&Frame>, changes: impl IntoIterator<Item = Chan
     Some(share(entries))
 }
 
-/// The frame of `entry` alone: one allocation, with no iterator to collect.
+/// The frame of `entry` alone.
 fn alone(entry: Option<Entry>) -> Ctx {
-    entry.map(|e| Arc::new([e]) as Arc<Frame>)
+    entry.map(|e| Shared::of(std::iter::once(e)))
 }
 
 /// The frame of `entries`, or the empty context if there are none.
@@ -115,11 +150,32 @@ fn share(entries: SmallVec<[Entry; 4]>) -> Ctx {
     if entries.is_empty() {
         return None;
     }
-    // From a slice: an exact-size iterator, which `Arc<[_]>` collects into one allocation.
-    // (Moving the entries out would go through a `Vec` first: a second allocation, dearer
-    // than a count taken and given back per entry.)
-    Some(entries.iter().cloned().collect())
+    Some(Shared::of(entries.into_iter()))
 }
+
+/// Entries known to number exactly `len`: a chain of iterators is not an `ExactSizeIterator`
+/// itself, though the count of its parts is known.
+struct Counted<I> {
+    entries: I,
+    len: usize,
+}
+
+impl<I: Iterator<Item = Entry>> Iterator for Counted<I> {
+    type Item = Entry;
+
+    #[inline]
+    fn next(&mut self) -> Option<Entry> {
+        let entry = self.entries.next()?;
+        self.len = self.len.saturating_sub(1);
+        Some(entry)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.len, Some(self.len))
+    }
+}
+
+impl<I: Iterator<Item = Entry>> ExactSizeIterator for Counted<I> {}
 
 /// The part of `base` that tasks, blocking jobs and threads spawned from it inherit.
 pub(crate) fn inheritable(base: &Ctx) -> Ctx {
@@ -196,12 +252,18 @@ mod tests {
     }
 
     #[test]
+    fn a_context_is_one_pointer_wide() {
+        // Every task, scope and snapshot holds one: its size is memory per task.
+        assert_eq!(size_of::<Ctx>(), size_of::<usize>());
+    }
+
+    #[test]
     fn inheritable_drops_marked_entries_only() {
         let a = build(&None, &[set(2, 1), set(5, 2)]);
         let b = inheritable(&a);
         assert_eq!(read(&b, 2), Some(1));
         assert_eq!(read(&b, 5), None);
         let c = build(&None, &[set(2, 1)]);
-        assert!(Arc::ptr_eq(c.as_ref().unwrap(), inheritable(&c).as_ref().unwrap()));
+        assert!(c.as_ref().unwrap().ptr_eq(inheritable(&c).as_ref().unwrap()));
     }
 }

@@ -120,7 +120,7 @@ fn an_unwind_out_of_an_overlay_scope_restores_everything() {
 fn entered_restores_on_unwind_and_gives_the_frame_back() {
     let before = current(2);
     let mut slot = frame_with(2, 9);
-    let kept = Arc::clone(slot.as_ref().unwrap());
+    let kept = slot.clone().unwrap();
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let _g = Entered::new(&mut slot);
         assert_eq!(current(2), Some(9));
@@ -130,7 +130,7 @@ fn entered_restores_on_unwind_and_gives_the_frame_back() {
     assert!(r.is_err());
     assert_eq!(current(2), before);
     assert_eq!(depth(), 0);
-    assert!(Arc::ptr_eq(slot.as_ref().unwrap(), &kept), "the entered frame went back to its owner");
+    assert!(slot.as_ref().unwrap().ptr_eq(&kept), "the entered frame went back to its owner");
 }
 
 fn enter(frame: Ctx) -> u64 {

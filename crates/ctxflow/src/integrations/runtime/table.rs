@@ -38,7 +38,6 @@
 
 use std::cell::{Cell, RefCell};
 use std::panic::Location;
-use std::sync::Arc;
 
 use tokio::task::Id;
 
@@ -284,7 +283,7 @@ pub(crate) fn after_poll(task: Id) {
         // The entry holds the frame too, so this drop runs no value's `Drop` code. (Should the
         // entry go meanwhile, a panic there reaches the hook's boundary, with nothing else
         // left to drop on the way.)
-        Some(frame) if Arc::strong_count(frame) > 1 => drop(poll.slot),
+        Some(frame) if frame.is_shared() => drop(poll.slot),
         Some(_) => contain::drop_quietly("a task's context", poll.slot),
         None => {}
     }
