@@ -43,7 +43,7 @@ if [ "${1:-}" = --stack ]; then
   trap 'kill "$downstream_pid" 2>/dev/null || true; rm -rf "$OUT"' EXIT
   downstream=$(port_of "$OUT/downstream.port")
   TP="traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-  for variant in stack_bare stack_ctxflow stack_automatic stack_otel; do
+  for variant in $("$BIN" stack-variants); do
     valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$OUT/cg.$variant" \
       "$BIN" stack-serve "$variant" "$downstream" >"$OUT/$variant.port" 2>/dev/null &
     pid=$!

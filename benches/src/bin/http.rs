@@ -11,7 +11,7 @@
 //! (`service_stack.rs`: logs, a spawned task and a downstream call per request) with no
 //! context, with ctxflow and with tracing + OpenTelemetry. The downstream service runs in its
 //! own child process, so only the service's CPU is counted; every request carries a
-//! `traceparent`, as inside a traced system.
+//! `traceparent`, as inside a traced system. `http stack-variants` lists its variants.
 
 use std::process::{Command, ExitCode};
 use std::time::Duration;
@@ -140,6 +140,11 @@ fn main() -> ExitCode {
             service_stack::serve(args.get(1).map_or("stack_bare", String::as_str), ([127, 0, 0, 1], port).into());
             ExitCode::SUCCESS
         }
+        Some("stack-variants") => {
+            // For scripts that serve each variant themselves (`scripts/layer-instructions.sh`).
+            println!("{}", STACK_VARIANTS.join(" "));
+            ExitCode::SUCCESS
+        }
         Some("downstream") => {
             service_stack::serve_downstream();
             ExitCode::SUCCESS
@@ -147,7 +152,7 @@ fn main() -> ExitCode {
         _ => {
             eprintln!(
                 "usage: http probe [seconds] [connections] | http stack [seconds] [connections] | \
-                 http serve <axum|noop_layer|ctxflow_layer>"
+                 http stack-variants | http serve <axum|noop_layer|ctxflow_layer>"
             );
             ExitCode::from(2)
         }
