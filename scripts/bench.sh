@@ -47,9 +47,15 @@ if [[ ! -x $MICRO || ! -x $TASKS ]]; then
   exit 1
 fi
 
-if ! command -v wrk >/dev/null; then
-  echo "wrk is not installed: the HTTP figures will be missing (apt-get install -y wrk)" >&2
-fi
+# The HTTP probes load their servers with wrk, and the instruction probe runs under valgrind:
+# installed if missing (scripts/debian-tool.sh).
+for package in wrk valgrind; do
+  if tool=$(scripts/debian-tool.sh "$package" "$package"); then
+    PATH="$(dirname "$tool"):$PATH"
+  else
+    echo "$package could not be installed: its figures will be missing" >&2
+  fi
+done
 if ! command -v node >/dev/null; then
   echo "node is not installed: the Node figures will be missing" >&2
 fi

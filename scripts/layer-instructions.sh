@@ -17,14 +17,17 @@
 #                                          under callgrind against a downstream process that is
 #                                          not counted; every request carries a traceparent
 #
-# Needs: valgrind (and wrk, curl for --e2e; wrk for --stack). Environment: DURATION (wrk -d for --e2e and --stack, default 4s), PORT (--e2e, default 5011), EXTRA (--e2e:
+# Needs: valgrind and, for --e2e and --stack, wrk (both installed if missing: scripts/debian-tool.sh),
+# and curl for --e2e. Environment: DURATION (wrk -d for --e2e and --stack, default 4s), PORT (--e2e, default 5011), EXTRA (--e2e:
 # more servers as name=binary:mode, e.g. an older build). Exit 2 when a tool is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v valgrind >/dev/null || { echo "layer-instructions: valgrind is required" >&2; exit 2; }
+for package in valgrind wrk; do
+  tool=$(scripts/debian-tool.sh "$package" "$package") || { echo "layer-instructions: $package is required" >&2; exit 2; }
+  PATH="$(dirname "$tool"):$PATH"
+done
 
 if [ "${1:-}" = --stack ]; then
-  command -v wrk >/dev/null || { echo "layer-instructions: wrk is required" >&2; exit 2; }
   cargo build --release -q -p ctxflow-benches --bin http
   BIN=${CARGO_TARGET_DIR:-target}/release/http
   OUT=$(mktemp -d)
@@ -60,7 +63,7 @@ if [ "${1:-}" = --stack ]; then
 fi
 
 if [ "${1:-}" = --e2e ]; then
-  for tool in wrk curl callgrind_control; do
+  for tool in curl callgrind_control; do
     command -v "$tool" >/dev/null || { echo "layer-instructions: $tool is required" >&2; exit 2; }
   done
   cargo build --release -q -p ctxflow-http --example cost_server
