@@ -36,8 +36,8 @@ pub(crate) enum Found {
 /// called inside reads and writes of the context (the frames they hand back are dropped by the
 /// caller).
 pub(crate) struct Holder {
-    /// A counted reference to the frame of task `owner`; `None` for a task not held.
-    pub(crate) frame: fn(Owner) -> Option<Ctx>,
+    /// Whether it holds a frame for task `owner`.
+    pub(crate) holds: fn(Owner) -> bool,
     /// Replaces the frame of task `owner` with the given one and hands back the previous frame;
     /// `Err` with the given frame for a task not held.
     pub(crate) replace: fn(Owner, Ctx) -> Result<Ctx, Ctx>,
@@ -53,12 +53,6 @@ static HOLDER: OnceLock<Holder> = OnceLock::new();
 /// There is one per process (one table serves every opted-in runtime): the first stays.
 pub(crate) fn hold_with(holder: Holder) {
     let _ = HOLDER.set(holder);
-}
-
-/// The frame held for `owner`; `None` if nothing holds one for it.
-#[inline]
-pub(crate) fn frame(owner: Owner) -> Option<Ctx> {
-    HOLDER.get().and_then(|h| (h.frame)(owner))
 }
 
 /// The frame held for `owner`, the running task, for a read (see [`Holder::find`]).
@@ -81,5 +75,5 @@ pub(crate) fn replace(owner: Owner, new: Ctx) -> Result<Ctx, Ctx> {
 
 /// Whether anything holds a frame for `owner`.
 pub(crate) fn holds(owner: Owner) -> bool {
-    frame(owner).is_some()
+    HOLDER.get().is_some_and(|h| (h.holds)(owner))
 }

@@ -132,8 +132,13 @@ pub(crate) fn spawned(empty_at: &SiteFilter, task: Id, at: &'static Location<'st
 /// Makes the table the place where reads, writes and ids of a task outside its own scopes are
 /// found (see `context/held.rs`).
 pub(crate) fn hold() {
-    held::hold_with(Holder { frame: held_frame, replace: held_replace, find: held_find });
+    held::hold_with(Holder { holds: held_holds, replace: held_replace, find: held_find });
     ids::hold_with(held_ids);
+}
+
+/// Whether task `owner` is tracked (no count taken on its frame).
+fn held_holds(owner: Owner) -> bool {
+    with_entry(owner, |_| ()).is_some()
 }
 
 /// A counted reference to the frame of task `owner`, if tracked.
