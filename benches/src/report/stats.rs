@@ -102,6 +102,25 @@ impl Results {
     pub fn difference(&self, group: &str, name: &str, base: &str) -> Option<Summary> {
         self.paired(group, name, base, |x, b| x - b)
     }
+
+    /// What `name` adds to `base` as a share of what `other` adds, `(name - base) / (other -
+    /// base)`, within each round (rounds where `other` adds nothing are left out). Two medians of
+    /// differences, taken apart, can come from different rounds: one slow round of either
+    /// contender then moves the share by itself.
+    pub fn added_share(&self, group: &str, name: &str, other: &str, base: &str) -> Option<Summary> {
+        let a = self.rounds(group, name)?;
+        let o = self.rounds(group, other)?;
+        let b = self.rounds(group, base)?;
+        let v: Vec<f64> = a
+            .iter()
+            .filter_map(|(round, x)| {
+                let base = *b.get(round)?;
+                let added = *o.get(round)? - base;
+                (added > 0.0).then(|| (x - base) / added)
+            })
+            .collect();
+        summarize(&v)
+    }
 }
 
 #[cfg(test)]
@@ -131,5 +150,29 @@ mod tests {
             Results::new(&[rec("h", "opentelemetry", 1.0, 1), rec("h", "zz", 1.0, 1), rec("h", "tokio", 1.0, 1)]);
         assert_eq!(ordered.names("h"), vec!["tokio", "opentelemetry", "zz"]);
         assert!(r.ratio("g", "x", "missing").is_none());
+    }
+
+    #[test]
+    fn an_added_share_pairs_the_three_figures_of_each_round() {
+        // Added by x: 5, 6, 40; added by y: 30, 10, 100. Medians taken apart give 6 / 30 = 0.2;
+        // round by round the shares are 1/6, 0.6 and 0.4.
+        let r = Results::new(&[
+            rec("g", "base", 10.0, 1),
+            rec("g", "x", 15.0, 1),
+            rec("g", "y", 40.0, 1),
+            rec("g", "base", 10.0, 2),
+            rec("g", "x", 16.0, 2),
+            rec("g", "y", 20.0, 2),
+            rec("g", "base", 10.0, 3),
+            rec("g", "x", 50.0, 3),
+            rec("g", "y", 110.0, 3),
+            rec("g", "base", 10.0, 4),
+            rec("g", "x", 12.0, 4),
+            rec("g", "y", 9.0, 4), // y adds nothing in round 4: no share
+        ]);
+        let share = r.added_share("g", "x", "y", "base").unwrap();
+        assert_eq!(share.count, 3);
+        assert!((share.median - 0.4).abs() < 1e-9);
+        assert!((share.min - 1.0 / 6.0).abs() < 1e-9 && (share.max - 0.6).abs() < 1e-9);
     }
 }
