@@ -55,6 +55,7 @@ impl Shared {
     }
 
     /// Whether another holder shares this frame, so dropping this one drops no value.
+    #[cfg(all(feature = "runtime", tokio_unstable, not(loom)))]
     pub(crate) fn is_shared(&self) -> bool {
         ThinArc::strong_count(&self.0) > 1
     }
