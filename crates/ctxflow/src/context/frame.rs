@@ -1,10 +1,11 @@
 //! The immutable map that *is* a context.
 //!
 //! A context is a small sorted array of `(variable key, value)` pairs behind one counted
-//! pointer. It is never mutated once built: `scope`, `set` and `exit` build a new frame from the current one.
-//! That is what makes snapshots cheap (a count increment) and makes it impossible for one task
-//! to observe another's writes. Contexts in real services hold a handful of variables, so a
-//! linear scan over an inline array is the lookup, and a few entries live in the frame itself.
+//! pointer. It is never mutated once built: `scope`, `set` and `exit` build a new frame from
+//! the current one. That is what makes snapshots cheap (a count increment) and makes it
+//! impossible for one task to observe another's writes. Contexts in real services hold a
+//! handful of variables, so a linear scan over an inline array is the lookup, and a few entries
+//! live in the frame itself.
 
 use std::ops::Deref;
 
@@ -40,17 +41,17 @@ pub(crate) type Frame = [Entry];
 /// snapshot holds one, so the pointer's size is memory per task; a read loads the count from
 /// the line that holds the first entry, which it reads anyway.
 #[derive(Clone)]
-pub(crate) struct Shared(ThinArc<(), Entry>);
+pub(crate) struct SharedFrame(ThinArc<(), Entry>);
 
-impl Shared {
+impl SharedFrame {
     /// The frame of exactly these entries, in one allocation.
-    fn of(entries: impl ExactSizeIterator<Item = Entry>) -> Shared {
-        Shared(ThinArc::from_header_and_iter((), entries))
+    fn of(entries: impl ExactSizeIterator<Item = Entry>) -> SharedFrame {
+        SharedFrame(ThinArc::from_header_and_iter((), entries))
     }
 
     /// Whether `self` and `other` are the same frame (not merely equal ones).
     #[cfg(test)]
-    pub(crate) fn ptr_eq(&self, other: &Shared) -> bool {
+    pub(crate) fn ptr_eq(&self, other: &SharedFrame) -> bool {
         self.0.ptr() == other.0.ptr()
     }
 
@@ -61,7 +62,7 @@ impl Shared {
     }
 }
 
-impl Deref for Shared {
+impl Deref for SharedFrame {
     type Target = Frame;
 
     #[inline]
@@ -71,7 +72,7 @@ impl Deref for Shared {
 }
 
 /// The current context as held by a thread, a scope or a task.
-pub(crate) type Ctx = Option<Shared>;
+pub(crate) type Ctx = Option<SharedFrame>;
 
 /// The value of the variable `key` in `frame`.
 #[inline]
@@ -126,7 +127,7 @@ pub(crate) fn apply(base: Option<&Frame>, changes: impl IntoIterator<Item = Chan
             return Some(None);
         }
         let entries = base[..at].iter().cloned().chain(first).chain(base[after..].iter().cloned());
-        return Some(Some(Shared::of(Counted { entries, len })));
+        return Some(Some(SharedFrame::of(Counted { entries, len })));
     };
     let mut entries: SmallVec<[Entry; 4]> = base[..at].iter().cloned().chain(first).collect();
     entries.extend(base[after..].iter().cloned());
@@ -143,7 +144,7 @@ pub(crate) fn apply(base: Option<&Frame>, changes: impl IntoIterator<Item = Chan
 
 /// The frame of `entry` alone.
 fn alone(entry: Option<Entry>) -> Ctx {
-    entry.map(|e| Shared::of(std::iter::once(e)))
+    entry.map(|e| SharedFrame::of(std::iter::once(e)))
 }
 
 /// The frame of `entries`, or the empty context if there are none.
@@ -151,7 +152,7 @@ fn share(entries: SmallVec<[Entry; 4]>) -> Ctx {
     if entries.is_empty() {
         return None;
     }
-    Some(Shared::of(entries.into_iter()))
+    Some(SharedFrame::of(entries.into_iter()))
 }
 
 /// Entries known to number exactly `len`: a chain of iterators is not an `ExactSizeIterator`
