@@ -22,7 +22,10 @@
 # more servers as name=binary:mode, e.g. an older build). Exit 2 when a tool is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for package in valgrind wrk; do
+# The probe needs valgrind; the end-to-end modes also load a server with wrk.
+packages=(valgrind)
+case "${1:-}" in --e2e | --stack) packages+=(wrk) ;; esac
+for package in "${packages[@]}"; do
   tool=$(scripts/debian-tool.sh "$package" "$package") || { echo "layer-instructions: $package is required" >&2; exit 2; }
   PATH="$(dirname "$tool"):$PATH"
 done
