@@ -76,6 +76,9 @@ fn range(s: Summary, unit: &str) -> String {
     }
 }
 
+/// The budget on what ctxflow adds to the HTTP service, beside tracing + OpenTelemetry.
+const HTTP_SHARE: &str = "HTTP service: ctxflow adds at most a third of what tracing + OpenTelemetry add";
+
 /// Whether figures taken round by round are at most `limit`. On a shared machine one round can
 /// land on either side of a limit: figures whose rounds straddle it are reported as unresolved
 /// rather than judged by their median.
@@ -214,7 +217,7 @@ fn workload_budgets(r: &Results) -> Vec<Target> {
         )
         .discussed_in(SERVICE),
     ];
-    let what = "HTTP service: ctxflow adds at most a third of what tracing + OpenTelemetry add";
+    let what = HTTP_SHARE;
     let group = "stack_cpu_per_request";
     let added = |name: &str| r.difference(group, name, "stack_bare").map_or(f64::NAN, |s| s.median);
     t.push(match r.added_share(group, "stack_ctxflow", "stack_otel", "stack_bare") {
@@ -433,8 +436,7 @@ mod tests {
                 })
             })
             .collect();
-        let what = "HTTP service: ctxflow adds at most a third of what tracing + OpenTelemetry add";
-        check(&Results::new(&records)).into_iter().find(|t| t.what == what).expect("the share's target").outcome
+        check(&Results::new(&records)).into_iter().find(|t| t.what == HTTP_SHARE).expect("the share's target").outcome
     }
 
     #[test]
