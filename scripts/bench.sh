@@ -113,6 +113,7 @@ fi
 rm "$RESULTS/commands.txt.raw"
 
 step "report"
-CTXFLOW_BENCH_ROUNDS=$ROUNDS CTXFLOW_BENCH_DATE="$(date -u '+%Y-%m-%d %H:%M UTC') (the run took $((SECONDS - started)) s)" \
-  "$CARGO_TARGET_DIR/release/report" "$RESULTS" docs/benchmarks.md docs/benchmarks.svg
+# Kept with the results, so that the report can be written again from them alone.
+echo "$(date -u '+%Y-%m-%d %H:%M UTC') (the run took $((SECONDS - started)) s)" >"$RESULTS/date.txt"
+"$CARGO_TARGET_DIR/release/report" "$RESULTS" docs/benchmarks.md docs/benchmarks.svg
 echo "results: $RESULTS; report: docs/benchmarks.md, chart: docs/benchmarks.svg" >&2

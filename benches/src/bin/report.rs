@@ -1,9 +1,10 @@
 //! Writes docs/benchmarks.md and docs/benchmarks.svg from a results directory and prints
 //! each cost budget with its measured figure and PASS/MISS.
 //!
-//! `report <results dir> <markdown out> <svg out>`; the environment gives what the
-//! script knows: `CTXFLOW_BENCH_ROUNDS`, `CTXFLOW_BENCH_DATE`, and the commands it ran in
-//! `<results dir>/commands.txt`.
+//! `report <results dir> <markdown out> <svg out>`. Everything the report says comes from the
+//! results directory, so running it again on the same directory gives the same report: the
+//! rounds are those of the figures, and the script leaves the commands it ran in
+//! `commands.txt` and the run's date in `date.txt`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,11 +24,12 @@ fn main() -> ExitCode {
     }
     let r = Results::new(&records);
     let checked = targets::check(&r);
-    let rounds = std::env::var("CTXFLOW_BENCH_ROUNDS").ok().and_then(|n| n.parse().ok()).unwrap_or(1);
-    let date = std::env::var("CTXFLOW_BENCH_DATE").unwrap_or_else(|_| "an unrecorded date".into());
+    let rounds = r.round_count();
+    let date = std::fs::read_to_string(results.join("date.txt"));
+    let date = date.as_deref().map_or("an unrecorded date", str::trim);
     let commands = std::fs::read_to_string(results.join("commands.txt")).unwrap_or_default();
     let machine = machine::describe();
-    let cx = markdown::Context { machine: &machine, commands: &commands, rounds, date: &date };
+    let cx = markdown::Context { machine: &machine, commands: &commands, rounds, date };
     let subtitle = format!(
         "median of {rounds} interleaved rounds, whiskers: min-max; {} ({} CPUs), {}, Node {}",
         machine.cpu, machine.cpus, machine.rustc, machine.node

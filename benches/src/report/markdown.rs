@@ -13,8 +13,8 @@ pub struct Context<'a> {
     pub machine: &'a Machine,
     /// The commands the script ran, one per line.
     pub commands: &'a str,
-    /// Rounds run.
-    pub rounds: u32,
+    /// Rounds the figures come from.
+    pub rounds: usize,
     /// When (UTC, as the script gives it).
     pub date: &'a str,
 }

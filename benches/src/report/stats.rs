@@ -4,7 +4,7 @@
 //! on the same machine load), and only then summarized across rounds: on a shared, noisy
 //! machine that is far steadier than a ratio of two medians taken at different times.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::record::Record;
 
@@ -60,6 +60,13 @@ impl Results {
             r.units.insert(rec.group.clone(), rec.unit.clone());
         }
         r
+    }
+
+    /// How many rounds the figures come from: the distinct rounds of every record (0 marks a
+    /// figure of no round).
+    pub fn round_count(&self) -> usize {
+        let rounds: BTreeSet<u32> = self.by_key.values().flat_map(|r| r.keys().copied()).filter(|&n| n > 0).collect();
+        rounds.len()
     }
 
     /// The unit of a group's figures.
@@ -174,5 +181,14 @@ mod tests {
         assert_eq!(share.count, 3);
         assert!((share.median - 0.4).abs() < 1e-9);
         assert!((share.min - 1.0 / 6.0).abs() < 1e-9 && (share.max - 0.6).abs() < 1e-9);
+    }
+
+    #[test]
+    fn rounds_are_counted_from_the_figures() {
+        // Run by hand (round 0) counts for nothing; a round counts once, however many figures.
+        let r =
+            Results::new(&[rec("g", "a", 1.0, 1), rec("g", "b", 1.0, 1), rec("h", "a", 1.0, 3), rec("m", "a", 1.0, 0)]);
+        assert_eq!(r.round_count(), 2);
+        assert_eq!(Results::new(&[rec("m", "a", 1.0, 0)]).round_count(), 0);
     }
 }
