@@ -95,6 +95,13 @@ else
   echo "valgrind is not installed: the instruction counts will be missing" >&2
 fi
 
+step "instructions per request of the HTTP service (valgrind)"
+if command -v valgrind >/dev/null && command -v wrk >/dev/null; then
+  run scripts/layer-instructions.sh --stack --records | tee "$RESULTS/instr-stack.jsonl" >&2
+else
+  echo "valgrind or wrk is missing: the service's instruction counts will be missing" >&2
+fi
+
 step "memory (counting allocator)"
 run "$CARGO_TARGET_DIR/release/mem" | tee "$RESULTS/mem.jsonl" >&2
 if command -v node >/dev/null; then

@@ -16,6 +16,9 @@
 #                                          (benches/src/service_stack.rs): each variant served
 #                                          under callgrind against a downstream process that is
 #                                          not counted; every request carries a traceparent
+#   scripts/layer-instructions.sh --stack --records
+#                                          the same as JSON records (group `instr_stack`, the
+#                                          round of CTXFLOW_BENCH_ROUND), for scripts/bench.sh
 #
 # Needs: valgrind and, for --e2e and --stack, wrk (both installed if missing: scripts/debian-tool.sh),
 # and curl for --e2e. Environment: DURATION (wrk -d for --e2e and --stack, default 4s), PORT (--e2e, default 5011), EXTRA (--e2e:
@@ -60,7 +63,12 @@ if [ "${1:-}" = --stack ]; then
     kill "$pid"
     wait "$pid" 2>/dev/null || true
     total=$(awk '/^totals:/ {print $2}' "$OUT/cg.$variant")
-    printf '%-16s %6s instructions/request (%s requests)\n' "$variant" $((total / requests)) "$requests"
+    if [ "${2:-}" = --records ]; then
+      printf '{"group":"instr_stack","name":"%s","value":%s,"unit":"instructions","round":%s}\n' \
+        "$variant" $((total / requests)) "${CTXFLOW_BENCH_ROUND:-0}"
+    else
+      printf '%-16s %6s instructions/request (%s requests)\n' "$variant" $((total / requests)) "$requests"
+    fi
   done
   exit 0
 fi

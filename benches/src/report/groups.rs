@@ -178,6 +178,7 @@ pub fn shows_difference(id: &str) -> bool {
             | "instr_scope_setup"
             | "instr_http_layer"
             | "instr_log_event"
+            | "instr_stack"
     )
 }
 
@@ -199,4 +200,11 @@ pub const HTTP: &[Group] = &[
         true,
     ),
     group("stack_rps", "HTTP service: requests/s", "requests per second of the same runs", "stack_bare", false),
+    group(
+        "instr_stack",
+        "HTTP service: instructions per request",
+        "user-space instructions per request of the same service, counted by valgrind (callgrind) over a bounded wrk run after a warm-up (`scripts/layer-instructions.sh --stack`); the kernel's work for each request, its sockets, is not counted",
+        "stack_bare",
+        false,
+    ),
 ];

@@ -193,7 +193,10 @@ fn method(out: &mut String) {
          range over rounds. Rounds alternate the contenders' order, so drift of the machine within a round does not \
          favour whoever runs first.",
         "- **Instructions** (`target/release/instr probe`): each synchronous operation run n and 2n times under \
-         `valgrind --tool=cachegrind`, the difference over n: exact, and unmoved by load.",
+         `valgrind --tool=cachegrind`, the difference over n: exact, and unmoved by load. The HTTP service's \
+         (`scripts/layer-instructions.sh --stack`): each variant's server under `valgrind --tool=callgrind`, \
+         counting switched on after a one-second warm-up, then a bounded `wrk` run; its count over the requests \
+         served. User space only: the kernel's socket work is not counted.",
         "- **Memory** (`target/release/mem`): a counting global allocator, one thread, 100 000 live tasks (and a \
          sweep over 16 future sizes across one of tokio's 128-byte cell periods); tokio's own bytes subtracted.",
         "- **HTTP** (`target/release/http probe` and `http stack`): each server variant in its own process with one \

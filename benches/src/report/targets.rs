@@ -79,6 +79,31 @@ fn range(s: Summary, unit: &str) -> String {
 /// The budget on what ctxflow adds to the HTTP service, beside tracing + OpenTelemetry.
 const HTTP_SHARE: &str = "HTTP service: ctxflow adds at most a third of what tracing + OpenTelemetry add";
 
+/// The budget above, counted in instructions instead of timed.
+const IN_INSTRUCTIONS: &str = "the same, in user-space instructions (valgrind)";
+
+/// [`HTTP_SHARE`] in `group` (figures in `unit`): what ctxflow adds to the service over what
+/// tracing + OpenTelemetry add, round by round.
+fn added_share(r: &Results, what: &'static str, group: &str, unit: &str) -> Target {
+    let Some(s) = r.added_share(group, "stack_ctxflow", "stack_otel", "stack_bare") else {
+        return missing(what, group);
+    };
+    let rounds =
+        if s.count > 1 { format!(" (rounds: {:.0}%-{:.0}%)", 100.0 * s.min, 100.0 * s.max) } else { String::new() };
+    let added = |name: &str| r.difference(group, name, "stack_bare").map_or(f64::NAN, |s| s.median);
+    Target {
+        what,
+        measured: format!(
+            "{:.0}%{rounds}; medians {:+.0} {unit} against {:+.0} {unit} per request",
+            100.0 * s.median,
+            added("stack_ctxflow"),
+            added("stack_otel")
+        ),
+        outcome: within(s, 1.0 / 3.0),
+        discussed_in: None,
+    }
+}
+
 /// Whether figures taken round by round are at most `limit`. On a shared machine one round can
 /// land on either side of a limit: figures whose rounds straddle it are reported as unresolved
 /// rather than judged by their median.
@@ -202,7 +227,7 @@ fn layer_share(r: &Results) -> Target {
 /// with logs, a spawn and a downstream call.
 fn workload_budgets(r: &Results) -> Vec<Target> {
     let requests = |what, name, limit| ratio_at_most(r, what, "requests10k_mt", name, "tokio", limit);
-    let mut t = vec![
+    vec![
         requests("requests10k: ctxflow within 1.08x of plain tokio", "ctxflow", 1.08).discussed_in(TIME_GOES),
         requests("requests10k: the automatic runtime within 1.15x", "ctxflow_runtime", 1.15).discussed_in(AUTOMATIC),
         requests("requests10k: ctxflow with a registered no-op hook within 1.12x", "ctxflow_noop_hook", 1.12)
@@ -216,32 +241,10 @@ fn workload_budgets(r: &Results) -> Vec<Target> {
             1.03,
         )
         .discussed_in(SERVICE),
-    ];
-    let what = HTTP_SHARE;
-    let group = "stack_cpu_per_request";
-    let added = |name: &str| r.difference(group, name, "stack_bare").map_or(f64::NAN, |s| s.median);
-    t.push(match r.added_share(group, "stack_ctxflow", "stack_otel", "stack_bare") {
-        Some(s) => {
-            let rounds = if s.count > 1 {
-                format!(" (rounds: {:.0}%-{:.0}%)", 100.0 * s.min, 100.0 * s.max)
-            } else {
-                String::new()
-            };
-            Target {
-                what,
-                measured: format!(
-                    "{:.0}%{rounds}; medians {:+.0} ns against {:+.0} ns per request",
-                    100.0 * s.median,
-                    added("stack_ctxflow"),
-                    added("stack_otel")
-                ),
-                outcome: within(s, 1.0 / 3.0),
-                discussed_in: None,
-            }
-        }
-        None => missing(what, group),
-    });
-    t
+        ratio_at_most(r, IN_INSTRUCTIONS, "instr_stack", "stack_ctxflow", "stack_bare", 1.03).discussed_in(SERVICE),
+        added_share(r, HTTP_SHARE, "stack_cpu_per_request", "ns").discussed_in(SERVICE),
+        added_share(r, IN_INSTRUCTIONS, "instr_stack", "instructions").discussed_in(SERVICE),
+    ]
 }
 
 /// `get`/`with` against a plain `thread_local!` read.
@@ -450,6 +453,28 @@ mod tests {
             share_verdict(&[(100.0, 150.0, 200.0), (100.0, 160.0, 200.0), (100.0, 150.0, 190.0)]),
             Outcome::Miss
         );
+    }
+
+    #[test]
+    fn the_http_service_is_judged_by_its_instructions_too() {
+        // The counts of scripts/layer-instructions.sh --stack on 2026-12-06.
+        let counts = [("stack_bare", 66_249.0), ("stack_ctxflow", 80_085.0), ("stack_otel", 123_002.0)];
+        let records: Vec<Record> = counts
+            .map(|(name, value)| Record {
+                group: "instr_stack".into(),
+                name: name.into(),
+                value,
+                unit: "instructions".into(),
+                round: 0,
+            })
+            .into();
+        let checked = check(&Results::new(&records));
+        let counted: Vec<&Target> = checked.iter().filter(|t| t.what == IN_INSTRUCTIONS).collect();
+        let [ratio, share] = counted.as_slice() else { panic!("two budgets counted in instructions") };
+        assert!(ratio.measured.starts_with("1.209x"), "{}", ratio.measured);
+        assert_eq!(ratio.outcome, Outcome::Miss);
+        assert!(share.measured.starts_with("24%"), "{}", share.measured);
+        assert_eq!(share.outcome, Outcome::Pass);
     }
 
     #[test]
