@@ -187,7 +187,7 @@ fn method(out: &mut String) {
     let _ = writeln!(out, "\n## Method\n");
     for line in [
         "- **Time** (`benches/benches/{micro,tasks}.rs`): criterion, 1 s of warm-up and 2 s of measurement per \
-         contender and round; a figure is criterion's mean time per iteration. Every workload is written once, \
+         contender and round; a figure is criterion's median time per iteration. Every workload is written once, \
          generically, so contenders differ only in how they carry the context (`benches/src/workloads.rs`).",
         "- **Ratios**: each contender's figure over its baseline's *from the same round*, then the median and the \
          range over rounds. Rounds alternate the contenders' order, so drift of the machine within a round does not \
