@@ -1,7 +1,11 @@
 //! Instruction-count probe: instructions per synchronous operation (`src/sync_ops.rs`),
 //! counted by valgrind's cachegrind, which no load on a shared machine can change.
 //!
-//! The project's one instruction counter. `instr probe [group...]` runs this binary as
+//! The project's instruction counter for what one process can repeat n times; a whole server
+//! under load is counted by `scripts/layer-instructions.sh` instead, with valgrind's callgrind
+//! (the same count), which can start counting after the server's warm-up.
+//!
+//! `instr probe [group...]` runs this binary as
 //! `instr run <group> <name> <n>` under `valgrind --tool=cachegrind --cache-sim=no` with `n`
 //! and `2n` operations; the difference of the two instruction totals over `n` is the cost of
 //! one operation, start-up and set-up cancelled out. Prints JSON [`Record`]s (group
