@@ -31,8 +31,12 @@ fn main() -> ExitCode {
     let machine = machine::describe();
     let cx = markdown::Context { machine: &machine, commands: &commands, rounds, date };
     let subtitle = format!(
-        "median of {rounds} interleaved rounds, whiskers: min-max; {} ({} CPUs), {}, Node {}",
-        machine.cpu, machine.cpus, machine.rustc, machine.node
+        "median of {}, interleaved, whiskers: min-max; {} ({} CPUs), {}, Node {}",
+        markdown::rounds(rounds),
+        machine.cpu,
+        machine.cpus,
+        machine.rustc,
+        machine.node
     );
     let written = std::fs::write(md_out, markdown::render(&r, &checked, &cx))
         .and_then(|()| std::fs::write(svg_out, svg::render(&r, &subtitle)));

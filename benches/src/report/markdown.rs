@@ -230,6 +230,11 @@ fn targets_table(out: &mut String, targets: &[Target]) {
     }
 }
 
+/// "1 round", "3 rounds".
+pub fn rounds(n: usize) -> String {
+    if n == 1 { "1 round".into() } else { format!("{n} rounds") }
+}
+
 /// The whole document.
 pub fn render(r: &Results, targets: &[Target], cx: &Context<'_>) -> String {
     let m = cx.machine;
@@ -238,9 +243,10 @@ pub fn render(r: &Results, targets: &[Target], cx: &Context<'_>) -> String {
     let _ = writeln!(
         out,
         "Written by `scripts/bench.sh` on {} (do not edit by hand; run the script again). Every ratio pairs two figures \
-         of the same round, then takes the median across {} rounds; the order of the contenders is reversed every other \
+         of the same round, then takes the median across {}; the order of the contenders is reversed every other \
          round. The machine is shared and noisy, so read ratios, not absolute times.\n",
-        cx.date, cx.rounds
+        cx.date,
+        rounds(cx.rounds)
     );
     let _ = writeln!(out, "## Machine\n");
     let _ = writeln!(out, "- CPU: {} ({} logical CPUs, `nproc`)", m.cpu, m.cpus);
