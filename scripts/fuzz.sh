@@ -2,7 +2,8 @@
 # Fuzzes the W3C parsers of ctxflow-http (fuzz/, a cargo-fuzz project with its own workspace):
 # runs each target for a bounded time and prints how many inputs it executed.
 #
-# Needs: the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`).
+# Needs the nightly toolchain and cargo-fuzz: both are installed if missing (rustup and
+# `cargo install`, from crates.io).
 #
 # Usage: scripts/fuzz.sh [TARGET ...]        (default: traceparent tracestate baggage)
 # Environment:
@@ -19,8 +20,14 @@ JOBS=${FUZZ_JOBS:-1}
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(traceparent tracestate baggage)
 
-cargo +nightly --version >/dev/null 2>&1 || { echo "fuzz.sh: the nightly toolchain is required (rustup toolchain install nightly)" >&2; exit 2; }
-cargo +nightly fuzz --version >/dev/null 2>&1 || { echo "fuzz.sh: cargo-fuzz is required (cargo install cargo-fuzz)" >&2; exit 2; }
+if ! cargo +nightly --version >/dev/null 2>&1; then
+  echo "== installing the nightly toolchain" >&2
+  rustup toolchain install nightly --profile minimal >&2 || { echo "fuzz.sh: could not install the nightly toolchain" >&2; exit 2; }
+fi
+if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+  echo "== installing cargo-fuzz" >&2
+  cargo install --locked cargo-fuzz >&2 || { echo "fuzz.sh: could not install cargo-fuzz" >&2; exit 2; }
+fi
 
 status=0
 for target in "${TARGETS[@]}"; do
