@@ -79,7 +79,7 @@ fn range(s: Summary, unit: &str) -> String {
 /// The budget on what ctxflow adds to the HTTP service, beside tracing + OpenTelemetry.
 const HTTP_SHARE: &str = "HTTP service: ctxflow adds at most a third of what tracing + OpenTelemetry add";
 
-/// The budget above, counted in instructions instead of timed.
+/// The row under each timed budget of the HTTP service: the same budget, judged on instructions.
 const IN_INSTRUCTIONS: &str = "the same, in user-space instructions (valgrind)";
 
 /// [`HTTP_SHARE`] in `group` (figures in `unit`): what ctxflow adds to the service over what
