@@ -7,7 +7,8 @@
 # them, the order shifting every round, with and without the four headers the layer reads, so
 # that the load of a shared machine hits all alike; the median of each cell is printed.
 #
-# Needs: curl, taskset, python3, and wrk (installed if missing: scripts/debian-tool.sh).
+# Needs: taskset (util-linux), and curl, python3 and wrk (installed if missing:
+# scripts/debian-tool.sh).
 # Environment: ROUNDS (default 15), DURATION (wrk -d, default 2s), CONNECTIONS (default 16),
 #   PORT (first port, default 5002), BIN (a prebuilt cost_server; default: build it),
 #   EXTRA (more servers to compare, as name=binary:mode entries separated by spaces, e.g. an
@@ -19,11 +20,11 @@ ROUNDS=${ROUNDS:-15}
 DURATION=${DURATION:-2s}
 CONNECTIONS=${CONNECTIONS:-16}
 PORT=${PORT:-5002}
-for tool in curl taskset python3; do
-  command -v "$tool" >/dev/null || { echo "layer-cost: $tool is required" >&2; exit 2; }
+command -v taskset >/dev/null || { echo "layer-cost: taskset is required" >&2; exit 2; }
+for package in curl python3 wrk; do
+  tool=$(scripts/debian-tool.sh "$package" "$package") || { echo "layer-cost: $package is required" >&2; exit 2; }
+  PATH="$(dirname "$tool"):$PATH"
 done
-wrk=$(scripts/debian-tool.sh wrk wrk) || { echo "layer-cost: wrk is required" >&2; exit 2; }
-PATH="$(dirname "$wrk"):$PATH"
 if [ -z "${BIN:-}" ]; then
   cargo build --release -q -p ctxflow-http --example cost_server
   BIN=${CARGO_TARGET_DIR:-target}/release/examples/cost_server

@@ -20,14 +20,19 @@
 #                                          the same as JSON records (group `instr_stack`, the
 #                                          round of CTXFLOW_BENCH_ROUND), for scripts/bench.sh
 #
-# Needs: valgrind and, for --e2e and --stack, wrk (both installed if missing: scripts/debian-tool.sh),
-# and curl for --e2e. Environment: DURATION (wrk -d for --e2e and --stack, default 4s), PORT (--e2e, default 5011), EXTRA (--e2e:
-# more servers as name=binary:mode, e.g. an older build). Exit 2 when a tool is missing.
+# Needs: valgrind and, for --e2e and --stack, wrk; curl for --e2e (all installed if missing:
+# scripts/debian-tool.sh). Environment: DURATION (wrk -d for --e2e and --stack, default 4s),
+# PORT (--e2e, default 5011), EXTRA (--e2e: more servers as name=binary:mode, e.g. an older
+# build). Exit 2 when a tool is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The probe needs valgrind; the end-to-end modes also load a server with wrk.
+# The probe needs valgrind; the end-to-end modes also load a server with wrk, and --e2e waits for
+# its server with curl.
 packages=(valgrind)
-case "${1:-}" in --e2e | --stack) packages+=(wrk) ;; esac
+case "${1:-}" in
+  --e2e) packages+=(wrk curl) ;;
+  --stack) packages+=(wrk) ;;
+esac
 for package in "${packages[@]}"; do
   tool=$(scripts/debian-tool.sh "$package" "$package") || { echo "layer-instructions: $package is required" >&2; exit 2; }
   PATH="$(dirname "$tool"):$PATH"
@@ -74,9 +79,7 @@ if [ "${1:-}" = --stack ]; then
 fi
 
 if [ "${1:-}" = --e2e ]; then
-  for tool in curl callgrind_control; do
-    command -v "$tool" >/dev/null || { echo "layer-instructions: $tool is required" >&2; exit 2; }
-  done
+  command -v callgrind_control >/dev/null || { echo "layer-instructions: callgrind_control is required" >&2; exit 2; }
   cargo build --release -q -p ctxflow-http --example cost_server
   BIN=${CARGO_TARGET_DIR:-target}/release/examples/cost_server
   PORT=${PORT:-5011}
