@@ -170,6 +170,45 @@ fn set_in_a_plain_task_persists_across_awaits_and_does_not_leak() {
     assert!(leftovers.iter().all(Option::is_none), "{leftovers:?}");
 }
 
+/// `block_in_place` hands the worker to another thread while the task's code goes on on this
+/// one. A plain task keeps its own context inside and after it, whether its first read in the
+/// poll (which looks its frame up) comes before or inside, and keeps the writes made inside.
+#[test]
+fn block_in_place_keeps_a_plain_tasks_context_and_its_writes() {
+    const TASKS: u64 = 200;
+    let rt = multi_thread(2);
+    let checked = rt.block_on(REQUEST.scope(1, async {
+        let mut set = JoinSet::new();
+        for i in 0..TASKS {
+            set.spawn(async move {
+                if i % 2 == 0 {
+                    assert_eq!(REQUEST.get(), Some(1));
+                    REQUEST.set(100 + i).unwrap();
+                }
+                let expected = if i % 2 == 0 { Some(100 + i) } else { Some(1) };
+                let inside = tokio::task::block_in_place(|| {
+                    let before = (REQUEST.get(), REQUEST.get());
+                    REQUEST.set(1_000 + i).unwrap();
+                    (before, REQUEST.get())
+                });
+                assert_eq!(inside, ((expected, expected), Some(1_000 + i)), "task {i}");
+                yield_now().await;
+                assert_eq!(REQUEST.get(), Some(1_000 + i), "task {i}, after");
+                let child = tokio::spawn(async { REQUEST.get() }).await.unwrap();
+                assert_eq!(child, Some(1_000 + i), "task {i}'s child");
+                1
+            });
+        }
+        let mut checked = 0;
+        while let Some(done) = set.join_next().await {
+            checked += done.unwrap();
+        }
+        assert_eq!(REQUEST.get(), Some(1), "no task's write reached the parent");
+        checked
+    }));
+    assert_eq!(checked, TASKS);
+}
+
 #[test]
 fn spawn_sites_outside_tasks_capture_their_own_context() {
     let rt = multi_thread(2);
