@@ -424,21 +424,27 @@ mod tests {
         }
     }
 
-    /// The verdict on the HTTP service's share, for rounds of (bare, ctxflow, otel) CPU times.
-    fn share_verdict(rounds: &[(f64, f64, f64)]) -> Outcome {
-        let records: Vec<Record> = rounds
+    /// The HTTP service's figures in `group`, for rounds (numbered from 1) of (bare, ctxflow,
+    /// otel).
+    fn stack_records(group: &str, unit: &str, rounds: &[(f64, f64, f64)]) -> Vec<Record> {
+        rounds
             .iter()
             .zip(1..)
             .flat_map(|(&(bare, ctxflow, otel), round)| {
                 [("stack_bare", bare), ("stack_ctxflow", ctxflow), ("stack_otel", otel)].map(|(name, value)| Record {
-                    group: "stack_cpu_per_request".into(),
+                    group: group.into(),
                     name: name.into(),
                     value,
-                    unit: "ns".into(),
+                    unit: unit.into(),
                     round,
                 })
             })
-            .collect();
+            .collect()
+    }
+
+    /// The verdict on the HTTP service's share, for rounds of (bare, ctxflow, otel) CPU times.
+    fn share_verdict(rounds: &[(f64, f64, f64)]) -> Outcome {
+        let records = stack_records("stack_cpu_per_request", "ns", rounds);
         check(&Results::new(&records)).into_iter().find(|t| t.what == HTTP_SHARE).expect("the share's target").outcome
     }
 
@@ -458,16 +464,7 @@ mod tests {
     #[test]
     fn the_http_service_is_judged_by_its_instructions_too() {
         // The counts of scripts/layer-instructions.sh --stack on 2026-12-06.
-        let counts = [("stack_bare", 66_249.0), ("stack_ctxflow", 80_085.0), ("stack_otel", 123_002.0)];
-        let records: Vec<Record> = counts
-            .map(|(name, value)| Record {
-                group: "instr_stack".into(),
-                name: name.into(),
-                value,
-                unit: "instructions".into(),
-                round: 0,
-            })
-            .into();
+        let records = stack_records("instr_stack", "instructions", &[(66_249.0, 80_085.0, 123_002.0)]);
         let checked = check(&Results::new(&records));
         let counted: Vec<&Target> = checked.iter().filter(|t| t.what == IN_INSTRUCTIONS).collect();
         let [ratio, share] = counted.as_slice() else { panic!("two budgets counted in instructions") };
