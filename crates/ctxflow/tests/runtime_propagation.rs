@@ -181,11 +181,14 @@ fn block_in_place_keeps_a_plain_tasks_context_and_its_writes() {
         let mut set = JoinSet::new();
         for i in 0..TASKS {
             set.spawn(async move {
-                if i % 2 == 0 {
+                // Even tasks read and write before `block_in_place`, odd ones first inside it.
+                let expected = if i % 2 == 0 {
                     assert_eq!(REQUEST.get(), Some(1));
                     REQUEST.set(100 + i).unwrap();
-                }
-                let expected = if i % 2 == 0 { Some(100 + i) } else { Some(1) };
+                    Some(100 + i)
+                } else {
+                    Some(1)
+                };
                 let inside = tokio::task::block_in_place(|| {
                     let before = (REQUEST.get(), REQUEST.get());
                     REQUEST.set(1_000 + i).unwrap();
