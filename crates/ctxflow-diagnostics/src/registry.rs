@@ -47,6 +47,17 @@ fn shard(id: AsyncId) -> MutexGuard<'static, Map> {
 }
 
 /// What the registry knows of one live resource.
+///
+/// ```
+/// use ctxflow_diagnostics::registry;
+/// static TENANT: ctxflow::ContextVar<u32> = ctxflow::ContextVar::new("tenant");
+///
+/// registry::enable();
+/// let job = TENANT.sync_scope(7, || ctxflow::AsyncResource::new("job"));
+/// let info = registry::live().into_iter().find(|r| r.id == job.id()).unwrap();
+/// assert_eq!(info.kind, "job");
+/// assert_eq!(info.variables, ["tenant"]);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ResourceInfo {

@@ -13,6 +13,14 @@ use std::fmt::{self, Write};
 use serde_json::Value;
 
 /// Why a trace could not be drawn.
+///
+/// ```
+/// use ctxflow_diagnostics::timeline::{self, TimelineError};
+///
+/// let err = timeline::svg_from_json("{\"events\": []}").unwrap_err();
+/// assert!(matches!(err, TimelineError::NotATrace));
+/// assert!(matches!(timeline::svg_from_json("not json"), Err(TimelineError::Json(_))));
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum TimelineError {

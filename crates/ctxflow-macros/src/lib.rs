@@ -73,6 +73,16 @@ fn expand(mut f: ItemFn, options: Options, test: bool) -> Result<proc_macro2::To
 /// `#[tokio::main]`, on a runtime built with `propagate_context()`: every task spawned with plain
 /// `tokio::spawn` inherits its spawner's context. Takes `flavor` (`"multi_thread"`, the default,
 /// or `"current_thread"`) and `worker_threads`, as `#[tokio::main]` does.
+///
+/// ```
+/// static REQUEST: ctxflow::ContextVar<u32> = ctxflow::ContextVar::new("request");
+///
+/// #[ctxflow::main(worker_threads = 2)]
+/// async fn main() {
+///     let seen = REQUEST.scope(7, async { tokio::spawn(async { REQUEST.get() }).await.unwrap() }).await;
+///     assert_eq!(seen, Some(7));
+/// }
+/// ```
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     let f = parse_macro_input!(item as ItemFn);
@@ -82,6 +92,17 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `#[tokio::test]`, on a runtime built with `propagate_context()`. Takes `flavor`
 /// (`"current_thread"`, the default, or `"multi_thread"`) and `worker_threads`, as
 /// `#[tokio::test]` does.
+///
+/// ```
+/// static REQUEST: ctxflow::ContextVar<u32> = ctxflow::ContextVar::new("request");
+///
+/// #[ctxflow::test(flavor = "multi_thread")]
+/// async fn plain_spawn_inherits() {
+///     let seen = REQUEST.scope(7, async { tokio::spawn(async { REQUEST.get() }).await.unwrap() }).await;
+///     assert_eq!(seen, Some(7));
+/// }
+/// # fn main() {}
+/// ```
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
     let f = parse_macro_input!(item as ItemFn);
