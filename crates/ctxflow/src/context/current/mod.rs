@@ -91,20 +91,25 @@ pub(crate) fn capture_inherited() -> Ctx {
 /// Runs `f` with the current frame (`None`: the empty context).
 #[inline]
 pub(crate) fn read<R>(f: impl FnOnce(Option<&Frame>) -> R) -> R {
-    CURRENT.with(|c| {
-        if let Some(ctx) = unowned_here(c) {
-            return f(ctx.as_deref());
-        }
-        if c.overlaid.get() == 0
-            && let Ok(base) = c.base.try_borrow()
-        {
-            return f(base.as_deref());
-        }
-        // Frames in the overlay: a counted reference, since code `f` runs may change the
-        // overlay.
-        let ctx = capture();
-        f(ctx.as_deref())
-    })
+    CURRENT.with(|c| read_in(c, f))
+}
+
+/// [`read`]'s body. Kept out of the closure handed to `with`, so that the closure is small
+/// enough for std's `LocalKey::with` to be inlined into every read: the thread-local is then
+/// reached at its fixed offset, where an out-of-line `with` calls its accessor indirectly.
+#[inline(never)]
+fn read_in<R>(c: &Current, f: impl FnOnce(Option<&Frame>) -> R) -> R {
+    if let Some(ctx) = unowned_here(c) {
+        return f(ctx.as_deref());
+    }
+    if c.overlaid.get() == 0
+        && let Ok(base) = c.base.try_borrow()
+    {
+        return f(base.as_deref());
+    }
+    // Frames in the overlay: a counted reference, since code `f` runs may change the overlay.
+    let ctx = capture();
+    f(ctx.as_deref())
 }
 
 /// Makes `new` the current frame, for the rest of the innermost scope; the old frame is
