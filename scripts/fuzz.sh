@@ -3,7 +3,8 @@
 # runs each target for a bounded time and prints how many inputs it executed.
 #
 # Needs the nightly toolchain and cargo-fuzz: both are installed if missing (rustup and
-# `cargo install`, from crates.io).
+# `cargo install`, from crates.io). Building libFuzzer needs a C++ compiler: g++ is installed
+# if missing when run as root (apt-get); otherwise the script says so and exits 2.
 #
 # Usage: scripts/fuzz.sh [TARGET ...]        (default: traceparent tracestate baggage)
 # Environment:
@@ -27,6 +28,16 @@ fi
 if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
   echo "== installing cargo-fuzz" >&2
   cargo install --locked cargo-fuzz >&2 || { echo "fuzz.sh: could not install cargo-fuzz" >&2; exit 2; }
+fi
+
+# cc-rs builds libFuzzer with $CXX, or with c++.
+if ! command -v "${CXX:-c++}" >/dev/null; then
+  if [ -z "${CXX:-}" ] && [ "$(id -u)" = 0 ]; then
+    ../scripts/debian-tool.sh g++ c++ >/dev/null || { echo "fuzz.sh: could not install g++" >&2; exit 2; }
+  else
+    echo "fuzz.sh: libFuzzer needs a C++ compiler, and ${CXX:-c++} was not found: install g++" >&2
+    exit 2
+  fi
 fi
 
 status=0
