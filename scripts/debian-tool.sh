@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Prints the path of a tool the project's scripts run, installing its Debian package when none
-# is found: as root through apt-get, otherwise by unpacking the .deb under target/tools/<package>
-# (no privileges needed, but the package's own dependencies must then be on the machine).
+# is found: as root through apt-get, otherwise by unpacking the .deb under target/tools/<package>,
+# with those of its dependencies the machine lacks, and printing the path of a wrapper
+# (target/tools/<package>/run/<binary>) that runs the tool with the unpacked libraries (no
+# privileges needed). A tool that still lacks a library after that is an error.
 #
 #   scripts/debian-tool.sh <package> <binary> [VARIABLE]
 #
@@ -13,7 +15,11 @@ binary=${2:?usage: scripts/debian-tool.sh <package> <binary> [VARIABLE]}
 given=${3:+${!3:-}}
 if [ -n "$given" ] && [ -x "$given" ]; then echo "$given"; exit 0; fi
 if command -v "$binary" >/dev/null; then command -v "$binary"; exit 0; fi
-unpacked() { find "target/tools/$package" -type f -name "$binary" -perm -u+x 2>/dev/null | head -1 || true; }
+unpacked() {
+  # The wrapper, if the tool needed one; otherwise the tool itself.
+  if [ -x "target/tools/$package/run/$binary" ]; then echo "target/tools/$package/run/$binary"; return; fi
+  find "target/tools/$package" -type f -name "$binary" -perm -u+x 2>/dev/null | head -1 || true
+}
 local_bin=$(unpacked)
 if [ -n "$local_bin" ]; then echo "$PWD/$local_bin"; exit 0; fi
 echo "== installing $binary (Debian package $package)" >&2
@@ -23,13 +29,42 @@ if [ "$(id -u)" = 0 ]; then
     apt-get install -y -qq "$package" >&2
   fi
   command -v "$binary"
-else
-  work=$(mktemp -d)
-  trap 'rm -rf "$work"' EXIT
-  (cd "$work" && apt-get download "$package" >&2)
-  mkdir -p "target/tools/$package"
-  dpkg-deb -x "$work"/"$package"_*.deb "target/tools/$package"
-  local_bin=$(unpacked)
-  [ -n "$local_bin" ] || { echo "debian-tool: $package has no $binary" >&2; exit 1; }
-  echo "$PWD/$local_bin"
+  exit 0
 fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+root="$PWD/target/tools/$package"
+# The package, and every package it depends on (recursively) that is not installed.
+needed=("$package")
+for dep in $(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
+  --no-replaces --no-enhances "$package" | grep '^[a-z0-9]' | sort -u); do
+  [ "$dep" = "$package" ] && continue
+  dpkg-query -W -f='${Status}' "$dep" 2>/dev/null | grep -q ' installed$' || needed+=("$dep")
+done
+(cd "$work" && apt-get download "${needed[@]}" >&2)
+mkdir -p "$root"
+for deb in "$work"/*.deb; do dpkg-deb -x "$deb" "$root"; done
+# The tool may be a link to its versioned name (python3 -> python3.11).
+real=$(find "$root" -name "$binary" -xtype f -perm -u+x -print -quit)
+[ -n "$real" ] || { echo "debian-tool: $package has no $binary" >&2; exit 1; }
+# The unpacked libraries' directories, searched before the machine's own.
+libs=$(find "$root" -name '*.so*' -printf '%h\n' | sort -u | paste -sd: -)
+# (ldd fails on a static executable, which needs nothing.)
+missing=$({ LD_LIBRARY_PATH="$libs" ldd "$real" 2>/dev/null || true; } | awk '/not found/ {print $1}' | paste -sd' ' -)
+[ -z "$missing" ] || { echo "debian-tool: $binary still lacks $missing" >&2; exit 1; }
+# A wrapper for each program beside the tool too (valgrind's callgrind_control, say): callers put
+# the wrapper's directory on their PATH.
+mkdir -p "$root/run"
+for program in "$(dirname "$real")"/*; do
+  [ -f "$program" ] && [ -x "$program" ] || continue
+  {
+    echo '#!/bin/sh'
+    echo "LD_LIBRARY_PATH='$libs'\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}; export LD_LIBRARY_PATH"
+    # valgrind looks for its tools where it was built to be installed, unless told otherwise.
+    [ -d "$root/usr/libexec/valgrind" ] && echo "VALGRIND_LIB='$root/usr/libexec/valgrind'; export VALGRIND_LIB"
+    echo "exec '$program' \"\$@\""
+  } >"$root/run/$(basename "$program")"
+  chmod +x "$root/run/$(basename "$program")"
+done
+echo "$root/run/$binary"
