@@ -130,8 +130,10 @@ pub(crate) fn join_fields<'a, E>(fields: impl Iterator<Item = Result<&'a str, E>
 /// [`inject`] into any [`Sink`], with the request id sent in `request_id_header`.
 pub(crate) fn inject_into(sink: &mut impl Sink, request_id_header: &HeaderName) {
     put_current_trace(sink);
-    let wrote = with_sent_baggage(|sent| {
-        sink.put_if_absent(&header::BAGGAGE, || sent.filter(|b| !b.is_empty()).map(BaggageText))
+    // Most calls have no baggage to send: the header map is searched only when there is some.
+    let wrote = with_sent_baggage(|sent| match sent.filter(|b| !b.is_empty()) {
+        Some(baggage) => sink.put_if_absent(&header::BAGGAGE, || Some(BaggageText(baggage))),
+        None => false,
     });
     if !wrote {
         add_exports(sink);
