@@ -35,12 +35,11 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 root="$PWD/target/tools/$package"
-# The package, and every package it depends on (recursively) that is not installed.
+# The package, and the packages apt would install with it: its dependencies that the machine
+# lacks, with virtual ones resolved as apt resolves them. (A simulation needs no privileges.)
 needed=("$package")
-for dep in $(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
-  --no-replaces --no-enhances "$package" | grep '^[a-z0-9]' | sort -u); do
-  [ "$dep" = "$package" ] && continue
-  dpkg-query -W -f='${Status}' "$dep" 2>/dev/null | grep -q ' installed$' || needed+=("$dep")
+for dep in $(apt-get -s -qq install --no-install-recommends "$package" 2>/dev/null | awk '/^Inst/ {print $2}'); do
+  [ "$dep" = "$package" ] || needed+=("$dep")
 done
 (cd "$work" && apt-get download "${needed[@]}" >&2)
 mkdir -p "$root"
@@ -60,7 +59,8 @@ for program in "$(dirname "$real")"/*; do
   [ -f "$program" ] && [ -x "$program" ] || continue
   {
     echo '#!/bin/sh'
-    echo "LD_LIBRARY_PATH='$libs'\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}; export LD_LIBRARY_PATH"
+    # (Only if there are any: an empty entry in the path would search the working directory.)
+    [ -n "$libs" ] && echo "LD_LIBRARY_PATH='$libs'\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}; export LD_LIBRARY_PATH"
     # valgrind looks for its tools where it was built to be installed, unless told otherwise.
     [ -d "$root/usr/libexec/valgrind" ] && echo "VALGRIND_LIB='$root/usr/libexec/valgrind'; export VALGRIND_LIB"
     echo "exec '$program' \"\$@\""
