@@ -15,13 +15,10 @@ binary=${2:?usage: scripts/debian-tool.sh <package> <binary> [VARIABLE]}
 given=${3:+${!3:-}}
 if [ -n "$given" ] && [ -x "$given" ]; then echo "$given"; exit 0; fi
 if command -v "$binary" >/dev/null; then command -v "$binary"; exit 0; fi
-unpacked() {
-  # The wrapper, if the tool needed one; otherwise the tool itself.
-  if [ -x "target/tools/$package/run/$binary" ]; then echo "target/tools/$package/run/$binary"; return; fi
-  find "target/tools/$package" -type f -name "$binary" -perm -u+x 2>/dev/null | head -1 || true
-}
-local_bin=$(unpacked)
-if [ -n "$local_bin" ]; then echo "$PWD/$local_bin"; exit 0; fi
+# Unpacked before: the wrappers are put in place last, so they are there only if the unpacking
+# finished. (A tree from before the wrappers is unpacked again, over itself.)
+wrapper="$PWD/target/tools/$package/run/$binary"
+if [ -x "$wrapper" ]; then echo "$wrapper"; exit 0; fi
 echo "== installing $binary (Debian package $package)" >&2
 if [ "$(id -u)" = 0 ]; then
   if ! apt-get install -y -qq "$package" >&2; then
@@ -53,8 +50,9 @@ libs=$(find "$root" -name '*.so*' -printf '%h\n' | sort -u | paste -sd: -)
 missing=$({ LD_LIBRARY_PATH="$libs" ldd "$real" 2>/dev/null || true; } | awk '/not found/ {print $1}' | paste -sd' ' -)
 [ -z "$missing" ] || { echo "debian-tool: $binary still lacks $missing" >&2; exit 1; }
 # A wrapper for each program beside the tool too (valgrind's callgrind_control, say): callers put
-# the wrapper's directory on their PATH.
-mkdir -p "$root/run"
+# the wrapper's directory on their PATH. Written aside, then renamed into place in one step.
+rm -rf "$root/run" "$root/run.new"
+mkdir "$root/run.new"
 for program in "$(dirname "$real")"/*; do
   [ -f "$program" ] && [ -x "$program" ] || continue
   {
@@ -64,7 +62,8 @@ for program in "$(dirname "$real")"/*; do
     # valgrind looks for its tools where it was built to be installed, unless told otherwise.
     [ -d "$root/usr/libexec/valgrind" ] && echo "VALGRIND_LIB='$root/usr/libexec/valgrind'; export VALGRIND_LIB"
     echo "exec '$program' \"\$@\""
-  } >"$root/run/$(basename "$program")"
-  chmod +x "$root/run/$(basename "$program")"
+  } >"$root/run.new/$(basename "$program")"
+  chmod +x "$root/run.new/$(basename "$program")"
 done
-echo "$root/run/$binary"
+mv "$root/run.new" "$root/run"
+echo "$wrapper"
