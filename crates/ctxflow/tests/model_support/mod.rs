@@ -1,0 +1,265 @@
+//! Shared by the model tests: random programs of nested scopes, sets, clears, exits, snapshots,
+//! spawns, yields and panics, and a reference model of what every read must see that is a few
+//! lines of plain maps. A program runs as async code on a multi-thread runtime, spawning with
+//! `ctxflow::spawn` or with plain `tokio::spawn` on a runtime built with `propagate_context()`
+//! (whose tasks find their context in the runtime's side table rather than in a wrapper), or as
+//! synchronous code on OS threads; the model is the same for all three.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+
+use proptest::prelude::*;
+
+use ctxflow::{ContextVar, Snapshot};
+
+static VARS: [ContextVar<u32>; 3] = [ContextVar::new("v0"), ContextVar::new("v1"), ContextVar::new("v2")];
+const SLOTS: usize = 2;
+
+#[derive(Debug, Clone)]
+pub enum Op {
+    Read(usize),
+    Set(usize, u32),
+    Clear(usize),
+    Scope(usize, u32, Vec<Op>),
+    Exit(usize, Vec<Op>),
+    Capture(usize),
+    RunSnapshot(usize, Vec<Op>),
+    Spawn(Vec<Op>),
+    SpawnPanicking(Vec<Op>),
+    Yield,
+}
+
+/// The reference model: a context is a plain map, copied at every scope.
+pub type Model = BTreeMap<usize, u32>;
+
+/// A random operation, nested up to four levels.
+pub fn op() -> impl Strategy<Value = Op> {
+    let var = 0..VARS.len();
+    let leaf = prop_oneof![
+        var.clone().prop_map(Op::Read),
+        (var.clone(), 0..100u32).prop_map(|(v, x)| Op::Set(v, x)),
+        var.clone().prop_map(Op::Clear),
+        (0..SLOTS).prop_map(Op::Capture),
+        Just(Op::Yield),
+    ];
+    leaf.prop_recursive(4, 48, 6, move |inner| {
+        let body = prop::collection::vec(inner, 0..6);
+        prop_oneof![
+            (0..VARS.len(), 0..100u32, body.clone()).prop_map(|(v, x, b)| Op::Scope(v, x, b)),
+            (0..VARS.len(), body.clone()).prop_map(|(v, b)| Op::Exit(v, b)),
+            (0..SLOTS, body.clone()).prop_map(|(s, b)| Op::RunSnapshot(s, b)),
+            body.clone().prop_map(Op::Spawn),
+            body.prop_map(Op::SpawnPanicking),
+        ]
+    })
+}
+
+/// What the current context holds of the model's variables.
+pub fn read_all() -> Model {
+    VARS.iter().enumerate().filter_map(|(i, v)| v.get().map(|x| (i, x))).collect()
+}
+
+struct Run {
+    slots: [(Snapshot, Model); SLOTS],
+    reads: usize,
+}
+
+impl Run {
+    fn new() -> Run {
+        Run { slots: std::array::from_fn(|_| (Snapshot::empty(), Model::new())), reads: 0 }
+    }
+}
+
+/// Runs a leaf operation (the same in async and threaded programs); `false` for the others.
+fn leaf(op: &Op, model: &mut Model, run: &mut Run) -> bool {
+    match op {
+        Op::Read(v) => {
+            assert_eq!(VARS[*v].get(), model.get(v).copied());
+            run.reads += 1;
+        }
+        Op::Set(v, x) => {
+            VARS[*v].set(*x).unwrap();
+            model.insert(*v, *x);
+        }
+        Op::Clear(v) => {
+            VARS[*v].clear().unwrap();
+            model.remove(v);
+        }
+        Op::Capture(s) => run.slots[*s] = (Snapshot::capture(), model.clone()),
+        _ => return false,
+    }
+    true
+}
+
+/// The model of the context inside a `Scope` (`Some(x)`) or `Exit` (`None`) of `v`.
+fn inner(model: &Model, v: usize, value: Option<u32>) -> Model {
+    let mut inner = model.clone();
+    match value {
+        Some(x) => inner.insert(v, x),
+        None => inner.remove(&v),
+    };
+    inner
+}
+
+/// How an async program spawns its children.
+#[derive(Debug, Clone, Copy)]
+pub enum Spawner {
+    /// `ctxflow::spawn`, on any runtime.
+    Ctxflow,
+    /// Plain `tokio::spawn`, on a runtime built with `propagate_context()`.
+    #[cfg_attr(not(all(feature = "runtime", tokio_unstable)), allow(dead_code))]
+    Tokio,
+}
+
+impl Spawner {
+    fn spawn<F>(self, fut: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        match self {
+            Spawner::Ctxflow => ctxflow::spawn(fut),
+            Spawner::Tokio => tokio::spawn(fut),
+        }
+    }
+}
+
+/// Runs `ops` as async code, spawning children with `spawner`; `model` is what the current
+/// context must hold.
+fn run_async<'a>(
+    ops: &'a [Op],
+    model: &'a mut Model,
+    run: &'a mut Run,
+    spawner: Spawner,
+) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+    Box::pin(async move {
+        let mut children = Vec::new();
+        for op in ops {
+            assert_eq!(read_all(), *model, "before {op:?}");
+            if leaf(op, model, run) {
+                continue;
+            }
+            match op {
+                Op::Scope(v, x, body) => {
+                    let mut inner = inner(model, *v, Some(*x));
+                    VARS[*v].scope(*x, run_async(body, &mut inner, run, spawner)).await;
+                }
+                Op::Exit(v, body) => {
+                    let mut inner = inner(model, *v, None);
+                    VARS[*v].exit(run_async(body, &mut inner, run, spawner)).await;
+                }
+                Op::RunSnapshot(s, body) => {
+                    let (snap, mut inner) = run.slots[*s].clone();
+                    snap.run(run_async(body, &mut inner, run, spawner)).await;
+                }
+                Op::Spawn(body) | Op::SpawnPanicking(body) => {
+                    let (body, mut inner, panics) = (body.clone(), model.clone(), matches!(op, Op::SpawnPanicking(_)));
+                    let child = spawner.spawn(async move {
+                        let mut run = Run::new();
+                        run_async(&body, &mut inner, &mut run, spawner).await;
+                        assert!(!panics, "planned panic");
+                        run.reads
+                    });
+                    children.push((child, panics));
+                }
+                Op::Yield => tokio::task::yield_now().await,
+                Op::Read(_) | Op::Set(..) | Op::Clear(_) | Op::Capture(_) => unreachable!("leaf"),
+            }
+        }
+        assert_eq!(read_all(), *model, "at the end of the block");
+        for (child, panics) in children {
+            match child.await {
+                Ok(reads) => run.reads += reads,
+                Err(e) => assert!(panics && e.is_panic(), "unexpected task failure: {e}"),
+            }
+            assert_eq!(read_all(), *model, "after joining a child");
+        }
+    })
+}
+
+/// The same program as synchronous code on OS threads.
+fn sync_run(ops: &[Op], model: &mut Model, run: &mut Run) {
+    let mut children = Vec::new();
+    for op in ops {
+        assert_eq!(read_all(), *model, "before {op:?}");
+        if leaf(op, model, run) {
+            continue;
+        }
+        match op {
+            Op::Scope(v, x, body) => {
+                let mut inner = inner(model, *v, Some(*x));
+                VARS[*v].sync_scope(*x, || sync_run(body, &mut inner, run));
+            }
+            Op::Exit(v, body) => {
+                let mut inner = inner(model, *v, None);
+                VARS[*v].sync_exit(|| sync_run(body, &mut inner, run));
+            }
+            Op::RunSnapshot(s, body) => {
+                let (snap, mut inner) = run.slots[*s].clone();
+                snap.sync_run(|| sync_run(body, &mut inner, run));
+            }
+            Op::Spawn(body) | Op::SpawnPanicking(body) => {
+                let (body, mut inner, panics) = (body.clone(), model.clone(), matches!(op, Op::SpawnPanicking(_)));
+                let child = ctxflow::thread::spawn(move || {
+                    let mut run = Run::new();
+                    sync_run(&body, &mut inner, &mut run);
+                    assert!(!panics, "planned panic");
+                    run.reads
+                });
+                children.push((child, panics));
+            }
+            Op::Yield => std::thread::yield_now(),
+            Op::Read(_) | Op::Set(..) | Op::Clear(_) | Op::Capture(_) => unreachable!("leaf"),
+        }
+    }
+    for (child, panics) in children {
+        match child.join() {
+            Ok(reads) => run.reads += reads,
+            Err(_) => assert!(panics, "unexpected thread panic"),
+        }
+        assert_eq!(read_all(), *model, "after joining a child");
+    }
+}
+
+fn quiet_planned_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !info.to_string().contains("planned panic") {
+                default(info);
+            }
+        }));
+    });
+}
+
+/// Runs `ops` as async code on a 2-worker runtime, spawning with `spawner` (for
+/// [`Spawner::Tokio`], on a runtime built with `propagate_context()`), every read checked.
+pub fn check_async(ops: Vec<Op>, spawner: Spawner) {
+    quiet_planned_panics();
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.worker_threads(2);
+    #[cfg(all(feature = "runtime", tokio_unstable))]
+    if let Spawner::Tokio = spawner {
+        use ctxflow::runtime::BuilderExt;
+        builder.propagate_context();
+    }
+    let rt = builder.build().unwrap();
+    let program = async move {
+        let mut run = Run::new();
+        run_async(&ops, &mut Model::new(), &mut run, spawner).await;
+    };
+    rt.block_on(async { spawner.spawn(program).await }).unwrap();
+}
+
+/// Runs `ops` as synchronous code on OS threads, every read checked.
+pub fn check_threaded(ops: Vec<Op>) {
+    quiet_planned_panics();
+    ctxflow::thread::spawn(move || {
+        let mut run = Run::new();
+        sync_run(&ops, &mut Model::new(), &mut run);
+    })
+    .join()
+    .unwrap();
+}
