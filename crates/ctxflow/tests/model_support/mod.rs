@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use proptest::prelude::*;
 
@@ -27,6 +28,10 @@ pub enum Op {
     RunSnapshot(usize, Vec<Op>),
     Spawn(Vec<Op>),
     SpawnPanicking(Vec<Op>),
+    /// A child spawned and aborted after one yield of its spawner (on threads: joined).
+    Abort(Vec<Op>),
+    /// `block_in_place` around the body, run as synchronous code (on threads: the body).
+    BlockInPlace(Vec<Op>),
     Yield,
 }
 
@@ -50,7 +55,9 @@ pub fn op() -> impl Strategy<Value = Op> {
             (0..VARS.len(), body.clone()).prop_map(|(v, b)| Op::Exit(v, b)),
             (0..SLOTS, body.clone()).prop_map(|(s, b)| Op::RunSnapshot(s, b)),
             body.clone().prop_map(Op::Spawn),
-            body.prop_map(Op::SpawnPanicking),
+            body.clone().prop_map(Op::SpawnPanicking),
+            body.clone().prop_map(Op::Abort),
+            body.prop_map(Op::BlockInPlace),
         ]
     })
 }
@@ -163,6 +170,20 @@ fn run_async<'a>(
                     });
                     children.push((child, panics));
                 }
+                Op::Abort(body) => {
+                    let (body, mut inner) = (body.clone(), model.clone());
+                    let child = spawner.spawn(async move {
+                        let mut run = Run::new();
+                        run_async(&body, &mut inner, &mut run, spawner).await;
+                    });
+                    tokio::task::yield_now().await;
+                    child.abort();
+                    // Finished before the abort, or cancelled: either way, not failed.
+                    if let Err(e) = child.await {
+                        assert!(e.is_cancelled(), "unexpected task failure: {e}");
+                    }
+                }
+                Op::BlockInPlace(body) => tokio::task::block_in_place(|| sync_run(body, model, run)),
                 Op::Yield => tokio::task::yield_now().await,
                 Op::Read(_) | Op::Set(..) | Op::Clear(_) | Op::Capture(_) => unreachable!("leaf"),
             }
@@ -209,6 +230,12 @@ fn sync_run(ops: &[Op], model: &mut Model, run: &mut Run) {
                 });
                 children.push((child, panics));
             }
+            Op::Abort(body) => {
+                let (body, mut inner) = (body.clone(), model.clone());
+                let child = ctxflow::thread::spawn(move || sync_run(&body, &mut inner, &mut Run::new()));
+                child.join().expect("a thread that was to be aborted failed");
+            }
+            Op::BlockInPlace(body) => sync_run(body, model, run),
             Op::Yield => std::thread::yield_now(),
             Op::Read(_) | Op::Set(..) | Op::Clear(_) | Op::Capture(_) => unreachable!("leaf"),
         }
@@ -222,12 +249,19 @@ fn sync_run(ops: &[Op], model: &mut Model, run: &mut Run) {
     }
 }
 
-fn quiet_planned_panics() {
+/// Set by any panic but the planned ones, wherever it happens: a child left running when its
+/// spawner was aborted is joined by no one, and tokio would swallow its failed check. (One flag
+/// for the process: a test that fails makes the others of its binary fail too.)
+static FAILED: AtomicBool = AtomicBool::new(false);
+
+/// Keeps the planned panics quiet, and records every other one in [`FAILED`].
+fn watch_panics() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let default = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             if !info.to_string().contains("planned panic") {
+                FAILED.store(true, Ordering::Relaxed);
                 default(info);
             }
         }));
@@ -237,7 +271,7 @@ fn quiet_planned_panics() {
 /// Runs `ops` as async code on a 2-worker runtime, spawning with `spawner` (for
 /// [`Spawner::Tokio`], on a runtime built with `propagate_context()`), every read checked.
 pub fn check_async(ops: Vec<Op>, spawner: Spawner) {
-    quiet_planned_panics();
+    watch_panics();
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.worker_threads(2);
     #[cfg(all(feature = "runtime", tokio_unstable))]
@@ -251,15 +285,25 @@ pub fn check_async(ops: Vec<Op>, spawner: Spawner) {
         run_async(&ops, &mut Model::new(), &mut run, spawner).await;
     };
     rt.block_on(async { spawner.spawn(program).await }).unwrap();
+    drop(rt);
+    assert!(!FAILED.load(Ordering::Relaxed), "a check failed in a task no one joined, or in another test");
+    // Every task is gone with its runtime, aborted and panicked ones included, and so is its
+    // entry in the side table. (The only propagating runtime of its binary at this time: each
+    // test runs its programs one after another.)
+    #[cfg(all(feature = "runtime", tokio_unstable))]
+    if let Spawner::Tokio = spawner {
+        assert_eq!(ctxflow::runtime::tracked_tasks(), 0, "entries left in the side table");
+    }
 }
 
 /// Runs `ops` as synchronous code on OS threads, every read checked.
 pub fn check_threaded(ops: Vec<Op>) {
-    quiet_planned_panics();
+    watch_panics();
     ctxflow::thread::spawn(move || {
         let mut run = Run::new();
         sync_run(&ops, &mut Model::new(), &mut run);
     })
     .join()
     .unwrap();
+    assert!(!FAILED.load(Ordering::Relaxed), "a check failed here or in another test");
 }
