@@ -32,6 +32,8 @@ pub enum Op {
     Abort(Vec<Op>),
     /// `block_in_place` around the body, run as synchronous code (on threads: the body).
     BlockInPlace(Vec<Op>),
+    /// The body as a job of `ctxflow::spawn_blocking`, awaited (on threads: a thread, joined).
+    Blocking(Vec<Op>),
     Yield,
 }
 
@@ -57,7 +59,8 @@ pub fn op() -> impl Strategy<Value = Op> {
             body.clone().prop_map(Op::Spawn),
             body.clone().prop_map(Op::SpawnPanicking),
             body.clone().prop_map(Op::Abort),
-            body.prop_map(Op::BlockInPlace),
+            body.clone().prop_map(Op::BlockInPlace),
+            body.prop_map(Op::Blocking),
         ]
     })
 }
@@ -184,6 +187,15 @@ fn run_async<'a>(
                     }
                 }
                 Op::BlockInPlace(body) => tokio::task::block_in_place(|| sync_run(body, model, run)),
+                Op::Blocking(body) => {
+                    let (body, mut inner) = (body.clone(), model.clone());
+                    let job = ctxflow::spawn_blocking(move || {
+                        let mut run = Run::new();
+                        sync_run(&body, &mut inner, &mut run);
+                        run.reads
+                    });
+                    run.reads += job.await.expect("a blocking job failed");
+                }
                 Op::Yield => tokio::task::yield_now().await,
                 Op::Read(_) | Op::Set(..) | Op::Clear(_) | Op::Capture(_) => unreachable!("leaf"),
             }
@@ -236,6 +248,11 @@ fn sync_run(ops: &[Op], model: &mut Model, run: &mut Run) {
                 child.join().expect("a thread that was to be aborted failed");
             }
             Op::BlockInPlace(body) => sync_run(body, model, run),
+            Op::Blocking(body) => {
+                let (body, mut inner) = (body.clone(), model.clone());
+                let job = ctxflow::thread::spawn(move || sync_run(&body, &mut inner, &mut Run::new()));
+                job.join().expect("a thread that stood for a blocking job failed");
+            }
             Op::Yield => std::thread::yield_now(),
             Op::Read(_) | Op::Set(..) | Op::Clear(_) | Op::Capture(_) => unreachable!("leaf"),
         }
