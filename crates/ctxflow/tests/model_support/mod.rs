@@ -34,6 +34,9 @@ pub enum Op {
     BlockInPlace(Vec<Op>),
     /// The body as a job of `ctxflow::spawn_blocking`, awaited (on threads: a thread, joined).
     Blocking(Vec<Op>),
+    /// The two bodies as synchronous code in `ctxflow::rayon::join` (without the `rayon`
+    /// feature: two threads, joined).
+    Join(Vec<Op>, Vec<Op>),
     Yield,
 }
 
@@ -60,7 +63,8 @@ pub fn op() -> impl Strategy<Value = Op> {
             body.clone().prop_map(Op::SpawnPanicking),
             body.clone().prop_map(Op::Abort),
             body.clone().prop_map(Op::BlockInPlace),
-            body.prop_map(Op::Blocking),
+            body.clone().prop_map(Op::Blocking),
+            (body.clone(), body).prop_map(|(a, b)| Op::Join(a, b)),
         ]
     })
 }
@@ -196,6 +200,7 @@ fn run_async<'a>(
                     });
                     run.reads += job.await.expect("a blocking job failed");
                 }
+                Op::Join(a, b) => run.reads += join(a, b, model),
                 Op::Yield => tokio::task::yield_now().await,
                 Op::Read(_) | Op::Set(..) | Op::Clear(_) | Op::Capture(_) => unreachable!("leaf"),
             }
@@ -253,6 +258,7 @@ fn sync_run(ops: &[Op], model: &mut Model, run: &mut Run) {
                 let job = ctxflow::thread::spawn(move || sync_run(&body, &mut inner, &mut Run::new()));
                 job.join().expect("a thread that stood for a blocking job failed");
             }
+            Op::Join(a, b) => run.reads += join(a, b, model),
             Op::Yield => std::thread::yield_now(),
             Op::Read(_) | Op::Set(..) | Op::Clear(_) | Op::Capture(_) => unreachable!("leaf"),
         }
@@ -264,6 +270,28 @@ fn sync_run(ops: &[Op], model: &mut Model, run: &mut Run) {
         }
         assert_eq!(read_all(), *model, "after joining a child");
     }
+}
+
+/// Runs `a` and `b` as synchronous children of the current context, in parallel; the reads
+/// they made.
+fn join(a: &[Op], b: &[Op], model: &Model) -> usize {
+    let child = |body: &[Op]| {
+        let mut run = Run::new();
+        sync_run(body, &mut model.clone(), &mut run);
+        run.reads
+    };
+    #[cfg(feature = "rayon")]
+    let (ra, rb) = ctxflow::rayon::join(|| child(a), || child(b));
+    #[cfg(not(feature = "rayon"))]
+    let (ra, rb) = std::thread::scope(|s| {
+        let spawned = |body| {
+            let snapshot = ctxflow::Snapshot::capture();
+            s.spawn(move || snapshot.sync_run(|| child(body)))
+        };
+        let (ha, hb) = (spawned(a), spawned(b));
+        (ha.join().unwrap(), hb.join().unwrap())
+    });
+    ra + rb
 }
 
 /// Set by any panic but the planned ones, wherever it happens: a child left running when its
