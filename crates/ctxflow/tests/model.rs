@@ -21,6 +21,11 @@ proptest! {
     }
 
     #[test]
+    fn local_tasks_match_the_model(ops in prop::collection::vec(op(), 1..12)) {
+        check_async(ops, Spawner::Local);
+    }
+
+    #[test]
     fn threaded_programs_match_the_model(ops in prop::collection::vec(op(), 1..12)) {
         check_threaded(ops);
     }

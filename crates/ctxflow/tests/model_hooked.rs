@@ -57,6 +57,11 @@ proptest! {
     }
 
     #[test]
+    fn hooked_local_tasks_match_the_model(ops in prop::collection::vec(op(), 1..12)) {
+        hooked(|| check_async(ops, Spawner::Local));
+    }
+
+    #[test]
     fn hooked_threaded_programs_match_the_model(ops in prop::collection::vec(op(), 1..12)) {
         hooked(|| check_threaded(ops));
     }

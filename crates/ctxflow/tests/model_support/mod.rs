@@ -124,6 +124,9 @@ pub enum Spawner {
     /// Plain `tokio::spawn`, on a runtime built with `propagate_context()`.
     #[cfg_attr(not(all(feature = "runtime", tokio_unstable)), allow(dead_code))]
     Tokio,
+    /// `ctxflow::spawn_local`, on a `LocalSet` of a current-thread runtime: every task of the
+    /// program runs on one thread, polled inside the `LocalSet`'s own poll.
+    Local,
 }
 
 impl Spawner {
@@ -135,6 +138,7 @@ impl Spawner {
         match self {
             Spawner::Ctxflow => ctxflow::spawn(fut),
             Spawner::Tokio => tokio::spawn(fut),
+            Spawner::Local => ctxflow::spawn_local(fut),
         }
     }
 }
@@ -190,6 +194,8 @@ fn run_async<'a>(
                         assert!(e.is_cancelled(), "unexpected task failure: {e}");
                     }
                 }
+                // A current-thread runtime cannot block in place: the body runs as it is.
+                Op::BlockInPlace(body) if matches!(spawner, Spawner::Local) => sync_run(body, model, run),
                 Op::BlockInPlace(body) => tokio::task::block_in_place(|| sync_run(body, model, run)),
                 Op::Blocking(body) => {
                     let (body, mut inner) = (body.clone(), model.clone());
@@ -313,10 +319,23 @@ fn watch_panics() {
     });
 }
 
-/// Runs `ops` as async code on a 2-worker runtime, spawning with `spawner` (for
-/// [`Spawner::Tokio`], on a runtime built with `propagate_context()`), every read checked.
+/// Runs `ops` as async code spawning with `spawner`, on the runtime it needs (a 2-worker one,
+/// built with `propagate_context()` for [`Spawner::Tokio`]; a current-thread one and a
+/// `LocalSet` for [`Spawner::Local`]), every read checked.
 pub fn check_async(ops: Vec<Op>, spawner: Spawner) {
     watch_panics();
+    if let Spawner::Local = spawner {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let program = async move {
+            let mut run = Run::new();
+            run_async(&ops, &mut Model::new(), &mut run, spawner).await;
+        };
+        let local = tokio::task::LocalSet::new();
+        local.block_on(&rt, async { spawner.spawn(program).await }).unwrap();
+        drop((local, rt));
+        assert!(!FAILED.load(Ordering::Relaxed), "a check failed in a task no one joined, or in another test");
+        return;
+    }
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.worker_threads(2);
     #[cfg(all(feature = "runtime", tokio_unstable))]
