@@ -348,7 +348,16 @@ pub fn check_async(ops: Vec<Op>, spawner: Spawner) {
         let mut run = Run::new();
         run_async(&ops, &mut Model::new(), &mut run, spawner).await;
     };
-    rt.block_on(async { spawner.spawn(program).await }).unwrap();
+    let done = rt.block_on(async {
+        let done = spawner.spawn(program).await;
+        // The children of an aborted child run on, joined by no one: their checks count too,
+        // and at shutdown tokio would cancel the blocking jobs they wait for.
+        while tokio::runtime::Handle::current().metrics().num_alive_tasks() > 0 {
+            tokio::task::yield_now().await;
+        }
+        done
+    });
+    done.unwrap();
     drop(rt);
     assert!(!FAILED.load(Ordering::Relaxed), "a check failed in a task no one joined, or in another test");
     // Every task is gone with its runtime, aborted and panicked ones included, and so is its
