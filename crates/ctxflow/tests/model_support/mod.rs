@@ -34,8 +34,8 @@ pub enum Op {
     BlockInPlace(Vec<Op>),
     /// The body as a job of `ctxflow::spawn_blocking`, awaited (on threads: a thread, joined).
     Blocking(Vec<Op>),
-    /// The two bodies as synchronous code in `ctxflow::rayon::join` (without the `rayon`
-    /// feature: two threads, joined).
+    /// The two bodies as synchronous code in `ctxflow::rayon::join`, on a rayon pool entered with
+    /// `install_in_context` (without the `rayon` feature: two threads, joined).
     Join(Vec<Op>, Vec<Op>),
     Yield,
 }
@@ -286,8 +286,14 @@ fn join(a: &[Op], b: &[Op], model: &Model) -> usize {
         sync_run(body, &mut model.clone(), &mut run);
         run.reads
     };
+    // On a pool of its own: a body blocks its pool thread while it joins a thread of its own,
+    // and that thread's joins would wait for a free thread of a shared pool forever.
     #[cfg(feature = "rayon")]
-    let (ra, rb) = ctxflow::rayon::join(|| child(a), || child(b));
+    let (ra, rb) = {
+        use ctxflow::rayon::ThreadPoolExt;
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("a rayon pool");
+        pool.install_in_context(|| ctxflow::rayon::join(|| child(a), || child(b)))
+    };
     #[cfg(not(feature = "rayon"))]
     let (ra, rb) = std::thread::scope(|s| {
         let spawned = |body| {
