@@ -1,9 +1,11 @@
-//! Shared by the model tests: random programs of nested scopes, sets, clears, exits, snapshots,
-//! spawns, yields and panics, and a reference model of what every read must see that is a few
-//! lines of plain maps. A program runs as async code on a multi-thread runtime, spawning with
-//! `ctxflow::spawn` or with plain `tokio::spawn` on a runtime built with `propagate_context()`
-//! (whose tasks find their context in the runtime's side table rather than in a wrapper), or as
-//! synchronous code on OS threads; the model is the same for all three.
+//! Shared by the model tests: random programs of nested scopes, sets, clears, exits, snapshots
+//! (run as scopes, or entered as a tracing layer enters them), spawned, aborted and panicking
+//! children, blocking jobs, rayon joins, `block_in_place` and yields, and a reference model of
+//! what every read must see that is a few lines of plain maps. A program runs as async code,
+//! spawning with `ctxflow::spawn` on a multi-thread runtime, with plain `tokio::spawn` on one
+//! built with `propagate_context()` (whose tasks find their context in the runtime's side table
+//! rather than in a wrapper), or with `ctxflow::spawn_local` on a `LocalSet`; or as synchronous
+//! code on OS threads. The model is the same for all four.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -37,6 +39,12 @@ pub enum Op {
     /// The two bodies as synchronous code in `ctxflow::rayon::join`, on a rayon pool entered with
     /// `install_in_context` (without the `rayon` feature: two threads, joined).
     Join(Vec<Op>, Vec<Op>),
+    /// The body as synchronous code inside the snapshot of a slot, entered by
+    /// `Snapshot::enter` (as a tracing layer enters a span's context) and left by the guard.
+    Enter(usize, Vec<Op>),
+    /// Two slots' snapshots entered, the first left while the second is current (the second
+    /// stays current: the first one's exit waits for it), each body as synchronous code.
+    EnterCrossed(usize, usize, Vec<Op>, Vec<Op>),
     Yield,
 }
 
@@ -64,7 +72,9 @@ pub fn op() -> impl Strategy<Value = Op> {
             body.clone().prop_map(Op::Abort),
             body.clone().prop_map(Op::BlockInPlace),
             body.clone().prop_map(Op::Blocking),
-            (body.clone(), body).prop_map(|(a, b)| Op::Join(a, b)),
+            (body.clone(), body.clone()).prop_map(|(a, b)| Op::Join(a, b)),
+            (0..SLOTS, body.clone()).prop_map(|(s, b)| Op::Enter(s, b)),
+            (0..SLOTS, 0..SLOTS, body.clone(), body).prop_map(|(s, t, a, b)| Op::EnterCrossed(s, t, a, b)),
         ]
     })
 }
@@ -85,8 +95,9 @@ impl Run {
     }
 }
 
-/// Runs a leaf operation (the same in async and threaded programs); `false` for the others.
-fn leaf(op: &Op, model: &mut Model, run: &mut Run) -> bool {
+/// Runs an operation that is the same in async and threaded programs (a leaf, or a snapshot
+/// entered around synchronous code); `false` for the others.
+fn common(op: &Op, model: &mut Model, run: &mut Run) -> bool {
     match op {
         Op::Read(v) => {
             assert_eq!(VARS[*v].get(), model.get(v).copied());
@@ -101,6 +112,22 @@ fn leaf(op: &Op, model: &mut Model, run: &mut Run) -> bool {
             model.remove(v);
         }
         Op::Capture(s) => run.slots[*s] = (Snapshot::capture(), model.clone()),
+        Op::Enter(s, body) => {
+            let (snap, mut inner) = run.slots[*s].clone();
+            let guard = snap.enter().expect("no read is in progress");
+            sync_run(body, &mut inner, run);
+            drop(guard);
+        }
+        Op::EnterCrossed(s, t, a, b) => {
+            let ((first, _), (second, mut inner)) = (run.slots[*s].clone(), run.slots[*t].clone());
+            let outer = first.enter().expect("no read is in progress");
+            let guard = second.enter().expect("no read is in progress");
+            sync_run(a, &mut inner, run);
+            drop(outer);
+            assert_eq!(read_all(), inner, "the second entry is current until it is left");
+            sync_run(b, &mut inner, run);
+            drop(guard);
+        }
         _ => return false,
     }
     true
@@ -155,7 +182,7 @@ fn run_async<'a>(
         let mut children = Vec::new();
         for op in ops {
             assert_eq!(read_all(), *model, "before {op:?}");
-            if leaf(op, model, run) {
+            if common(op, model, run) {
                 continue;
             }
             match op {
@@ -208,7 +235,9 @@ fn run_async<'a>(
                 }
                 Op::Join(a, b) => run.reads += join(a, b, model),
                 Op::Yield => tokio::task::yield_now().await,
-                Op::Read(_) | Op::Set(..) | Op::Clear(_) | Op::Capture(_) => unreachable!("leaf"),
+                Op::Read(_) | Op::Set(..) | Op::Clear(_) | Op::Capture(_) | Op::Enter(..) | Op::EnterCrossed(..) => {
+                    unreachable!("run by `common`")
+                }
             }
         }
         assert_eq!(read_all(), *model, "at the end of the block");
@@ -227,7 +256,7 @@ fn sync_run(ops: &[Op], model: &mut Model, run: &mut Run) {
     let mut children = Vec::new();
     for op in ops {
         assert_eq!(read_all(), *model, "before {op:?}");
-        if leaf(op, model, run) {
+        if common(op, model, run) {
             continue;
         }
         match op {
@@ -266,7 +295,9 @@ fn sync_run(ops: &[Op], model: &mut Model, run: &mut Run) {
             }
             Op::Join(a, b) => run.reads += join(a, b, model),
             Op::Yield => std::thread::yield_now(),
-            Op::Read(_) | Op::Set(..) | Op::Clear(_) | Op::Capture(_) => unreachable!("leaf"),
+            Op::Read(_) | Op::Set(..) | Op::Clear(_) | Op::Capture(_) | Op::Enter(..) | Op::EnterCrossed(..) => {
+                unreachable!("run by `common`")
+            }
         }
     }
     for (child, panics) in children {
