@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use proptest::prelude::*;
 
@@ -337,19 +337,21 @@ fn join(a: &[Op], b: &[Op], model: &Model) -> usize {
     ra + rb
 }
 
-/// Set by any panic but the planned ones, wherever it happens: a child left running when its
-/// spawner was aborted is joined by no one, and tokio would swallow its failed check. (One flag
-/// for the process: a test that fails makes the others of its binary fail too.)
-static FAILED: AtomicBool = AtomicBool::new(false);
+/// Counts every panic but the planned ones, wherever it happens: a child left running when its
+/// spawner was aborted is joined by no one, and tokio would swallow its failed check. A case
+/// fails if the count moved while it ran (see [`finish`]), so that a failed case does not fail
+/// the next one, and proptest can shrink it. (One count for the process: a failure in a
+/// concurrent test may fail this one too.)
+static PANICS: AtomicUsize = AtomicUsize::new(0);
 
-/// Keeps the planned panics quiet, and records every other one in [`FAILED`].
+/// Keeps the planned panics quiet, and counts every other one in [`PANICS`].
 fn watch_panics() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let default = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             if !info.to_string().contains("planned panic") {
-                FAILED.store(true, Ordering::Relaxed);
+                PANICS.fetch_add(1, Ordering::Relaxed);
                 default(info);
             }
         }));
@@ -361,6 +363,7 @@ fn watch_panics() {
 /// `LocalSet` for [`Spawner::Local`]), every read checked.
 pub fn check_async(ops: Vec<Op>, spawner: Spawner) {
     watch_panics();
+    let before = PANICS.load(Ordering::Relaxed);
     if let Spawner::Local = spawner {
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
         let program = async move {
@@ -368,9 +371,9 @@ pub fn check_async(ops: Vec<Op>, spawner: Spawner) {
             run_async(&ops, &mut Model::new(), &mut run, spawner).await;
         };
         let local = tokio::task::LocalSet::new();
-        local.block_on(&rt, async { spawner.spawn(program).await }).unwrap();
+        let done = local.block_on(&rt, async { spawner.spawn(program).await });
         drop((local, rt));
-        assert!(!FAILED.load(Ordering::Relaxed), "a check failed in a task no one joined, or in another test");
+        finish(done, before);
         return;
     }
     let mut builder = tokio::runtime::Builder::new_multi_thread();
@@ -394,9 +397,8 @@ pub fn check_async(ops: Vec<Op>, spawner: Spawner) {
         }
         done
     });
-    done.unwrap();
     drop(rt);
-    assert!(!FAILED.load(Ordering::Relaxed), "a check failed in a task no one joined, or in another test");
+    finish(done, before);
     // Every task is gone with its runtime, aborted and panicked ones included, and so is its
     // entry in the side table. (The only propagating runtime of its binary at this time: each
     // test runs its programs one after another.)
@@ -409,11 +411,19 @@ pub fn check_async(ops: Vec<Op>, spawner: Spawner) {
 /// Runs `ops` as synchronous code on OS threads, every read checked.
 pub fn check_threaded(ops: Vec<Op>) {
     watch_panics();
-    ctxflow::thread::spawn(move || {
+    let before = PANICS.load(Ordering::Relaxed);
+    let done = ctxflow::thread::spawn(move || {
         let mut run = Run::new();
         sync_run(&ops, &mut Model::new(), &mut run);
     })
-    .join()
-    .unwrap();
-    assert!(!FAILED.load(Ordering::Relaxed), "a check failed here or in another test");
+    .join();
+    finish(done, before);
+}
+
+/// Ends a case begun when [`PANICS`] was `before`: fails it if its program failed, or if a check
+/// failed while it ran (in a task no one joined, or in a concurrent test).
+fn finish<E: std::fmt::Debug>(done: Result<(), E>, before: usize) {
+    let panics = PANICS.load(Ordering::Relaxed) - before;
+    done.unwrap();
+    assert_eq!(panics, 0, "a check failed in a task no one joined, or in another test");
 }
