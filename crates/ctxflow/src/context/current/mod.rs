@@ -97,10 +97,14 @@ pub(crate) fn read<R>(f: impl FnOnce(Option<&Frame>) -> R) -> R {
 /// [`read`]'s body. Kept out of the closure handed to `with`, so that the closure is small
 /// enough for std's `LocalKey::with` to be inlined into every read: the thread-local is then
 /// reached at its fixed offset, where an out-of-line `with` calls its accessor indirectly.
+///
+/// Every read holds `base` borrowed while `f` runs, also when it reads a counted reference
+/// instead: what `f` runs then finds a read in progress the same way on every path (writes go
+/// to the overlay, [`enter_external`] refuses), whichever frame the read found.
 #[inline(never)]
 fn read_in<R>(c: &Current, f: impl FnOnce(Option<&Frame>) -> R) -> R {
     if let Some(ctx) = unowned_here(c) {
-        return f(ctx.as_deref());
+        return read_counted(c, ctx, f);
     }
     if c.overlaid.get() == 0
         && let Ok(base) = c.base.try_borrow()
@@ -108,7 +112,15 @@ fn read_in<R>(c: &Current, f: impl FnOnce(Option<&Frame>) -> R) -> R {
         return f(base.as_deref());
     }
     // Frames in the overlay: a counted reference, since code `f` runs may change the overlay.
-    let ctx = capture();
+    read_counted(c, capture(), f)
+}
+
+/// Runs `f` on `ctx`, a counted reference, with `base` borrowed as [`read_in`] explains. Out of
+/// line, so that the owner's path stays small. The borrow is released before `ctx`, whose drop
+/// may run a value's `Drop`.
+#[inline(never)]
+fn read_counted<R>(c: &Current, ctx: Ctx, f: impl FnOnce(Option<&Frame>) -> R) -> R {
+    let _reading = c.base.try_borrow();
     f(ctx.as_deref())
 }
 

@@ -203,6 +203,21 @@ fn no_entry_is_made_while_a_read_holds_the_frame() {
 }
 
 #[test]
+fn no_entry_is_made_inside_a_read_of_the_overlay_either() {
+    // A root set inside a read leaves its frame in the overlay; the next read takes a counted
+    // reference from there, and still holds the frame below: entering inside it is refused.
+    read(|_| replace(frame_with(2, 1)).unwrap());
+    assert_eq!(overlaid(), 1);
+    read(|_| assert!(enter_external(frame_with(2, 2)).is_err()));
+    assert_eq!(current(2), Some(1));
+    let entry = enter(frame_with(2, 3));
+    assert_eq!((current(2), overlaid()), (Some(3), 0), "with no read in progress, it enters");
+    exit_external(entry);
+    assert_eq!(current(2), Some(1));
+    replace(None).unwrap();
+}
+
+#[test]
 fn an_entry_left_at_thread_exit_is_released() {
     let witness = Arc::new(());
     let held = witness.clone();
