@@ -1,11 +1,11 @@
 //! Shared by the model tests: random programs of nested scopes, sets, clears, exits, snapshots
 //! (run as scopes, or entered as a tracing layer enters them), spawned, aborted and panicking
-//! children, blocking jobs, rayon joins, `block_in_place` and yields, and a reference model of
-//! what every read must see that is a few lines of plain maps. A program runs as async code,
-//! spawning with `ctxflow::spawn` on a multi-thread runtime, with plain `tokio::spawn` on one
-//! built with `propagate_context()` (whose tasks find their context in the runtime's side table
-//! rather than in a wrapper), or with `ctxflow::spawn_local` on a `LocalSet`; or as synchronous
-//! code on OS threads. The model is the same for all four.
+//! children, blocking jobs, rayon joins, `block_in_place`, code run inside a read, and yields,
+//! and a reference model of what every read must see that is a few lines of plain maps. A
+//! program runs as async code, spawning with `ctxflow::spawn` on a multi-thread runtime, with
+//! plain `tokio::spawn` on one built with `propagate_context()` (whose tasks find their context
+//! in the runtime's side table rather than in a wrapper), or with `ctxflow::spawn_local` on a
+//! `LocalSet`; or as synchronous code on OS threads. The model is the same for all four.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -45,6 +45,9 @@ pub enum Op {
     /// Two slots' snapshots entered, the first left while the second is current (the second
     /// stays current: the first one's exit waits for it), each body as synchronous code.
     EnterCrossed(usize, usize, Vec<Op>, Vec<Op>),
+    /// The body as synchronous code inside a read of a variable (`with`'s closure): what it
+    /// scopes, sets and spawns is as it would be outside the read.
+    Within(usize, Vec<Op>),
     Yield,
 }
 
@@ -74,7 +77,8 @@ pub fn op() -> impl Strategy<Value = Op> {
             body.clone().prop_map(Op::Blocking),
             (body.clone(), body.clone()).prop_map(|(a, b)| Op::Join(a, b)),
             (0..SLOTS, body.clone()).prop_map(|(s, b)| Op::Enter(s, b)),
-            (0..SLOTS, 0..SLOTS, body.clone(), body).prop_map(|(s, t, a, b)| Op::EnterCrossed(s, t, a, b)),
+            (0..SLOTS, 0..SLOTS, body.clone(), body.clone()).prop_map(|(s, t, a, b)| Op::EnterCrossed(s, t, a, b)),
+            (0..VARS.len(), body).prop_map(|(v, b)| Op::Within(v, b)),
         ]
     })
 }
@@ -87,11 +91,13 @@ pub fn read_all() -> Model {
 struct Run {
     slots: [(Snapshot, Model); SLOTS],
     reads: usize,
+    /// `Within` operations in progress on this thread: reads whose closure is running.
+    open_reads: usize,
 }
 
 impl Run {
     fn new() -> Run {
-        Run { slots: std::array::from_fn(|_| (Snapshot::empty(), Model::new())), reads: 0 }
+        Run { slots: std::array::from_fn(|_| (Snapshot::empty(), Model::new())), reads: 0, open_reads: 0 }
     }
 }
 
@@ -112,6 +118,10 @@ fn common(op: &Op, model: &mut Model, run: &mut Run) -> bool {
             model.remove(v);
         }
         Op::Capture(s) => run.slots[*s] = (Snapshot::capture(), model.clone()),
+        // Inside a read, `enter` enters nothing, and says so.
+        Op::Enter(s, _) | Op::EnterCrossed(s, ..) if run.open_reads > 0 => {
+            assert!(run.slots[*s].0.enter().is_none(), "entered inside a read");
+        }
         Op::Enter(s, body) => {
             let (snap, mut inner) = run.slots[*s].clone();
             let guard = snap.enter().expect("no read is in progress");
@@ -128,6 +138,14 @@ fn common(op: &Op, model: &mut Model, run: &mut Run) -> bool {
             sync_run(b, &mut inner, run);
             drop(guard);
         }
+        Op::Within(v, body) => VARS[*v].with(|seen| {
+            let value = seen.copied();
+            assert_eq!(value, model.get(v).copied());
+            run.open_reads += 1;
+            sync_run(body, model, run);
+            run.open_reads -= 1;
+            assert_eq!(seen.copied(), value, "the value a read holds never changes under it");
+        }),
         _ => return false,
     }
     true
@@ -235,7 +253,13 @@ fn run_async<'a>(
                 }
                 Op::Join(a, b) => run.reads += join(a, b, model),
                 Op::Yield => tokio::task::yield_now().await,
-                Op::Read(_) | Op::Set(..) | Op::Clear(_) | Op::Capture(_) | Op::Enter(..) | Op::EnterCrossed(..) => {
+                Op::Read(_)
+                | Op::Set(..)
+                | Op::Clear(_)
+                | Op::Capture(_)
+                | Op::Enter(..)
+                | Op::EnterCrossed(..)
+                | Op::Within(..) => {
                     unreachable!("run by `common`")
                 }
             }
@@ -295,7 +319,13 @@ fn sync_run(ops: &[Op], model: &mut Model, run: &mut Run) {
             }
             Op::Join(a, b) => run.reads += join(a, b, model),
             Op::Yield => std::thread::yield_now(),
-            Op::Read(_) | Op::Set(..) | Op::Clear(_) | Op::Capture(_) | Op::Enter(..) | Op::EnterCrossed(..) => {
+            Op::Read(_)
+            | Op::Set(..)
+            | Op::Clear(_)
+            | Op::Capture(_)
+            | Op::Enter(..)
+            | Op::EnterCrossed(..)
+            | Op::Within(..) => {
                 unreachable!("run by `common`")
             }
         }
