@@ -5,7 +5,8 @@
 //! program runs as async code, spawning with `ctxflow::spawn` on a multi-thread runtime, with
 //! plain `tokio::spawn` on one built with `propagate_context()` (whose tasks find their context
 //! in the runtime's side table rather than in a wrapper), or with `ctxflow::spawn_local` on a
-//! `LocalSet`; or as synchronous code on OS threads. The model is the same for all four.
+//! `LocalSet`; or as synchronous code on OS threads. The model is the same for all four. One of
+//! the variables is `not_inherited`: spawned work of every kind starts without it.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -16,7 +17,10 @@ use proptest::prelude::*;
 
 use ctxflow::{ContextVar, Snapshot};
 
-static VARS: [ContextVar<u32>; 3] = [ContextVar::new("v0"), ContextVar::new("v1"), ContextVar::new("v2")];
+/// The last one is `not_inherited`: spawned work starts without it, snapshots keep it.
+static VARS: [ContextVar<u32>; 3] =
+    [ContextVar::new("v0"), ContextVar::new("v1"), ContextVar::new("v2").not_inherited()];
+const NOT_INHERITED: usize = 2;
 const SLOTS: usize = 2;
 
 #[derive(Debug, Clone)]
@@ -217,7 +221,8 @@ fn run_async<'a>(
                     snap.run(run_async(body, &mut inner, run, spawner)).await;
                 }
                 Op::Spawn(body) | Op::SpawnPanicking(body) => {
-                    let (body, mut inner, panics) = (body.clone(), model.clone(), matches!(op, Op::SpawnPanicking(_)));
+                    let (body, mut inner, panics) =
+                        (body.clone(), inherited(model), matches!(op, Op::SpawnPanicking(_)));
                     let child = spawner.spawn(async move {
                         let mut run = Run::new();
                         run_async(&body, &mut inner, &mut run, spawner).await;
@@ -227,7 +232,7 @@ fn run_async<'a>(
                     children.push((child, panics));
                 }
                 Op::Abort(body) => {
-                    let (body, mut inner) = (body.clone(), model.clone());
+                    let (body, mut inner) = (body.clone(), inherited(model));
                     let child = spawner.spawn(async move {
                         let mut run = Run::new();
                         run_async(&body, &mut inner, &mut run, spawner).await;
@@ -243,7 +248,7 @@ fn run_async<'a>(
                 Op::BlockInPlace(body) if matches!(spawner, Spawner::Local) => sync_run(body, model, run),
                 Op::BlockInPlace(body) => tokio::task::block_in_place(|| sync_run(body, model, run)),
                 Op::Blocking(body) => {
-                    let (body, mut inner) = (body.clone(), model.clone());
+                    let (body, mut inner) = (body.clone(), inherited(model));
                     let job = ctxflow::spawn_blocking(move || {
                         let mut run = Run::new();
                         sync_run(&body, &mut inner, &mut run);
@@ -297,7 +302,7 @@ fn sync_run(ops: &[Op], model: &mut Model, run: &mut Run) {
                 snap.sync_run(|| sync_run(body, &mut inner, run));
             }
             Op::Spawn(body) | Op::SpawnPanicking(body) => {
-                let (body, mut inner, panics) = (body.clone(), model.clone(), matches!(op, Op::SpawnPanicking(_)));
+                let (body, mut inner, panics) = (body.clone(), inherited(model), matches!(op, Op::SpawnPanicking(_)));
                 let child = ctxflow::thread::spawn(move || {
                     let mut run = Run::new();
                     sync_run(&body, &mut inner, &mut run);
@@ -307,13 +312,13 @@ fn sync_run(ops: &[Op], model: &mut Model, run: &mut Run) {
                 children.push((child, panics));
             }
             Op::Abort(body) => {
-                let (body, mut inner) = (body.clone(), model.clone());
+                let (body, mut inner) = (body.clone(), inherited(model));
                 let child = ctxflow::thread::spawn(move || sync_run(&body, &mut inner, &mut Run::new()));
                 child.join().expect("a thread that was to be aborted failed");
             }
             Op::BlockInPlace(body) => sync_run(body, model, run),
             Op::Blocking(body) => {
-                let (body, mut inner) = (body.clone(), model.clone());
+                let (body, mut inner) = (body.clone(), inherited(model));
                 let job = ctxflow::thread::spawn(move || sync_run(&body, &mut inner, &mut Run::new()));
                 job.join().expect("a thread that stood for a blocking job failed");
             }
@@ -339,12 +344,19 @@ fn sync_run(ops: &[Op], model: &mut Model, run: &mut Run) {
     }
 }
 
+/// What spawned work starts with: the spawner's context without the `not_inherited` variable.
+fn inherited(model: &Model) -> Model {
+    let mut inherited = model.clone();
+    inherited.remove(&NOT_INHERITED);
+    inherited
+}
+
 /// Runs `a` and `b` as synchronous children of the current context, in parallel; the reads
 /// they made.
 fn join(a: &[Op], b: &[Op], model: &Model) -> usize {
     let child = |body: &[Op]| {
         let mut run = Run::new();
-        sync_run(body, &mut model.clone(), &mut run);
+        sync_run(body, &mut inherited(model), &mut run);
         run.reads
     };
     // On a pool of its own: a body blocks its pool thread while it joins a thread of its own,
@@ -358,7 +370,7 @@ fn join(a: &[Op], b: &[Op], model: &Model) -> usize {
     #[cfg(not(feature = "rayon"))]
     let (ra, rb) = std::thread::scope(|s| {
         let spawned = |body| {
-            let snapshot = ctxflow::Snapshot::capture();
+            let snapshot = ctxflow::Snapshot::capture_inherited();
             s.spawn(move || snapshot.sync_run(|| child(body)))
         };
         let (ha, hb) = (spawned(a), spawned(b));
