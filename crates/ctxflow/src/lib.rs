@@ -11,15 +11,18 @@
 //!
 //! static REQUEST_ID: ContextVar<u64> = ContextVar::new("request_id");
 //!
+//! # #[cfg(feature = "tokio")]
 //! async fn handle() -> Option<u64> {
 //!     tokio::task::yield_now().await;
 //!     // Deep inside the request, without passing anything down:
 //!     ctxflow::spawn(async { REQUEST_ID.get() }).await.unwrap()
 //! }
 //!
+//! # #[cfg(feature = "tokio")]
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
 //! assert_eq!(REQUEST_ID.scope(7, handle()).await, Some(7));
 //! # }
+//! # #[cfg(not(feature = "tokio"))] fn main() {}
 //! ```
 //!
 //! How it works, and every rule of what is seen where: `docs/semantics.md` in the repository.
@@ -105,7 +108,7 @@ pub use resource::async_resource::AsyncResource;
 pub use resource::hooks;
 pub use resource::ids::{AsyncId, execution_id, trigger_id};
 
-/// The README's examples, compiled and run as doctests.
-#[cfg(doctest)]
+/// The README's examples, compiled and run as doctests (they spawn tokio tasks).
+#[cfg(all(doctest, feature = "tokio"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

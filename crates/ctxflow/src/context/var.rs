@@ -121,12 +121,11 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
     ///
     /// ```
     /// static TX: ctxflow::ContextVar<u32> = ctxflow::ContextVar::new("tx").not_inherited();
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    /// TX.scope(1, async {
-    ///     assert_eq!(ctxflow::spawn(async { TX.get() }).await.unwrap(), None);
+    ///
+    /// TX.sync_scope(1, || {
+    ///     assert_eq!(ctxflow::thread::spawn(|| TX.get()).join().unwrap(), None);
     ///     assert_eq!(ctxflow::Snapshot::capture().get(&TX), Some(1));
-    /// }).await;
-    /// # }
+    /// });
     /// ```
     pub const fn not_inherited(mut self) -> Self {
         self.flags |= NOT_INHERITED;
