@@ -95,13 +95,18 @@ pub fn read_all() -> Model {
 struct Run {
     slots: [(Snapshot, Model); SLOTS],
     reads: usize,
-    /// `Within` operations in progress on this thread: reads whose closure is running.
-    open_reads: usize,
+}
+
+std::thread_local! {
+    /// `Within` operations in progress on this thread: reads whose closure is running. Per
+    /// thread, not per program: a rayon thread waiting in a join inside a read runs the jobs it
+    /// steals inside that read too.
+    static OPEN_READS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 impl Run {
     fn new() -> Run {
-        Run { slots: std::array::from_fn(|_| (Snapshot::empty(), Model::new())), reads: 0, open_reads: 0 }
+        Run { slots: std::array::from_fn(|_| (Snapshot::empty(), Model::new())), reads: 0 }
     }
 }
 
@@ -123,7 +128,7 @@ fn common(op: &Op, model: &mut Model, run: &mut Run) -> bool {
         }
         Op::Capture(s) => run.slots[*s] = (Snapshot::capture(), model.clone()),
         // Inside a read, `enter` enters nothing, and says so.
-        Op::Enter(s, _) | Op::EnterCrossed(s, ..) if run.open_reads > 0 => {
+        Op::Enter(s, _) | Op::EnterCrossed(s, ..) if OPEN_READS.get() > 0 => {
             assert!(run.slots[*s].0.enter().is_none(), "entered inside a read");
         }
         Op::Enter(s, body) => {
@@ -145,9 +150,9 @@ fn common(op: &Op, model: &mut Model, run: &mut Run) -> bool {
         Op::Within(v, body) => VARS[*v].with(|seen| {
             let value = seen.copied();
             assert_eq!(value, model.get(v).copied());
-            run.open_reads += 1;
+            OPEN_READS.set(OPEN_READS.get() + 1);
             sync_run(body, model, run);
-            run.open_reads -= 1;
+            OPEN_READS.set(OPEN_READS.get() - 1);
             assert_eq!(seen.copied(), value, "the value a read holds never changes under it");
         }),
         _ => return false,
