@@ -1,12 +1,13 @@
 //! Shared by the model tests: random programs of nested scopes, sets, clears, exits, snapshots
 //! (run as scopes, or entered as a tracing layer enters them), spawned, aborted and panicking
-//! children, blocking jobs, rayon joins, `block_in_place`, code run inside a read, and yields,
-//! and a reference model of what every read must see that is a few lines of plain maps. A
-//! program runs as async code, spawning with `ctxflow::spawn` on a multi-thread runtime, with
-//! plain `tokio::spawn` on one built with `propagate_context()` (whose tasks find their context
-//! in the runtime's side table rather than in a wrapper), or with `ctxflow::spawn_local` on a
-//! `LocalSet`; or as synchronous code on OS threads. The model is the same for all four. One of
-//! the variables is `not_inherited`: spawned work of every kind starts without it.
+//! children, scopes cancelled mid-way, blocking jobs, rayon joins, `block_in_place`, code run
+//! inside a read, and yields, and a reference model of what every read must see that is a few
+//! lines of plain maps. A program runs as async code, spawning with `ctxflow::spawn` on a
+//! multi-thread runtime, with plain `tokio::spawn` on one built with `propagate_context()`
+//! (whose tasks find their context in the runtime's side table rather than in a wrapper), or
+//! with `ctxflow::spawn_local` on a `LocalSet`; or as synchronous code on OS threads. The model
+//! is the same for all four. One of the variables is `not_inherited`: spawned work of every kind
+//! starts without it.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -52,6 +53,9 @@ pub enum Op {
     /// The body as synchronous code inside a read of a variable (`with`'s closure): what it
     /// scopes, sets and spawns is as it would be outside the read.
     Within(usize, Vec<Op>),
+    /// A scope around the body, polled once and dropped where it stood, as a `select!` branch
+    /// that lost (on threads: the scope, run to its end).
+    Cancel(usize, u32, Vec<Op>),
     Yield,
 }
 
@@ -82,6 +86,7 @@ pub fn op() -> impl Strategy<Value = Op> {
             (body.clone(), body.clone()).prop_map(|(a, b)| Op::Join(a, b)),
             (0..SLOTS, body.clone()).prop_map(|(s, b)| Op::Enter(s, b)),
             (0..SLOTS, 0..SLOTS, body.clone(), body.clone()).prop_map(|(s, t, a, b)| Op::EnterCrossed(s, t, a, b)),
+            (0..VARS.len(), 0..100u32, body.clone()).prop_map(|(v, x, b)| Op::Cancel(v, x, b)),
             (0..VARS.len(), body).prop_map(|(v, b)| Op::Within(v, b)),
         ]
     })
@@ -221,6 +226,15 @@ fn run_async<'a>(
                     let mut inner = inner(model, *v, None);
                     VARS[*v].exit(run_async(body, &mut inner, run, spawner)).await;
                 }
+                Op::Cancel(v, x, body) => {
+                    let mut inner = inner(model, *v, Some(*x));
+                    let mut scoped = std::pin::pin!(VARS[*v].scope(*x, run_async(body, &mut inner, run, spawner)));
+                    std::future::poll_fn(|cx| {
+                        let _ = scoped.as_mut().poll(cx);
+                        std::task::Poll::Ready(())
+                    })
+                    .await;
+                }
                 Op::RunSnapshot(s, body) => {
                     let (snap, mut inner) = run.slots[*s].clone();
                     snap.run(run_async(body, &mut inner, run, spawner)).await;
@@ -294,7 +308,7 @@ fn sync_run(ops: &[Op], model: &mut Model, run: &mut Run) {
             continue;
         }
         match op {
-            Op::Scope(v, x, body) => {
+            Op::Scope(v, x, body) | Op::Cancel(v, x, body) => {
                 let mut inner = inner(model, *v, Some(*x));
                 VARS[*v].sync_scope(*x, || sync_run(body, &mut inner, run));
             }
