@@ -18,8 +18,8 @@ struct Seen {
     request: Option<u64>,
     /// A scope of its own held its value.
     scoped: bool,
-    /// A `set` inside that scope: its result, and whether it held.
-    set: Result<(), SetError>,
+    /// A `set` of 8 inside that scope: refused, or what a read saw after it.
+    set: Result<Option<u64>, SetError>,
     /// `Some(whether the entry was seen)`; `None`: `Snapshot::enter` refused.
     entered: Option<bool>,
     /// None of its writes was left behind.
@@ -28,7 +28,7 @@ struct Seen {
 
 /// What a `Drop` finds where nothing refuses it: its writes all hold, and all end with it.
 fn clean(request: Option<u64>) -> Seen {
-    Seen { request, scoped: true, set: Ok(()), entered: Some(true), clean: true }
+    Seen { request, scoped: true, set: Ok(Some(8)), entered: Some(true), clean: true }
 }
 
 type Log = Arc<Mutex<Vec<(u64, Seen)>>>;
@@ -42,8 +42,7 @@ impl Drop for WritesOnDrop {
         let request = REQUEST.get();
         let (scoped, set) = OTHER.sync_scope(7, || {
             let scoped = OTHER.get() == Some(7);
-            let set = OTHER.set(8);
-            (scoped, set.and_then(|()| if OTHER.get() == Some(8) { Ok(()) } else { Err(SetError::NoScope) }))
+            (scoped, OTHER.set(8).map(|()| OTHER.get()))
         });
         let entered = OTHER.sync_scope(9, Snapshot::capture).enter().map(|guard| {
             let inside = OTHER.get() == Some(9);
