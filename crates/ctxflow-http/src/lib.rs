@@ -55,61 +55,49 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
-mod baggage;
-mod body;
-mod bound_headers;
-mod client;
-mod context;
-mod current;
-mod export;
-mod extract;
+// The layers, lowest first: a module uses only the modules listed before it.
 pub mod header;
-mod header_fields;
-mod ids;
-mod inject;
-mod list;
 mod log;
-mod member;
-mod message;
-#[cfg(feature = "reqwest")]
-mod middleware;
+
+mod wire;
+
 #[cfg(feature = "opentelemetry")]
 mod otel;
-#[cfg(feature = "opentelemetry-sdk")]
-mod otel_ids;
-mod request_id;
-mod server;
-mod trace_context;
-mod traceparent;
-mod tracestate;
 
-pub use baggage::Baggage;
-pub use body::ScopedBody;
-pub use bound_headers::{BoundHeaderError, RejectedHeaders};
-pub use client::{ClientLayer, ClientService};
-pub use context::{BAGGAGE, REQUEST_ID, TRACE, TraceContext};
-pub use current::{current_baggage, current_trace};
-pub use export::{BaggageCodec, DisplayFromStr, ExportError};
-pub use extract::{ExtractOptions, IncomingContext};
-pub use ids::{IdError, SpanId, TraceFlags, TraceId};
-pub use inject::{InjectOptions, inject, inject_with};
-pub use member::{BaggageError, Member, Property};
-pub use message::{MessageHeaders, MessageHeadersMut, inject_message, inject_message_with};
+mod context;
+
+mod propagation;
+
+mod client;
+mod server;
+
 #[cfg(feature = "reqwest")]
-pub use middleware::ContextMiddleware;
+pub use client::middleware::ContextMiddleware;
+pub use client::{ClientLayer, ClientService};
+pub use context::bound_headers::{BoundHeaderError, RejectedHeaders};
+pub use context::current::{current_baggage, current_trace};
+pub use context::export::{BaggageCodec, DisplayFromStr, ExportError};
 #[cfg(feature = "opentelemetry-sdk")]
-pub use otel_ids::ContextIds;
-pub use request_id::{RequestId, RequestIdError};
-pub use server::{ResponseFuture, ServerLayer, ServerService};
-pub use traceparent::{TraceParent, TraceParentError};
-pub use tracestate::{TraceState, TraceStateError};
+pub use context::otel_ids::ContextIds;
+pub use context::{BAGGAGE, REQUEST_ID, TRACE};
+pub use propagation::extract::{ExtractOptions, IncomingContext};
+pub use propagation::inject::{InjectOptions, inject, inject_with};
+pub use propagation::message::{MessageHeaders, MessageHeadersMut, inject_message, inject_message_with};
+pub use server::{ResponseFuture, ScopedBody, ServerLayer, ServerService};
+pub use wire::baggage::Baggage;
+pub use wire::ids::{IdError, SpanId, TraceFlags, TraceId};
+pub use wire::member::{BaggageError, Member, Property};
+pub use wire::request_id::{RequestId, RequestIdError};
+pub use wire::trace_context::TraceContext;
+pub use wire::traceparent::{TraceParent, TraceParentError};
+pub use wire::tracestate::{TraceState, TraceStateError};
 
 /// Limits of the W3C specs, as enforced by the parsers.
 pub mod limits {
-    pub use crate::bound_headers::DEFAULT_MAX_LEN as BOUND_HEADER_MAX_LEN;
-    pub use crate::member::{MAX_BYTES as BAGGAGE_MAX_BYTES, MAX_MEMBERS as BAGGAGE_MAX_MEMBERS};
-    pub use crate::request_id::MAX_LEN as REQUEST_ID_MAX_LEN;
-    pub use crate::tracestate::{
+    pub use crate::context::bound_headers::DEFAULT_MAX_LEN as BOUND_HEADER_MAX_LEN;
+    pub use crate::wire::member::{MAX_BYTES as BAGGAGE_MAX_BYTES, MAX_MEMBERS as BAGGAGE_MAX_MEMBERS};
+    pub use crate::wire::request_id::MAX_LEN as REQUEST_ID_MAX_LEN;
+    pub use crate::wire::tracestate::{
         MAX_KEY_LEN as TRACESTATE_MAX_KEY_LEN, MAX_MEMBERS as TRACESTATE_MAX_MEMBERS,
         MAX_VALUE_LEN as TRACESTATE_MAX_VALUE_LEN,
     };

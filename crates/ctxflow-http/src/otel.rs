@@ -7,11 +7,11 @@
 
 use opentelemetry::trace as otel;
 
-use crate::baggage::Baggage;
-use crate::ids::{SpanId, TraceFlags, TraceId};
-use crate::member::Member;
-use crate::trace_context::TraceContext;
-use crate::tracestate::TraceState;
+use crate::wire::baggage::Baggage;
+use crate::wire::ids::{SpanId, TraceFlags, TraceId};
+use crate::wire::member::Member;
+use crate::wire::trace_context::TraceContext;
+use crate::wire::tracestate::TraceState;
 
 impl From<TraceId> for otel::TraceId {
     fn from(id: TraceId) -> Self {
@@ -32,18 +32,18 @@ impl From<TraceFlags> for otel::TraceFlags {
 }
 
 impl TryFrom<otel::TraceId> for TraceId {
-    type Error = crate::ids::IdError;
+    type Error = crate::wire::ids::IdError;
 
     fn try_from(id: otel::TraceId) -> Result<Self, Self::Error> {
-        TraceId::from_bytes(id.to_bytes()).ok_or(crate::ids::IdError::AllZeros)
+        TraceId::from_bytes(id.to_bytes()).ok_or(crate::wire::ids::IdError::AllZeros)
     }
 }
 
 impl TryFrom<otel::SpanId> for SpanId {
-    type Error = crate::ids::IdError;
+    type Error = crate::wire::ids::IdError;
 
     fn try_from(id: otel::SpanId) -> Result<Self, Self::Error> {
-        SpanId::from_bytes(id.to_bytes()).ok_or(crate::ids::IdError::AllZeros)
+        SpanId::from_bytes(id.to_bytes()).ok_or(crate::wire::ids::IdError::AllZeros)
     }
 }
 

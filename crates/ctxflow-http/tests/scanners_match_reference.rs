@@ -110,7 +110,7 @@ fn listish() -> impl Strategy<Value = String> {
 
 /// Lists as tracers write them (no spaces, no empty members), often one byte away from that,
 /// with member counts around 32 and 64 and keys and values around 256 characters: what the
-/// fast path for canonical fields (`MemberList::canonical`, `src/list.rs`) takes or leaves, at
+/// fast path for canonical fields (`MemberList::canonical`, `src/wire/list.rs`) takes or leaves, at
 /// every limit it checks.
 fn canonicalish() -> impl Strategy<Value = String> {
     let long = prop_oneof!["[a-z]{254,258}=[a-z]{1,2}", "[a-z]=[a-z]{254,258}"];

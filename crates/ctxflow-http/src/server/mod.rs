@@ -6,6 +6,10 @@
 //! never holds a request's values, so request N+1 on the same connection starts from nothing
 //! of request N. Anything the handler spawns through ctxflow inherits the context.
 
+mod body;
+
+pub use self::body::ScopedBody;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -17,10 +21,9 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::body::ScopedBody;
-use crate::bound_headers::BoundHeaders;
-use crate::extract::{ExtractOptions, IncomingContext};
-use crate::request_id::RequestId;
+use crate::context::bound_headers::BoundHeaders;
+use crate::propagation::extract::{ExtractOptions, IncomingContext};
+use crate::wire::request_id::RequestId;
 
 /// Runs every request inside a context holding its [`TRACE`](crate::TRACE),
 /// [`BAGGAGE`](crate::BAGGAGE), [`REQUEST_ID`](crate::REQUEST_ID) and declared exports.

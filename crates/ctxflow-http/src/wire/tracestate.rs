@@ -7,8 +7,8 @@
 
 use std::fmt;
 
-use crate::header_fields::Fields;
-use crate::list::{MemberList, is_ows, members, next_comma, skip, split_list};
+use crate::wire::header_fields::Fields;
+use crate::wire::list::{MemberList, is_ows, members, next_comma, skip, split_list};
 
 /// Most members a tracestate may have.
 ///

@@ -13,10 +13,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::extract::{ExtractOptions, IncomingContext};
 use crate::header;
-use crate::inject::{InjectOptions, Sink, inject_into, join_fields};
 use crate::log::dropped;
+use crate::propagation::extract::{ExtractOptions, IncomingContext};
+use crate::propagation::inject::{InjectOptions, Sink, inject_into, join_fields};
 
 /// A message's headers, read: every value of a header, in order.
 ///

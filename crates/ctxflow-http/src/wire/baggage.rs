@@ -9,9 +9,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::header_fields::Fields;
-use crate::list::{MemberList, members, split_list};
-use crate::member::{BaggageError, MAX_BYTES, MAX_MEMBERS, Member, decode, key_of, raw_value_of, scan};
+use crate::wire::header_fields::Fields;
+use crate::wire::list::{MemberList, members, split_list};
+use crate::wire::member::{BaggageError, MAX_BYTES, MAX_MEMBERS, Member, decode, key_of, raw_value_of, scan};
 
 /// A baggage list: members in order, within 64 members and 8192 bytes.
 ///

@@ -12,7 +12,7 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use crate::header_fields::Fields;
+use crate::wire::header_fields::Fields;
 
 /// Longest accepted request id.
 ///
@@ -83,9 +83,9 @@ impl RequestId {
     /// assert_ne!(RequestId::generate(), RequestId::generate());
     /// ```
     pub fn generate() -> Self {
-        let random: [u8; 16] = crate::ids::random_bytes();
+        let random: [u8; 16] = crate::wire::ids::random_bytes();
         let mut bytes = Inline([0; INLINE]);
-        crate::ids::encode_lower_hex(&random, &mut bytes.0[..32]);
+        crate::wire::ids::encode_lower_hex(&random, &mut bytes.0[..32]);
         RequestId(Repr::Inline { len: 32, bytes })
     }
 

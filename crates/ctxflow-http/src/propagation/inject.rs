@@ -12,11 +12,12 @@ use std::borrow::Cow;
 use http::header::Entry;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::baggage::Baggage;
-use crate::context::{REQUEST_ID, TRACE, TraceContext};
-use crate::current::with_sent_baggage;
-use crate::export::{self, outgoing};
+use crate::context::current::with_sent_baggage;
+use crate::context::export::{self, outgoing};
+use crate::context::{REQUEST_ID, TRACE};
 use crate::header;
+use crate::wire::baggage::Baggage;
+use crate::wire::trace_context::TraceContext;
 
 /// Writes the current context into `headers`: a `traceparent` with a new parent-id (each call
 /// gets its own), the `tracestate`, the baggage with every declared variable, and the request
@@ -154,7 +155,7 @@ fn put_current_trace(sink: &mut impl Sink) {
 
 /// Writes `parent` as the `traceparent`, and `trace`'s tracestate with it (only with our own
 /// traceparent: tracestate describes that trace).
-fn put_trace(sink: &mut impl Sink, trace: &TraceContext, parent: crate::traceparent::TraceParent) {
+fn put_trace(sink: &mut impl Sink, trace: &TraceContext, parent: crate::wire::traceparent::TraceParent) {
     if sink.put_if_absent(&header::TRACEPARENT, || Some(parent.encode())) && !trace.tracestate.is_empty() {
         sink.put_if_absent(&header::TRACESTATE, || Some(trace.tracestate.as_str().as_bytes()));
     }

@@ -1,8 +1,8 @@
 //! `TraceContext`: where a request sits in its distributed trace.
 
-use crate::ids::{SpanId, TraceFlags, TraceId};
-use crate::traceparent::TraceParent;
-use crate::tracestate::TraceState;
+use crate::wire::ids::{SpanId, TraceFlags, TraceId};
+use crate::wire::traceparent::TraceParent;
+use crate::wire::tracestate::TraceState;
 
 /// Where a request sits in its distributed trace.
 ///

@@ -18,8 +18,8 @@ use std::sync::{Mutex, OnceLock};
 
 use ctxflow::{Binding, ContextVar};
 
-use crate::baggage::Baggage;
-use crate::member::{Member, is_token};
+use crate::wire::baggage::Baggage;
+use crate::wire::member::{Member, is_token};
 
 /// Turns a variable's value into a baggage value and back.
 ///
@@ -124,7 +124,7 @@ impl<T: Send + Sync + 'static, C: BaggageCodec<T>> Exported for Export<T, C> {
 }
 
 /// Most declarations: a baggage list carries at most 64 members anyway.
-const MAX_DECLARED: usize = crate::member::MAX_MEMBERS;
+const MAX_DECLARED: usize = crate::wire::member::MAX_MEMBERS;
 
 /// Declarations in order; `SLOTS[..COUNT]` are filled, each before `COUNT` went past it.
 static SLOTS: [OnceLock<Box<dyn Exported>>; MAX_DECLARED] = [const { OnceLock::new() }; MAX_DECLARED];

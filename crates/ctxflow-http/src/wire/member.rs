@@ -14,7 +14,7 @@ use std::ops::Range;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
-use crate::list::{self, is_ows, next_comma};
+use crate::wire::list::{self, is_ows, next_comma};
 
 /// What we percent-encode in values we write: everything but RFC 3986's unreserved
 /// characters. The spec requires encoding everything outside `baggage-octet` and `%`, and

@@ -1,14 +1,24 @@
-//! The context variables this crate fills for every request, and the trace context they hold.
+//! The context variables this crate fills for every request, and what else of a request's
+//! context it reads and writes: the headers bound to the application's variables
+//! (`bound_headers`), the variables declared to cross the wire as baggage (`export`), what an
+//! outgoing call made now would send (`current`), and OpenTelemetry's ids for traces that start
+//! here (`otel_ids`).
 //!
 //! Three variables rather than one struct so that code which only needs the request id never
 //! clones a baggage list, and so that each can be read, scoped or replaced on its own with the
 //! ordinary `ContextVar` API. They are bound together, in one frame, by the server layer.
 
+pub(crate) mod bound_headers;
+pub(crate) mod current;
+pub(crate) mod export;
+#[cfg(feature = "opentelemetry-sdk")]
+pub(crate) mod otel_ids;
+
 use ctxflow::ContextVar;
 
-use crate::baggage::Baggage;
-use crate::request_id::RequestId;
-pub use crate::trace_context::TraceContext;
+use crate::wire::baggage::Baggage;
+use crate::wire::request_id::RequestId;
+use crate::wire::trace_context::TraceContext;
 
 /// The trace context of the current request (set by [`ServerLayer`](crate::ServerLayer)).
 ///

@@ -3,7 +3,7 @@
 use http::{Extensions, HeaderName};
 use reqwest_middleware::{Middleware, Next, Result};
 
-use crate::inject::{InjectOptions, inject_with};
+use crate::propagation::inject::{InjectOptions, inject_with};
 
 /// Injects the current context into each outgoing reqwest request, as
 /// [`ClientLayer`](crate::ClientLayer) does for tower clients: a child `traceparent` (and the

@@ -4,13 +4,16 @@
 //! legacy client, a `tower::ServiceBuilder` stack) propagates context without the call sites
 //! doing anything; clients that are not tower services call `inject` themselves.
 
+#[cfg(feature = "reqwest")]
+pub(crate) mod middleware;
+
 use std::task::{Context, Poll};
 
 use http::{HeaderName, Request};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::inject::{InjectOptions, inject_with};
+use crate::propagation::inject::{InjectOptions, inject_with};
 
 /// Injects `traceparent` (new parent-id per call), `tracestate`, `baggage` (with declared
 /// variables) and `x-request-id` into every outgoing request, never replacing a header the

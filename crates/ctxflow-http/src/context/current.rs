@@ -6,9 +6,10 @@
 
 use std::borrow::Cow;
 
-use crate::baggage::Baggage;
-use crate::context::{BAGGAGE, TRACE, TraceContext};
-use crate::export::outgoing;
+use crate::context::export::outgoing;
+use crate::context::{BAGGAGE, TRACE};
+use crate::wire::baggage::Baggage;
+use crate::wire::trace_context::TraceContext;
 
 /// The trace the code running now belongs to, as other services will see it: [`TRACE`]'s
 /// value, which with the `opentelemetry` feature is the span OpenTelemetry holds current

@@ -10,15 +10,16 @@ use std::sync::Arc;
 use ctxflow::{Binding, Snapshot};
 use http::{HeaderMap, HeaderName};
 
-use crate::baggage::Baggage;
-use crate::context::{BAGGAGE, REQUEST_ID, TRACE, TraceContext};
-use crate::export::bind_declared;
+use crate::context::export::bind_declared;
+use crate::context::{BAGGAGE, REQUEST_ID, TRACE};
 use crate::header;
-use crate::header_fields::{self, Fields};
 use crate::log::dropped;
-use crate::request_id::RequestId;
-use crate::traceparent::TraceParent;
-use crate::tracestate::TraceState;
+use crate::wire::baggage::Baggage;
+use crate::wire::header_fields::{self, Fields};
+use crate::wire::request_id::RequestId;
+use crate::wire::trace_context::TraceContext;
+use crate::wire::traceparent::TraceParent;
+use crate::wire::tracestate::TraceState;
 
 /// Where the request id is read from, and how new traces and request ids are made when the
 /// request brings none (or a bad one).

@@ -8,9 +8,9 @@
 
 use std::fmt;
 
-use crate::header_fields::Fields;
-use crate::ids::{IdError, SpanId, TraceFlags, TraceId, ascii, decode_lower_hex, encode_lower_hex};
-use crate::list::trim_ows;
+use crate::wire::header_fields::Fields;
+use crate::wire::ids::{IdError, SpanId, TraceFlags, TraceId, ascii, decode_lower_hex, encode_lower_hex};
+use crate::wire::list::trim_ows;
 
 /// Length of a version-00 `traceparent`: `2 + 1 + 32 + 1 + 16 + 1 + 2`.
 const V00_LEN: usize = 55;
