@@ -114,8 +114,9 @@ impl Snapshot {
     /// that ends takes the entries made inside it with it: an entry left behind, as by a guard
     /// held across an `.await`, never outlives the code that was running when it was made, and
     /// never reaches another task. A `set` made while the entry is current lasts until it ends.
-    /// `None` while a read of the context is in progress on this thread (inside `with`, say):
-    /// nothing is entered then.
+    /// Inside a read (a `with` closure), the entry is made as anywhere else, and the value the
+    /// read holds stays as it was. `None` only while the thread's thread-locals are being torn
+    /// down, where nothing could release the entry: nothing is entered then.
     ///
     /// ```
     /// use ctxflow::{ContextVar, Snapshot};
@@ -126,6 +127,15 @@ impl Snapshot {
     /// assert_eq!(USER.get(), Some("ada"));
     /// drop(guard);
     /// assert_eq!(USER.get(), None);
+    ///
+    /// USER.sync_scope("bob", || {
+    ///     USER.with(|held| {
+    ///         let guard = snap.enter().unwrap();
+    ///         assert_eq!(USER.get(), Some("ada"));
+    ///         drop(guard);
+    ///         assert_eq!(held, Some(&"bob"));
+    ///     })
+    /// });
     /// ```
     pub fn enter(&self) -> Option<EnteredSnapshot> {
         let token = current::enter_external(self.ctx.clone()).ok()?;

@@ -50,8 +50,11 @@ pub enum Op {
     /// Two slots' snapshots entered, the first left while the second is current (the second
     /// stays current: the first one's exit waits for it), each body as synchronous code.
     EnterCrossed(usize, usize, Vec<Op>, Vec<Op>),
+    /// A slot's snapshot entered inside a read of a variable and left after the read has ended,
+    /// the body running in between (a span entered in a `with` closure, its guard kept).
+    EnterInRead(usize, usize, Vec<Op>),
     /// The body as synchronous code inside a read of a variable (`with`'s closure): what it
-    /// scopes, sets and spawns is as it would be outside the read.
+    /// scopes, sets, enters and spawns is as it would be outside the read.
     Within(usize, Vec<Op>),
     /// A scope around the body, polled once and dropped where it stood, as a `select!` branch
     /// that lost (on threads: the scope, run to its end).
@@ -86,6 +89,7 @@ pub fn op() -> impl Strategy<Value = Op> {
             (body.clone(), body.clone()).prop_map(|(a, b)| Op::Join(a, b)),
             (0..SLOTS, body.clone()).prop_map(|(s, b)| Op::Enter(s, b)),
             (0..SLOTS, 0..SLOTS, body.clone(), body.clone()).prop_map(|(s, t, a, b)| Op::EnterCrossed(s, t, a, b)),
+            (0..VARS.len(), 0..SLOTS, body.clone()).prop_map(|(v, s, b)| Op::EnterInRead(v, s, b)),
             (0..VARS.len(), 0..100u32, body.clone()).prop_map(|(v, x, b)| Op::Cancel(v, x, b)),
             (0..VARS.len(), body).prop_map(|(v, b)| Op::Within(v, b)),
         ]
@@ -100,13 +104,6 @@ pub fn read_all() -> Model {
 struct Run {
     slots: [(Snapshot, Model); SLOTS],
     reads: usize,
-}
-
-std::thread_local! {
-    /// `Within` operations in progress on this thread: reads whose closure is running. Per
-    /// thread, not per program: a rayon thread waiting in a join inside a read runs the jobs it
-    /// steals inside that read too.
-    static OPEN_READS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 impl Run {
@@ -132,32 +129,32 @@ fn common(op: &Op, model: &mut Model, run: &mut Run) -> bool {
             model.remove(v);
         }
         Op::Capture(s) => run.slots[*s] = (Snapshot::capture(), model.clone()),
-        // Inside a read, `enter` enters nothing, and says so.
-        Op::Enter(s, _) | Op::EnterCrossed(s, ..) if OPEN_READS.get() > 0 => {
-            assert!(run.slots[*s].0.enter().is_none(), "entered inside a read");
-        }
         Op::Enter(s, body) => {
             let (snap, mut inner) = run.slots[*s].clone();
-            let guard = snap.enter().expect("no read is in progress");
+            let guard = snap.enter().expect("entered, inside a read or not");
             sync_run(body, &mut inner, run);
             drop(guard);
         }
         Op::EnterCrossed(s, t, a, b) => {
             let ((first, _), (second, mut inner)) = (run.slots[*s].clone(), run.slots[*t].clone());
-            let outer = first.enter().expect("no read is in progress");
-            let guard = second.enter().expect("no read is in progress");
+            let outer = first.enter().expect("entered, inside a read or not");
+            let guard = second.enter().expect("entered, inside a read or not");
             sync_run(a, &mut inner, run);
             drop(outer);
             assert_eq!(read_all(), inner, "the second entry is current until it is left");
             sync_run(b, &mut inner, run);
             drop(guard);
         }
+        Op::EnterInRead(v, s, body) => {
+            let (snap, mut inner) = run.slots[*s].clone();
+            let guard = VARS[*v].with(|_| snap.enter()).expect("entered inside a read");
+            sync_run(body, &mut inner, run);
+            drop(guard);
+        }
         Op::Within(v, body) => VARS[*v].with(|seen| {
             let value = seen.copied();
             assert_eq!(value, model.get(v).copied());
-            OPEN_READS.set(OPEN_READS.get() + 1);
             sync_run(body, model, run);
-            OPEN_READS.set(OPEN_READS.get() - 1);
             assert_eq!(seen.copied(), value, "the value a read holds never changes under it");
         }),
         _ => return false,
@@ -283,6 +280,7 @@ fn run_async<'a>(
                 | Op::Capture(_)
                 | Op::Enter(..)
                 | Op::EnterCrossed(..)
+                | Op::EnterInRead(..)
                 | Op::Within(..) => {
                     unreachable!("run by `common`")
                 }
@@ -349,6 +347,7 @@ fn sync_run(ops: &[Op], model: &mut Model, run: &mut Run) {
             | Op::Capture(_)
             | Op::Enter(..)
             | Op::EnterCrossed(..)
+            | Op::EnterInRead(..)
             | Op::Within(..) => {
                 unreachable!("run by `common`")
             }

@@ -10,33 +10,41 @@ use crate::context::owner::Owner;
 /// until [`exit_external`] with the returned token. Entries may be exited in any order, and a
 /// ctxflow scope that ends takes the entries made inside it with it, so an entry left behind
 /// (a span guard held across an `.await`) can never outlive the code that was running when it
-/// was made. `Err(frame)` while a read is in progress or writes made inside one are pending:
-/// the frame is not entered.
+/// was made. Inside a read, or over frames in the overlay, the frame goes to the overlay, as a
+/// scope's does. `Err(frame)` only once the thread has begun its teardown: nothing is entered.
 pub(crate) fn enter_external(frame: Ctx) -> Result<u64, Ctx> {
     // Registers the releaser of an entry left at thread exit; none once teardown has begun.
     if RELEASE.try_with(|_| ()).is_err() {
         return Err(frame);
     }
-    let (entered, settled) = CURRENT.with(|c| {
+    let (token, settled) = CURRENT.with(|c| {
         let settled = if c.overlaid.get() > 0 { c.settle() } else { Vec::new() };
-        if c.overlaid.get() > 0 {
-            return (Err(frame), settled);
-        }
-        let Ok(mut base) = c.base.try_borrow_mut() else { return (Err(frame), settled) };
+        let (saved, at) = if c.overlaid.get() == 0
+            && let Ok(mut base) = c.base.try_borrow_mut()
+        {
+            (std::mem::replace(&mut **base, frame), None)
+        } else {
+            // A read holds `base` (or frames already hide it): the frame hides it in turn, and
+            // its leaving takes it off again, whether the read is still in progress or not.
+            let mut overlay = c.overlay.borrow_mut();
+            overlay.push(frame);
+            c.overlaid.set(overlay.len());
+            c.overlay_scopes.set(c.overlay_scopes.get() + 1);
+            (None, Some(overlay.len() - 1))
+        };
         let depth = c.depth.get() + 1;
         c.depth.set(depth);
-        let saved = std::mem::replace(&mut **base, frame);
         let outer = c.owner.replace(Owner::running());
         let token = c.last_token.get() + 1;
         c.last_token.set(token);
         let mut external = c.external.borrow_mut();
-        external.push(External { token, depth, saved, outer, exited: false });
+        external.push(External { token, depth, saved, at, outer, exited: false });
         c.externals.set(external.len());
-        (Ok(token), settled)
+        (token, settled)
     });
     // Frames `settle` retired are freed with nothing borrowed (their values' `Drop` is user code).
     drop(settled);
-    entered
+    Ok(token)
 }
 
 /// Leaves the entry `token` of [`enter_external`]: at once if it is the innermost scope,
@@ -54,29 +62,43 @@ pub(crate) fn exit_external(token: u64) {
 
 /// Leaves the innermost external entries, from the top down: those entered deeper than
 /// `above` when `abandoned` (a scope at depth `above` is ending), otherwise those whose code
-/// exited them. Each must be the innermost scope when it is left, and nothing may hold the
-/// current frame. Returns the frames left, for the caller to drop with nothing borrowed.
+/// exited them. Each must be the innermost scope when it is left, and one whose frame went into
+/// `base` also needs no read holding it. Returns the frames left, for the caller to drop with
+/// nothing borrowed.
 #[cold]
 #[inline(never)]
 pub(super) fn unwind_external(c: &Current, above: u32, abandoned: bool) -> Vec<Ctx> {
     let mut left = Vec::new();
     let mut external = c.external.borrow_mut();
-    while let Some(top) = external.last() {
+    while let Some(top) = external.last_mut() {
         let due = if abandoned { top.depth > above } else { top.exited };
         if !due || top.depth != c.depth.get() {
             break;
         }
-        // A `set` made inside a read while the entry was current may sit in the overlay: it
-        // belongs to the entry, and goes with it.
-        if c.overlaid.get() > 0 {
-            left.extend(c.settle());
-            if c.overlaid.get() > 0 {
-                break;
+        match top.at {
+            // Overlay mode: scopes entered since have ended, so the overlay above `at` holds
+            // this entry's frame alone, as the entered code left it.
+            Some(at) => {
+                let mut overlay = c.overlay.borrow_mut();
+                let from = at.min(overlay.len());
+                left.extend(overlay.drain(from..));
+                c.overlaid.set(overlay.len());
+                c.overlay_scopes.set(c.overlay_scopes.get().saturating_sub(1));
+            }
+            None => {
+                // A `set` made inside a read while the entry was current may sit in the
+                // overlay: it belongs to the entry, and goes with it.
+                if c.overlaid.get() > 0 {
+                    left.extend(c.settle());
+                    if c.overlaid.get() > 0 {
+                        break;
+                    }
+                }
+                let Ok(mut base) = c.base.try_borrow_mut() else { break };
+                left.push(std::mem::replace(&mut **base, top.saved.take()));
             }
         }
-        let Ok(mut base) = c.base.try_borrow_mut() else { break };
         let Some(entry) = external.pop() else { break };
-        left.push(std::mem::replace(&mut **base, entry.saved));
         c.owner.set(entry.outer);
         c.depth.set(entry.depth - 1);
     }

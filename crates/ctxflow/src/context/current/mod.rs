@@ -100,7 +100,7 @@ pub(crate) fn read<R>(f: impl FnOnce(Option<&Frame>) -> R) -> R {
 ///
 /// Every read holds `base` borrowed while `f` runs, also when it reads a counted reference
 /// instead: what `f` runs then finds a read in progress the same way on every path (writes go
-/// to the overlay, [`enter_external`] refuses), whichever frame the read found.
+/// and entries go to the overlay), whichever frame the read found.
 #[inline(never)]
 fn read_in<R>(c: &Current, f: impl FnOnce(Option<&Frame>) -> R) -> R {
     if let Some(ctx) = unowned_here(c) {

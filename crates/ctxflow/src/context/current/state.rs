@@ -23,7 +23,8 @@ pub(super) struct Current {
     pub(super) overlay: RefCell<ManuallyDrop<Vec<Ctx>>>,
     /// `overlay`'s length, readable without a borrow.
     pub(super) overlaid: Cell<usize>,
-    /// Entered scopes whose frame went to the overlay (see [`Mode::Overlay`](super::Mode::Overlay)).
+    /// Entered scopes and external entries whose frame went to the overlay (see
+    /// [`Mode::Overlay`](super::Mode::Overlay)): while there is one, `settle` folds nothing back.
     pub(super) overlay_scopes: Cell<usize>,
     /// Entered ctxflow scopes on this thread (tasks, `scope`, `Snapshot::run`, ...).
     pub(super) depth: Cell<u32>,
@@ -109,8 +110,11 @@ pub(super) struct External {
     pub(super) token: u64,
     /// The depth it entered at.
     pub(super) depth: u32,
-    /// The frame it replaced.
+    /// The frame it replaced in `base` (`None` in overlay mode, where that frame stays put).
     pub(super) saved: Ctx,
+    /// In overlay mode (entered while a read held `base`, or over frames in the overlay): the
+    /// overlay index of its frame.
+    pub(super) at: Option<usize>,
     /// The owner it replaced.
     pub(super) outer: Owner,
     /// Its code asked to leave it, but a scope entered after it was still in place.

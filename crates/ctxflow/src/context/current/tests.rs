@@ -196,25 +196,87 @@ fn a_set_inside_an_entry_ends_with_it() {
 }
 
 #[test]
-fn no_entry_is_made_while_a_read_holds_the_frame() {
+fn an_entry_made_inside_a_read_goes_to_the_overlay_and_leaves_it() {
     let _outer = enter(frame_with(2, 1));
-    read(|_| assert!(enter_external(frame_with(2, 2)).is_err()));
-    assert_eq!(current(2), Some(1));
+    read(|held| {
+        let token = enter(frame_with(2, 2));
+        assert_eq!((current(2), overlaid(), depth()), (Some(2), 1, 2), "current inside the read");
+        replace(frame_with(2, 3)).unwrap();
+        assert_eq!(current(2), Some(3), "a set inside it replaces its frame");
+        exit_external(token);
+        assert_eq!((current(2), overlaid(), depth()), (Some(1), 0, 1));
+        let kept = frame::lookup(held.unwrap(), 2).and_then(|v| v.downcast_ref::<u32>().copied());
+        assert_eq!(kept, Some(1), "the frame the read holds is untouched");
+    });
+    assert_eq!((current(2), depth()), (Some(1), 1));
 }
 
 #[test]
-fn no_entry_is_made_inside_a_read_of_the_overlay_either() {
+fn an_entry_made_inside_a_read_may_outlive_the_read() {
+    let token = read(|_| enter(frame_with(2, 2)));
+    assert_eq!((current(2), overlaid()), (Some(2), 1), "current after the read too");
+    read(|_| replace(frame_with(2, 4)).unwrap());
+    assert_eq!(current(2), Some(4), "a set inside a later read replaces the entry's frame");
+    let mut inner = frame_with(2, 5);
+    {
+        let _scope = Entered::new(&mut inner);
+        assert_eq!(current(2), Some(5), "a scope entered over it goes to the overlay too");
+    }
+    assert_eq!(current(2), Some(4));
+    exit_external(token);
+    assert_eq!((current(2), overlaid(), depth()), (None, 0, 0));
+}
+
+#[test]
+fn an_entry_inside_a_read_of_the_overlay_leaves_the_set_below_it() {
     // A root set inside a read leaves its frame in the overlay; the next read takes a counted
-    // reference from there, and still holds the frame below: entering inside it is refused.
+    // reference from there, and an entry made inside that read goes over it.
     read(|_| replace(frame_with(2, 1)).unwrap());
     assert_eq!(overlaid(), 1);
-    read(|_| assert!(enter_external(frame_with(2, 2)).is_err()));
+    read(|_| {
+        let token = enter(frame_with(2, 2));
+        assert_eq!((current(2), overlaid()), (Some(2), 2));
+        exit_external(token);
+        assert_eq!((current(2), overlaid()), (Some(1), 1));
+    });
     assert_eq!(current(2), Some(1));
     let entry = enter(frame_with(2, 3));
-    assert_eq!((current(2), overlaid()), (Some(3), 0), "with no read in progress, it enters");
+    assert_eq!((current(2), overlaid()), (Some(3), 0), "with no read in progress, the set settles first");
     exit_external(entry);
     assert_eq!(current(2), Some(1));
     replace(None).unwrap();
+}
+
+#[test]
+fn a_scope_that_ends_takes_the_entries_made_inside_reads_within_it() {
+    let mut outer = frame_with(2, 1);
+    let left_behind = {
+        let _scope = Entered::new(&mut outer);
+        let token = read(|_| enter(frame_with(2, 9)));
+        assert_eq!(current(2), Some(9));
+        token // never exited
+    };
+    assert_eq!((current(2), overlaid(), depth()), (None, 0, 0), "the thread's context is back");
+    let kept = outer.as_ref().and_then(|f| frame::lookup(f, 2)?.downcast_ref::<u32>().copied());
+    assert_eq!(kept, Some(1), "the scope got its own frame back, not the entry's");
+    exit_external(left_behind); // later: ignored
+    assert_eq!((current(2), overlaid(), depth()), (None, 0, 0));
+}
+
+#[test]
+fn entries_inside_and_outside_reads_may_be_exited_in_any_order() {
+    let a = enter(frame_with(2, 1));
+    let b = read(|_| enter(frame_with(2, 2)));
+    exit_external(a);
+    assert_eq!(current(2), Some(2), "b is still entered; a leaves when b does");
+    exit_external(b);
+    assert_eq!((current(2), overlaid(), depth()), (None, 0, 0), "both gone");
+    let c = read(|_| enter(frame_with(2, 3)));
+    let d = enter(frame_with(2, 4));
+    exit_external(c);
+    assert_eq!(current(2), Some(4));
+    exit_external(d);
+    assert_eq!((current(2), overlaid(), depth()), (None, 0, 0));
 }
 
 #[test]
@@ -222,8 +284,10 @@ fn an_entry_left_at_thread_exit_is_released() {
     let witness = Arc::new(());
     let held = witness.clone();
     std::thread::spawn(move || {
-        let holding = apply(None, [Change { key: 3, value: Some(Value::new(held)) }]);
+        let holding = apply(None, [Change { key: 3, value: Some(Value::new(held.clone())) }]);
         let _never_exited = enter(holding.unwrap());
+        let inside = apply(None, [Change { key: 3, value: Some(Value::new(held)) }]);
+        let _never_exited_either = read(|_| enter(inside.unwrap()));
     })
     .join()
     .unwrap();
