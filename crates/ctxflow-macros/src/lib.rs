@@ -2,6 +2,8 @@
 //! with ctxflow's `propagate_context()`. Use them through `ctxflow` (feature `macros`); the
 //! expansion names `::ctxflow`.
 
+#![forbid(unsafe_code)]
+
 use proc_macro::TokenStream;
 use proc_macro2::Span;
 use quote::quote;

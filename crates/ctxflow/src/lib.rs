@@ -28,7 +28,7 @@
 //! How it works, and every rule of what is seen where: `docs/semantics.md` in the repository.
 //! How it works: a context is an immutable frame behind one `Arc`; a poll moves that `Arc` in
 //! and out of a thread-local; a read looks the variable up in the current frame. No `unsafe`
-//! code (`#![deny(unsafe_code)]`).
+//! code (`#![forbid(unsafe_code)]`).
 //!
 //! # Features
 //!
@@ -41,7 +41,7 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 // The layers, each built only on those before it: `sync` and `contain` (primitives),
 // `context`, `resource`, then the integrations. Diagnostics are a crate of their own
