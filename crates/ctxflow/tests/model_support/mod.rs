@@ -53,6 +53,9 @@ pub enum Op {
     /// A slot's snapshot entered inside a read of a variable and left after the read has ended,
     /// the body running in between (a span entered in a `with` closure, its guard kept).
     EnterInRead(usize, usize, Vec<Op>),
+    /// A slot's snapshot entered, the body run inside it, and the entry left inside a read of a
+    /// variable (a span guard dropped in a `with` closure).
+    LeaveInRead(usize, usize, Vec<Op>),
     /// The body as synchronous code inside a read of a variable (`with`'s closure): what it
     /// scopes, sets, enters and spawns is as it would be outside the read.
     Within(usize, Vec<Op>),
@@ -90,6 +93,7 @@ pub fn op() -> impl Strategy<Value = Op> {
             (0..SLOTS, body.clone()).prop_map(|(s, b)| Op::Enter(s, b)),
             (0..SLOTS, 0..SLOTS, body.clone(), body.clone()).prop_map(|(s, t, a, b)| Op::EnterCrossed(s, t, a, b)),
             (0..VARS.len(), 0..SLOTS, body.clone()).prop_map(|(v, s, b)| Op::EnterInRead(v, s, b)),
+            (0..VARS.len(), 0..SLOTS, body.clone()).prop_map(|(v, s, b)| Op::LeaveInRead(v, s, b)),
             (0..VARS.len(), 0..100u32, body.clone()).prop_map(|(v, x, b)| Op::Cancel(v, x, b)),
             (0..VARS.len(), body).prop_map(|(v, b)| Op::Within(v, b)),
         ]
@@ -150,6 +154,12 @@ fn common(op: &Op, model: &mut Model, run: &mut Run) -> bool {
             let guard = VARS[*v].with(|_| snap.enter()).expect("entered inside a read");
             sync_run(body, &mut inner, run);
             drop(guard);
+        }
+        Op::LeaveInRead(v, s, body) => {
+            let (snap, mut inner) = run.slots[*s].clone();
+            let guard = snap.enter().expect("entered");
+            sync_run(body, &mut inner, run);
+            VARS[*v].with(|_| drop(guard));
         }
         Op::Within(v, body) => VARS[*v].with(|seen| {
             let value = seen.copied();
@@ -281,6 +291,7 @@ fn run_async<'a>(
                 | Op::Enter(..)
                 | Op::EnterCrossed(..)
                 | Op::EnterInRead(..)
+                | Op::LeaveInRead(..)
                 | Op::Within(..) => {
                     unreachable!("run by `common`")
                 }
@@ -348,6 +359,7 @@ fn sync_run(ops: &[Op], model: &mut Model, run: &mut Run) {
             | Op::Enter(..)
             | Op::EnterCrossed(..)
             | Op::EnterInRead(..)
+            | Op::LeaveInRead(..)
             | Op::Within(..) => {
                 unreachable!("run by `common`")
             }

@@ -62,9 +62,8 @@ pub(crate) fn exit_external(token: u64) {
 
 /// Leaves the innermost external entries, from the top down: those entered deeper than
 /// `above` when `abandoned` (a scope at depth `above` is ending), otherwise those whose code
-/// exited them. Each must be the innermost scope when it is left, and one whose frame went into
-/// `base` also needs no read holding it. Returns the frames left, for the caller to drop with
-/// nothing borrowed.
+/// exited them. Each must be the innermost scope when it is left. Returns the frames left, for
+/// the caller to drop with nothing borrowed.
 #[cold]
 #[inline(never)]
 pub(super) fn unwind_external(c: &Current, above: u32, abandoned: bool) -> Vec<Ctx> {
@@ -90,12 +89,22 @@ pub(super) fn unwind_external(c: &Current, above: u32, abandoned: bool) -> Vec<C
                 // overlay: it belongs to the entry, and goes with it.
                 if c.overlaid.get() > 0 {
                     left.extend(c.settle());
-                    if c.overlaid.get() > 0 {
-                        break;
-                    }
                 }
-                let Ok(mut base) = c.base.try_borrow_mut() else { break };
-                left.push(std::mem::replace(&mut **base, top.saved.take()));
+                if c.overlaid.get() == 0
+                    && let Ok(mut base) = c.base.try_borrow_mut()
+                {
+                    left.push(std::mem::replace(&mut **base, top.saved.take()));
+                } else {
+                    // Left inside a read, which holds `base`: the entry's frame. The frame it
+                    // replaced goes over it in the overlay, so that the read's value stays
+                    // intact and what runs next sees the entry left; `settle` folds it back
+                    // once the read has ended. Nothing else is in the overlay but the entry's
+                    // own `set`s: an entry made over other frames would have gone there itself.
+                    let mut overlay = c.overlay.borrow_mut();
+                    left.extend(overlay.drain(..));
+                    overlay.push(top.saved.take());
+                    c.overlaid.set(overlay.len());
+                }
             }
         }
         let Some(entry) = external.pop() else { break };

@@ -293,3 +293,19 @@ fn an_entry_left_at_thread_exit_is_released() {
     .unwrap();
     assert_eq!(Arc::strong_count(&witness), 1);
 }
+
+#[test]
+fn an_entry_left_inside_a_read_is_left_there_and_the_read_keeps_its_value() {
+    let _outer = enter(frame_with(2, 1));
+    let token = enter(frame_with(2, 2));
+    read(|held| {
+        replace(frame_with(2, 3)).unwrap(); // a set inside the entry, made inside the read
+        exit_external(token);
+        assert_eq!((current(2), depth()), (Some(1), 1), "left at once");
+        let kept = frame::lookup(held.unwrap(), 2).and_then(|v| v.downcast_ref::<u32>().copied());
+        assert_eq!(kept, Some(2), "the frame the read holds is untouched");
+    });
+    assert_eq!((current(2), overlaid()), (Some(1), 1), "the outer frame hides the entry's");
+    replace(frame_with(2, 4)).unwrap();
+    assert_eq!((current(2), overlaid(), depth()), (Some(4), 0, 1), "settled by the next write");
+}
