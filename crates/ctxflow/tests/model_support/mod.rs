@@ -45,17 +45,13 @@ pub enum Op {
     /// `install_in_context` (without the `rayon` feature: two threads, joined).
     Join(Vec<Op>, Vec<Op>),
     /// The body as synchronous code inside the snapshot of a slot, entered by
-    /// `Snapshot::enter` (as a tracing layer enters a span's context) and left by the guard.
-    Enter(usize, Vec<Op>),
+    /// `Snapshot::enter` (as a tracing layer enters a span's context) and left by the guard;
+    /// the entry made, and the guard dropped, each inside a read of a variable or not (a span
+    /// entered or left in a `with` closure).
+    Enter(usize, Vec<Op>, Option<usize>, Option<usize>),
     /// Two slots' snapshots entered, the first left while the second is current (the second
     /// stays current: the first one's exit waits for it), each body as synchronous code.
     EnterCrossed(usize, usize, Vec<Op>, Vec<Op>),
-    /// A slot's snapshot entered inside a read of a variable and left after the read has ended,
-    /// the body running in between (a span entered in a `with` closure, its guard kept).
-    EnterInRead(usize, usize, Vec<Op>),
-    /// A slot's snapshot entered, the body run inside it, and the entry left inside a read of a
-    /// variable (a span guard dropped in a `with` closure).
-    LeaveInRead(usize, usize, Vec<Op>),
     /// The body as synchronous code inside a read of a variable (`with`'s closure): what it
     /// scopes, sets, enters and spawns is as it would be outside the read.
     Within(usize, Vec<Op>),
@@ -80,6 +76,7 @@ pub fn op() -> impl Strategy<Value = Op> {
     ];
     leaf.prop_recursive(4, 48, 6, move |inner| {
         let body = prop::collection::vec(inner, 0..6);
+        let reads = prop::option::of(0..VARS.len());
         prop_oneof![
             (0..VARS.len(), 0..100u32, body.clone()).prop_map(|(v, x, b)| Op::Scope(v, x, b)),
             (0..VARS.len(), body.clone()).prop_map(|(v, b)| Op::Exit(v, b)),
@@ -90,10 +87,8 @@ pub fn op() -> impl Strategy<Value = Op> {
             body.clone().prop_map(Op::BlockInPlace),
             body.clone().prop_map(Op::Blocking),
             (body.clone(), body.clone()).prop_map(|(a, b)| Op::Join(a, b)),
-            (0..SLOTS, body.clone()).prop_map(|(s, b)| Op::Enter(s, b)),
+            (0..SLOTS, body.clone(), reads.clone(), reads).prop_map(|(s, b, e, l)| Op::Enter(s, b, e, l)),
             (0..SLOTS, 0..SLOTS, body.clone(), body.clone()).prop_map(|(s, t, a, b)| Op::EnterCrossed(s, t, a, b)),
-            (0..VARS.len(), 0..SLOTS, body.clone()).prop_map(|(v, s, b)| Op::EnterInRead(v, s, b)),
-            (0..VARS.len(), 0..SLOTS, body.clone()).prop_map(|(v, s, b)| Op::LeaveInRead(v, s, b)),
             (0..VARS.len(), 0..100u32, body.clone()).prop_map(|(v, x, b)| Op::Cancel(v, x, b)),
             (0..VARS.len(), body).prop_map(|(v, b)| Op::Within(v, b)),
         ]
@@ -133,11 +128,11 @@ fn common(op: &Op, model: &mut Model, run: &mut Run) -> bool {
             model.remove(v);
         }
         Op::Capture(s) => run.slots[*s] = (Snapshot::capture(), model.clone()),
-        Op::Enter(s, body) => {
+        Op::Enter(s, body, enter_in, leave_in) => {
             let (snap, mut inner) = run.slots[*s].clone();
-            let guard = snap.enter().expect("entered, inside a read or not");
+            let guard = in_read(*enter_in, || snap.enter()).expect("entered, inside a read or not");
             sync_run(body, &mut inner, run);
-            drop(guard);
+            in_read(*leave_in, || drop(guard));
         }
         Op::EnterCrossed(s, t, a, b) => {
             let ((first, _), (second, mut inner)) = (run.slots[*s].clone(), run.slots[*t].clone());
@@ -149,18 +144,6 @@ fn common(op: &Op, model: &mut Model, run: &mut Run) -> bool {
             sync_run(b, &mut inner, run);
             drop(guard);
         }
-        Op::EnterInRead(v, s, body) => {
-            let (snap, mut inner) = run.slots[*s].clone();
-            let guard = VARS[*v].with(|_| snap.enter()).expect("entered inside a read");
-            sync_run(body, &mut inner, run);
-            drop(guard);
-        }
-        Op::LeaveInRead(v, s, body) => {
-            let (snap, mut inner) = run.slots[*s].clone();
-            let guard = snap.enter().expect("entered");
-            sync_run(body, &mut inner, run);
-            VARS[*v].with(|_| drop(guard));
-        }
         Op::Within(v, body) => VARS[*v].with(|seen| {
             let value = seen.copied();
             assert_eq!(value, model.get(v).copied());
@@ -170,6 +153,14 @@ fn common(op: &Op, model: &mut Model, run: &mut Run) -> bool {
         _ => return false,
     }
     true
+}
+
+/// Runs `f` inside a read of variable `var` (a `with` closure), or as it is with `None`.
+fn in_read<R>(var: Option<usize>, f: impl FnOnce() -> R) -> R {
+    match var {
+        Some(v) => VARS[v].with(|_| f()),
+        None => f(),
+    }
 }
 
 /// The model of the context inside a `Scope` (`Some(x)`) or `Exit` (`None`) of `v`.
@@ -290,8 +281,6 @@ fn run_async<'a>(
                 | Op::Capture(_)
                 | Op::Enter(..)
                 | Op::EnterCrossed(..)
-                | Op::EnterInRead(..)
-                | Op::LeaveInRead(..)
                 | Op::Within(..) => {
                     unreachable!("run by `common`")
                 }
@@ -358,8 +347,6 @@ fn sync_run(ops: &[Op], model: &mut Model, run: &mut Run) {
             | Op::Capture(_)
             | Op::Enter(..)
             | Op::EnterCrossed(..)
-            | Op::EnterInRead(..)
-            | Op::LeaveInRead(..)
             | Op::Within(..) => {
                 unreachable!("run by `common`")
             }
