@@ -115,8 +115,8 @@ impl Snapshot {
     /// held across an `.await`, never outlives the code that was running when it was made, and
     /// never reaches another task. A `set` made while the entry is current lasts until it ends.
     /// Inside a read (a `with` closure), the entry is made and left as anywhere else, and the
-    /// value the read holds stays as it was. `None` only while the thread's thread-locals are being torn
-    /// down, where nothing could release the entry: nothing is entered then.
+    /// value the read holds stays as it was. `None` only while the thread's thread-locals are
+    /// being torn down, where nothing could release the entry: nothing is entered then.
     ///
     /// ```
     /// use ctxflow::{ContextVar, Snapshot};

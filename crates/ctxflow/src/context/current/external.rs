@@ -2,6 +2,7 @@
 //! layer entering a span's context in `on_enter` and leaving it in `on_exit`).
 
 use super::state::{CURRENT, Current, External, RELEASE};
+use super::{push, swap_back};
 use crate::context::frame::Ctx;
 use crate::context::owner::Owner;
 
@@ -17,34 +18,18 @@ pub(crate) fn enter_external(frame: Ctx) -> Result<u64, Ctx> {
     if RELEASE.try_with(|_| ()).is_err() {
         return Err(frame);
     }
-    let (token, settled) = CURRENT.with(|c| {
-        let settled = if c.overlaid.get() > 0 { c.settle() } else { Vec::new() };
-        let (saved, at) = if c.overlaid.get() == 0
-            && let Ok(mut base) = c.base.try_borrow_mut()
-        {
-            (std::mem::replace(&mut **base, frame), None)
-        } else {
-            // A read holds `base` (or frames already hide it): the frame hides it in turn, and
-            // its leaving takes it off again, whether the read is still in progress or not.
-            let mut overlay = c.overlay.borrow_mut();
-            overlay.push(frame);
-            c.overlaid.set(overlay.len());
-            c.overlay_scopes.set(c.overlay_scopes.get() + 1);
-            (None, Some(overlay.len() - 1))
-        };
-        let depth = c.depth.get() + 1;
-        c.depth.set(depth);
-        let outer = c.owner.replace(Owner::running());
+    // Entered as a scope is; `saved` is then the frame it replaced in `base` (none if it went to
+    // the overlay).
+    let mut saved = frame;
+    let pushed = push(&mut saved, Owner::running());
+    CURRENT.with(|c| {
         let token = c.last_token.get() + 1;
         c.last_token.set(token);
         let mut external = c.external.borrow_mut();
-        external.push(External { token, depth, saved, at, outer, exited: false });
+        external.push(External { token, pushed, saved, exited: false });
         c.externals.set(external.len());
-        (token, settled)
-    });
-    // Frames `settle` retired are freed with nothing borrowed (their values' `Drop` is user code).
-    drop(settled);
-    Ok(token)
+        Ok(token)
+    })
 }
 
 /// Leaves the entry `token` of [`enter_external`]: at once if it is the innermost scope,
@@ -70,46 +55,18 @@ pub(super) fn unwind_external(c: &Current, above: u32, abandoned: bool) -> Vec<C
     let mut left = Vec::new();
     let mut external = c.external.borrow_mut();
     while let Some(top) = external.last_mut() {
-        let due = if abandoned { top.depth > above } else { top.exited };
-        if !due || top.depth != c.depth.get() {
+        let due = if abandoned { top.pushed.depth > above } else { top.exited };
+        if !due || top.pushed.depth != c.depth.get() {
             break;
         }
-        match top.at {
-            // Overlay mode: scopes entered since have ended, so the overlay above `at` holds
-            // this entry's frame alone, as the entered code left it.
-            Some(at) => {
-                let mut overlay = c.overlay.borrow_mut();
-                let from = at.min(overlay.len());
-                left.extend(overlay.drain(from..));
-                c.overlaid.set(overlay.len());
-                c.overlay_scopes.set(c.overlay_scopes.get().saturating_sub(1));
-            }
-            None => {
-                // A `set` made inside a read while the entry was current may sit in the
-                // overlay: it belongs to the entry, and goes with it.
-                if c.overlaid.get() > 0 {
-                    left.extend(c.settle());
-                }
-                if c.overlaid.get() == 0
-                    && let Ok(mut base) = c.base.try_borrow_mut()
-                {
-                    left.push(std::mem::replace(&mut **base, top.saved.take()));
-                } else {
-                    // Left inside a read, which holds `base`: the entry's frame. The frame it
-                    // replaced goes over it in the overlay, so that the read's value stays
-                    // intact and what runs next sees the entry left; `settle` folds it back
-                    // once the read has ended. Nothing else is in the overlay but the entry's
-                    // own `set`s: an entry made over other frames would have gone there itself.
-                    let mut overlay = c.overlay.borrow_mut();
-                    left.extend(overlay.drain(..));
-                    overlay.push(top.saved.take());
-                    c.overlaid.set(overlay.len());
-                }
-            }
-        }
+        // Left as a scope is: the frame it replaced is current again, and the frame its code
+        // left, with the `set`s made inside reads while it was current, is retired.
+        let mut slot = top.saved.take();
+        left.extend(swap_back(c, &mut slot, top.pushed.mode));
+        left.push(slot);
         let Some(entry) = external.pop() else { break };
-        c.owner.set(entry.outer);
-        c.depth.set(entry.depth - 1);
+        c.owner.set(entry.pushed.outer);
+        c.depth.set(entry.pushed.depth - 1);
     }
     c.externals.set(external.len());
     left

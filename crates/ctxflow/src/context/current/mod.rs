@@ -99,8 +99,8 @@ pub(crate) fn read<R>(f: impl FnOnce(Option<&Frame>) -> R) -> R {
 /// reached at its fixed offset, where an out-of-line `with` calls its accessor indirectly.
 ///
 /// Every read holds `base` borrowed while `f` runs, also when it reads a counted reference
-/// instead: what `f` runs then finds a read in progress the same way on every path (writes go
-/// and entries go to the overlay), whichever frame the read found.
+/// instead: what `f` runs then finds a read in progress the same way on every path (writes and
+/// entries go to the overlay), whichever frame the read found.
 #[inline(never)]
 fn read_in<R>(c: &Current, f: impl FnOnce(Option<&Frame>) -> R) -> R {
     if let Some(ctx) = unowned_here(c) {
@@ -244,12 +244,13 @@ pub(crate) fn pop(slot: &mut Ctx, pushed: Pushed) {
     }
 }
 
-/// Puts the previous frame back and the frame the scope's code left into `slot`; returns the
-/// frames retired on the way (by `set`s made inside reads).
+/// Puts the previous frame back and the frame the scope's (or external entry's) code left into
+/// `slot`; returns the frames retired on the way (by `set`s made inside reads).
 #[inline(always)]
 fn swap_back(c: &Current, slot: &mut Ctx, mode: Mode) -> Vec<Ctx> {
-    // No read holds `base` in base mode: one that did when this scope was entered would have
-    // sent it to the overlay, and the reads begun inside have ended.
+    // A read holds `base` in base mode only when an external entry is left inside a read begun
+    // after it: one that held it when a scope was entered would have sent it to the overlay, and
+    // the reads begun inside a scope have ended when it ends.
     if let Mode::Base = mode
         && c.overlaid.get() == 0
         && let Ok(mut base) = c.base.try_borrow_mut()
@@ -300,9 +301,18 @@ fn pop_overlaid(c: &Current, slot: &mut Ctx, mode: Mode) -> Vec<Ctx> {
         above
     };
     let left = above.pop();
-    if let Mode::Base = mode
-        && let Ok(mut base) = c.base.try_borrow_mut()
-    {
+    if let Mode::Base = mode {
+        let Ok(mut base) = c.base.try_borrow_mut() else {
+            // A read holds `base`, the frame this entry's code left: only an external entry can
+            // be left inside a read begun after it (a scope ends where it was entered). The frame
+            // it replaced goes over the borrowed one, so that the read's value stays intact and
+            // what runs next sees the entry left; `settle` folds it back once the read has ended.
+            let mut overlay = c.overlay.borrow_mut();
+            overlay.push(slot.take());
+            c.overlaid.set(overlay.len());
+            *slot = left.flatten();
+            return above;
+        };
         let inner = std::mem::replace(&mut **base, slot.take());
         match left {
             Some(top) => {

@@ -4,6 +4,7 @@
 use std::cell::{Cell, RefCell};
 use std::mem::ManuallyDrop;
 
+use super::Pushed;
 use crate::contain;
 use crate::context::frame::Ctx;
 use crate::context::owner::Owner;
@@ -108,15 +109,11 @@ impl Current {
 /// A frame entered by [`enter_external`](super::external::enter_external).
 pub(super) struct External {
     pub(super) token: u64,
-    /// The depth it entered at.
-    pub(super) depth: u32,
-    /// The frame it replaced in `base` (`None` in overlay mode, where that frame stays put).
+    /// Where its frame went, the owner it replaced and the depth it entered at.
+    pub(super) pushed: Pushed,
+    /// The frame it replaced in `base` (`None` if its frame went to the overlay, where the
+    /// frame below stays put).
     pub(super) saved: Ctx,
-    /// In overlay mode (entered while a read held `base`, or over frames in the overlay): the
-    /// overlay index of its frame.
-    pub(super) at: Option<usize>,
-    /// The owner it replaced.
-    pub(super) outer: Owner,
     /// Its code asked to leave it, but a scope entered after it was still in place.
     pub(super) exited: bool,
 }
