@@ -26,12 +26,10 @@ const SLOTS: usize = 2;
 
 #[derive(Debug, Clone)]
 pub enum Op {
-    Read(usize),
-    Set(usize, u32),
-    Clear(usize),
+    /// Synchronous code, run the same way by async and threaded programs.
+    Same(SameOp),
     Scope(usize, u32, Vec<Op>),
     Exit(usize, Vec<Op>),
-    Capture(usize),
     RunSnapshot(usize, Vec<Op>),
     Spawn(Vec<Op>),
     SpawnPanicking(Vec<Op>),
@@ -44,6 +42,20 @@ pub enum Op {
     /// The two bodies as synchronous code in `ctxflow::rayon::join`, on a rayon pool entered with
     /// `install_in_context` (without the `rayon` feature: two threads, joined).
     Join(Vec<Op>, Vec<Op>),
+    /// A scope around the body, polled once and dropped where it stood, as a `select!` branch
+    /// that lost (on threads: the scope, run to its end).
+    Cancel(usize, u32, Vec<Op>),
+    Yield,
+}
+
+/// The operations that are synchronous code wherever they stand, so one function runs them in
+/// both kinds of program (see [`same`]).
+#[derive(Debug, Clone)]
+pub enum SameOp {
+    Read(usize),
+    Set(usize, u32),
+    Clear(usize),
+    Capture(usize),
     /// The body as synchronous code inside the snapshot of a slot, entered by
     /// `Snapshot::enter` (as a tracing layer enters a span's context) and left by the guard;
     /// the entry made, and the guard dropped, each inside a read of a variable or not (a span
@@ -55,10 +67,6 @@ pub enum Op {
     /// The body as synchronous code inside a read of a variable (`with`'s closure): what it
     /// scopes, sets, enters and spawns is as it would be outside the read.
     Within(usize, Vec<Op>),
-    /// A scope around the body, polled once and dropped where it stood, as a `select!` branch
-    /// that lost (on threads: the scope, run to its end).
-    Cancel(usize, u32, Vec<Op>),
-    Yield,
 }
 
 /// The reference model: a context is a plain map, copied at every scope.
@@ -68,10 +76,10 @@ pub type Model = BTreeMap<usize, u32>;
 pub fn op() -> impl Strategy<Value = Op> {
     let var = 0..VARS.len();
     let leaf = prop_oneof![
-        var.clone().prop_map(Op::Read),
-        (var.clone(), 0..100u32).prop_map(|(v, x)| Op::Set(v, x)),
-        var.clone().prop_map(Op::Clear),
-        (0..SLOTS).prop_map(Op::Capture),
+        var.clone().prop_map(SameOp::Read).prop_map(Op::Same),
+        (var.clone(), 0..100u32).prop_map(|(v, x)| Op::Same(SameOp::Set(v, x))),
+        var.clone().prop_map(SameOp::Clear).prop_map(Op::Same),
+        (0..SLOTS).prop_map(SameOp::Capture).prop_map(Op::Same),
         Just(Op::Yield),
     ];
     leaf.prop_recursive(4, 48, 6, move |inner| {
@@ -87,10 +95,11 @@ pub fn op() -> impl Strategy<Value = Op> {
             body.clone().prop_map(Op::BlockInPlace),
             body.clone().prop_map(Op::Blocking),
             (body.clone(), body.clone()).prop_map(|(a, b)| Op::Join(a, b)),
-            (0..SLOTS, body.clone(), reads.clone(), reads).prop_map(|(s, b, e, l)| Op::Enter(s, b, e, l)),
-            (0..SLOTS, 0..SLOTS, body.clone(), body.clone()).prop_map(|(s, t, a, b)| Op::EnterCrossed(s, t, a, b)),
+            (0..SLOTS, body.clone(), reads.clone(), reads).prop_map(|(s, b, e, l)| Op::Same(SameOp::Enter(s, b, e, l))),
+            (0..SLOTS, 0..SLOTS, body.clone(), body.clone())
+                .prop_map(|(s, t, a, b)| Op::Same(SameOp::EnterCrossed(s, t, a, b))),
             (0..VARS.len(), 0..100u32, body.clone()).prop_map(|(v, x, b)| Op::Cancel(v, x, b)),
-            (0..VARS.len(), body).prop_map(|(v, b)| Op::Within(v, b)),
+            (0..VARS.len(), body).prop_map(|(v, b)| Op::Same(SameOp::Within(v, b))),
         ]
     })
 }
@@ -111,30 +120,29 @@ impl Run {
     }
 }
 
-/// Runs an operation that is the same in async and threaded programs (a leaf, or a snapshot
-/// entered around synchronous code); `false` for the others.
-fn common(op: &Op, model: &mut Model, run: &mut Run) -> bool {
+/// Runs an operation that is the same in async and threaded programs.
+fn same(op: &SameOp, model: &mut Model, run: &mut Run) {
     match op {
-        Op::Read(v) => {
+        SameOp::Read(v) => {
             assert_eq!(VARS[*v].get(), model.get(v).copied());
             run.reads += 1;
         }
-        Op::Set(v, x) => {
+        SameOp::Set(v, x) => {
             VARS[*v].set(*x).unwrap();
             model.insert(*v, *x);
         }
-        Op::Clear(v) => {
+        SameOp::Clear(v) => {
             VARS[*v].clear().unwrap();
             model.remove(v);
         }
-        Op::Capture(s) => run.slots[*s] = (Snapshot::capture(), model.clone()),
-        Op::Enter(s, body, enter_in, leave_in) => {
+        SameOp::Capture(s) => run.slots[*s] = (Snapshot::capture(), model.clone()),
+        SameOp::Enter(s, body, enter_in, leave_in) => {
             let (snap, mut inner) = run.slots[*s].clone();
             let guard = in_read(*enter_in, || snap.enter()).expect("entered, inside a read or not");
             sync_run(body, &mut inner, run);
             in_read(*leave_in, || drop(guard));
         }
-        Op::EnterCrossed(s, t, a, b) => {
+        SameOp::EnterCrossed(s, t, a, b) => {
             let ((first, _), (second, mut inner)) = (run.slots[*s].clone(), run.slots[*t].clone());
             let outer = first.enter().expect("entered, inside a read or not");
             let guard = second.enter().expect("entered, inside a read or not");
@@ -144,15 +152,13 @@ fn common(op: &Op, model: &mut Model, run: &mut Run) -> bool {
             sync_run(b, &mut inner, run);
             drop(guard);
         }
-        Op::Within(v, body) => VARS[*v].with(|seen| {
+        SameOp::Within(v, body) => VARS[*v].with(|seen| {
             let value = seen.copied();
             assert_eq!(value, model.get(v).copied());
             sync_run(body, model, run);
             assert_eq!(seen.copied(), value, "the value a read holds never changes under it");
         }),
-        _ => return false,
     }
-    true
 }
 
 /// Runs `f` inside a read of variable `var` (a `with` closure), or as it is with `None`.
@@ -212,10 +218,8 @@ fn run_async<'a>(
         let mut children = Vec::new();
         for op in ops {
             assert_eq!(read_all(), *model, "before {op:?}");
-            if common(op, model, run) {
-                continue;
-            }
             match op {
+                Op::Same(op) => same(op, model, run),
                 Op::Scope(v, x, body) => {
                     let mut inner = inner(model, *v, Some(*x));
                     VARS[*v].scope(*x, run_async(body, &mut inner, run, spawner)).await;
@@ -275,15 +279,6 @@ fn run_async<'a>(
                 }
                 Op::Join(a, b) => run.reads += join(a, b, model),
                 Op::Yield => tokio::task::yield_now().await,
-                Op::Read(_)
-                | Op::Set(..)
-                | Op::Clear(_)
-                | Op::Capture(_)
-                | Op::Enter(..)
-                | Op::EnterCrossed(..)
-                | Op::Within(..) => {
-                    unreachable!("run by `common`")
-                }
             }
         }
         assert_eq!(read_all(), *model, "at the end of the block");
@@ -302,10 +297,8 @@ fn sync_run(ops: &[Op], model: &mut Model, run: &mut Run) {
     let mut children = Vec::new();
     for op in ops {
         assert_eq!(read_all(), *model, "before {op:?}");
-        if common(op, model, run) {
-            continue;
-        }
         match op {
+            Op::Same(op) => same(op, model, run),
             Op::Scope(v, x, body) | Op::Cancel(v, x, body) => {
                 let mut inner = inner(model, *v, Some(*x));
                 VARS[*v].sync_scope(*x, || sync_run(body, &mut inner, run));
@@ -341,15 +334,6 @@ fn sync_run(ops: &[Op], model: &mut Model, run: &mut Run) {
             }
             Op::Join(a, b) => run.reads += join(a, b, model),
             Op::Yield => std::thread::yield_now(),
-            Op::Read(_)
-            | Op::Set(..)
-            | Op::Clear(_)
-            | Op::Capture(_)
-            | Op::Enter(..)
-            | Op::EnterCrossed(..)
-            | Op::Within(..) => {
-                unreachable!("run by `common`")
-            }
         }
     }
     for (child, panics) in children {
