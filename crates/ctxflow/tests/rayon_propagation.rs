@@ -3,8 +3,8 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use ctxflow::ContextVar;
 use ctxflow::rayon::{ParallelIteratorExt, ThreadPoolExt};
+use ctxflow::{ContextVar, SetError};
 use rayon::prelude::*;
 
 static TENANT: ContextVar<u64> = ContextVar::new("tenant");
@@ -193,10 +193,13 @@ fn not_inherited_variables_are_left_out_of_spawned_work_but_not_of_a_bound_itera
     });
 }
 
+/// What a foreign job read, and what its write returned.
+type Seen = (Option<u64>, Result<(), SetError>);
+
 /// What a foreign job saw when it ran on a thread that was waiting inside a ctxflow function.
 struct Stolen {
-    /// Set by the job once it has run, with what it read.
-    read: std::sync::Mutex<Option<Option<u64>>>,
+    /// Set by the job once it has run.
+    read: std::sync::Mutex<Option<Seen>>,
 }
 
 impl Stolen {
@@ -211,8 +214,8 @@ impl Stolen {
         let me = self.clone();
         rayon::spawn(move || {
             let read = TENANT.get();
-            let _ = TENANT.set(666);
-            *me.read.lock().unwrap() = Some(read);
+            let wrote = TENANT.set(666);
+            *me.read.lock().unwrap() = Some((read, wrote));
         });
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while self.read.lock().unwrap().is_none() {
@@ -226,11 +229,11 @@ impl Stolen {
 /// function under test runs `first` on this thread and hands `second` to rayon. `first` returns
 /// once `second` started on the other worker; `second` queues a foreign job there and spins
 /// until it ran, so this thread, waiting for `second`, is the one that runs it. Returns what
-/// the foreign job read and what this thread reads after the wait.
+/// the foreign job read, what its write returned, and what this thread reads after the wait.
 fn steal_while_waiting(
     k: u64,
     wait_in: impl Fn(&(dyn Fn() + Sync), &(dyn Fn() + Sync)) + Sync,
-) -> (Option<u64>, Option<u64>) {
+) -> (Option<u64>, Result<(), SetError>, Option<u64>) {
     let pool = pool(2);
     let stolen = Stolen::new();
     let started = std::sync::atomic::AtomicBool::new(false);
@@ -249,27 +252,53 @@ fn steal_while_waiting(
             TENANT.get()
         })
     });
-    let read = stolen.read.lock().unwrap().expect("the job ran");
-    (read, after)
+    let (read, wrote) = stolen.read.lock().unwrap().expect("the job ran");
+    (read, wrote, after)
 }
 
 #[test]
 fn a_job_stolen_while_ctxflow_waits_never_sees_nor_writes_the_waiters_context() {
+    // The job's write is refused, as at a pool thread's root: taken, it would stay in the
+    // wait's empty scope and be the context of the next job stolen during the same wait.
+    let refused = Err(SetError::NoScope);
     for k in 0..20 {
         let join = steal_while_waiting(k, |a, b| {
             ctxflow::rayon::join(a, b);
         });
-        assert_eq!(join, (None, Some(k)), "join, round {k}: (what the stolen job read, the waiter after)");
+        assert_eq!(join, (None, refused, Some(k)), "join, round {k}: (what the stolen job read, the waiter after)");
         let scope = steal_while_waiting(k, |a, b| {
             ctxflow::rayon::scope(|s| {
                 s.spawn(|_| b());
                 a();
             });
         });
-        assert_eq!(scope, (None, Some(k)), "scope, round {k}");
+        assert_eq!(scope, (None, refused, Some(k)), "scope, round {k}");
         let iter = steal_while_waiting(k, |a, b| {
             (0..2u32).into_par_iter().with_max_len(1).in_current_context().for_each(|i| if i == 0 { a() } else { b() });
         });
-        assert_eq!(iter, (None, Some(k)), "in_current_context, round {k}");
+        assert_eq!(iter, (None, refused, Some(k)), "in_current_context, round {k}");
     }
+}
+
+#[test]
+fn a_plain_job_cannot_write_a_pool_threads_root_context_for_the_next_job() {
+    // One thread, so every job runs on it, one after another, as jobs of different requests
+    // do on a busy pool.
+    let pool = pool(1);
+    let written = pool.install(|| (TENANT.set(1), TENANT.clear()));
+    assert_eq!(written, (Err(SetError::NoScope), Err(SetError::NoScope)));
+    let (tx, rx) = std::sync::mpsc::channel();
+    pool.spawn(move || tx.send(TENANT.set(2)).unwrap());
+    assert_eq!(rx.recv().unwrap(), Err(SetError::NoScope));
+    assert_eq!(pool.install(|| TENANT.get()), None, "the next job sees nothing");
+    // A scope of the job's own takes writes as anywhere else.
+    let scoped = pool.install(|| {
+        TENANT.sync_scope(3, || {
+            TENANT.set(4).unwrap();
+            TENANT.get()
+        })
+    });
+    assert_eq!(scoped, Some(4));
+    let on_workers = pool.broadcast(|_| TENANT.get());
+    assert_eq!(on_workers, [None]);
 }

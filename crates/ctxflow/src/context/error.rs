@@ -6,10 +6,13 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SetError {
-    /// `set` was called inside an async runtime but outside any ctxflow scope (a task spawned
-    /// with plain `tokio::spawn`, or a `block_on` body). Setting there would leak the value
-    /// into whatever task the worker thread runs next, so ctxflow refuses. Wrap the code in
-    /// `VAR.scope(..)`, `Snapshot::run`, or spawn it with `ctxflow::spawn`.
+    /// `set` was called outside any ctxflow scope on a thread that runs one piece of work after
+    /// another: inside an async runtime (a task spawned with plain `tokio::spawn`, a `block_on`
+    /// body, a plain `spawn_blocking` job) or, with feature `rayon`, in a rayon job that has no
+    /// context of its own (a plain `rayon::spawn` or `join`, or a job that a pool thread runs
+    /// while it waits inside a `ctxflow::rayon` function). Setting there would leak the value
+    /// into whatever the thread runs next, so ctxflow refuses. Wrap the code in `VAR.scope(..)`
+    /// or `Snapshot::run`, or hand it over with `ctxflow::spawn` or `ctxflow::rayon`.
     NoScope,
     /// The thread is shutting down and its context storage is gone.
     ThreadExiting,
@@ -28,8 +31,9 @@ impl fmt::Display for SetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SetError::NoScope => f.write_str(
-                "ContextVar::set called inside an async runtime outside any ctxflow scope; \
-                 wrap the code in a scope (VAR.scope, Snapshot::run) or spawn it with ctxflow::spawn",
+                "ContextVar::set called outside any ctxflow scope on an async runtime's or a rayon \
+                 pool's thread, where the value would reach the next task or job; wrap the code in \
+                 a scope (VAR.scope, Snapshot::run) or spawn it with ctxflow::spawn or ctxflow::rayon",
             ),
             SetError::ThreadExiting => f.write_str("ContextVar::set called while the thread is exiting"),
             SetError::NotOwner => f.write_str(

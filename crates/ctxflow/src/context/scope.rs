@@ -186,21 +186,25 @@ pub(crate) fn check_writable() -> Result<(), SetError> {
     }
     // A task whose frame its runtime holds is a scope of its own (see `held.rs`).
     let writer = current::writer();
-    if current::depth() == 0 && in_async_runtime() && writer != current::Writer::Held {
+    if current::depth() == 0 && on_shared_thread() && writer != current::Writer::Held {
         return Err(SetError::NoScope);
     }
     current::writable(writer)
 }
 
-fn in_async_runtime() -> bool {
+/// Whether this thread runs one piece of work after another, each from whoever queued it: a
+/// thread of an async runtime (its workers and blocking pool), or of a rayon pool. Its root
+/// context would carry a write into the next piece of work.
+fn on_shared_thread() -> bool {
     #[cfg(feature = "tokio")]
-    {
-        tokio::runtime::Handle::try_current().is_ok()
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return true;
     }
-    #[cfg(not(feature = "tokio"))]
-    {
-        false
+    #[cfg(feature = "rayon")]
+    if rayon::current_thread_index().is_some() {
+        return true;
     }
+    false
 }
 
 #[cfg(test)]

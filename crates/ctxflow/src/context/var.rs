@@ -328,8 +328,9 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
     /// spawned through ctxflow). Node: `als.enterWith(store)`.
     ///
     /// The value never leaks past that scope. With no scope at all, on a plain thread, it sets
-    /// the thread's root context; inside an async runtime without a ctxflow scope it returns
-    /// [`SetError::NoScope`] instead of leaking into the next task run by that worker.
+    /// the thread's root context; on a thread that runs one piece of work after another (an
+    /// async runtime's, or with feature `rayon` a rayon pool's) it returns
+    /// [`SetError::NoScope`] instead of leaking into the next task or job run there.
     ///
     /// ```
     /// static N: ctxflow::ContextVar<u32> = ctxflow::ContextVar::new("n");

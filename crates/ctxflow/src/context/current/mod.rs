@@ -364,8 +364,9 @@ pub(crate) fn writer() -> Writer {
 /// frame is held, and no hook called since the scope was entered is running.
 pub(crate) fn writable(writer: Writer) -> Result<(), SetError> {
     CURRENT.with(|c| {
-        if c.depth.get() < c.hook_floor.get() {
-            Err(SetError::InHook)
+        let (floor, refusal) = c.write_floor.get();
+        if c.depth.get() < floor {
+            Err(refusal)
         } else if writer == Writer::Other {
             Err(SetError::NotOwner)
         } else {
@@ -380,22 +381,24 @@ fn not_owner() -> Option<Owner> {
     (CURRENT.with(|c| c.owner.get()) != running).then_some(running)
 }
 
-/// Refuses writes into the scopes entered so far, until dropped: hooks run inside the context
-/// of the code they report on, which is not theirs to change.
-pub(crate) struct HookRunning {
-    outer_floor: u32,
+/// Refuses writes into the scopes entered so far with `refusal`, until dropped; scopes entered
+/// meanwhile take writes as usual. For code that runs inside a context that is not its own:
+/// a hook, inside the context of the code it reports on; a job that a waiting pool thread runs
+/// meanwhile, inside the waiter's.
+pub(crate) struct WritesRefused {
+    outer: (u32, SetError),
 }
 
-impl HookRunning {
-    pub(crate) fn enter() -> HookRunning {
-        let outer_floor = CURRENT.with(|c| c.hook_floor.replace(c.depth.get() + 1));
-        HookRunning { outer_floor }
+impl WritesRefused {
+    pub(crate) fn enter(refusal: SetError) -> WritesRefused {
+        let outer = CURRENT.with(|c| c.write_floor.replace((c.depth.get() + 1, refusal)));
+        WritesRefused { outer }
     }
 }
 
-impl Drop for HookRunning {
+impl Drop for WritesRefused {
     fn drop(&mut self) {
-        let _ = CURRENT.try_with(|c| c.hook_floor.set(self.outer_floor));
+        let _ = CURRENT.try_with(|c| c.write_floor.set(self.outer));
     }
 }
 

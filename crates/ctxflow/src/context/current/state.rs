@@ -6,6 +6,7 @@ use std::mem::ManuallyDrop;
 
 use super::Pushed;
 use crate::contain;
+use crate::context::error::SetError;
 use crate::context::frame::Ctx;
 use crate::context::owner::Owner;
 // One thread-local per thread, also per thread of a loom model (`tests/loom_*.rs`).
@@ -38,9 +39,9 @@ pub(super) struct Current {
     pub(super) externals: Cell<usize>,
     /// The last token handed out by [`enter_external`](super::external::enter_external) on this thread.
     pub(super) last_token: Cell<u64>,
-    /// While hooks run: one more than the depth at which they were called, so that a write
-    /// into a scope entered before them is refused (0: no hook running).
-    pub(super) hook_floor: Cell<u32>,
+    /// Writes into scopes below this depth are refused with this error (see
+    /// [`WritesRefused`](super::WritesRefused); a depth of 0 refuses nothing).
+    pub(super) write_floor: Cell<(u32, SetError)>,
 }
 
 /// Releases the frames left at thread exit; registered by the first
@@ -81,7 +82,7 @@ thread_local! {
             external: RefCell::new(ManuallyDrop::new(Vec::new())),
             externals: Cell::new(0),
             last_token: Cell::new(0),
-            hook_floor: Cell::new(0),
+            write_floor: Cell::new((0, SetError::NoScope)),
         }
     };
     pub(super) static RELEASE: Release = const { Release };

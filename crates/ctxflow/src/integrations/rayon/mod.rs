@@ -12,7 +12,9 @@
 //! A rayon thread that waits (for the other half of a join, a scope's jobs, or an `install` on
 //! another pool) runs other jobs meanwhile, whoever queued them. So every function here waits
 //! outside any context: the work it hands to rayon carries its own, and a job stolen during the
-//! wait sees nothing of the caller's. rayon's own `join`, `scope` and parallel iterators called
+//! wait sees nothing of the caller's, and its writes are refused ([`SetError::NoScope`], as in
+//! a plain rayon job at a pool thread's root): taken, they would reach the next job run there.
+//! rayon's own `join`, `scope` and parallel iterators called
 //! *inside* a context-carrying job wait with that job's context entered, and rayon has no hook
 //! through which ctxflow could see the jobs they steal: for nested parallelism inside such a
 //! job, use these functions (or `in_current_context`) instead of rayon's.
@@ -38,12 +40,20 @@ mod scope;
 
 use std::panic::Location;
 
+use crate::context::current::WritesRefused;
+use crate::context::error::SetError;
 use crate::context::scope::sync_run_in;
 use crate::resource::tracked::Resource;
 
-/// Runs `wait`, which blocks on rayon work, outside any context (see the module docs).
+/// Runs `wait`, which blocks on rayon work, outside any context (see the module docs). The
+/// jobs the thread runs meanwhile are not the waiter's, and one job's write there would be the
+/// next one's context: writes into the empty scope of the wait are refused as at a pool
+/// thread's root, while each job's own scope takes them as usual.
 fn outside_any_context<R>(wait: impl FnOnce() -> R) -> R {
-    sync_run_in(None, wait)
+    sync_run_in(None, || {
+        let _refused = WritesRefused::enter(SetError::NoScope);
+        wait()
+    })
 }
 
 pub use iter::{InCurrentContext, ParallelIteratorExt};

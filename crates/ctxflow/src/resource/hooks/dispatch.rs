@@ -21,6 +21,7 @@ use std::sync::{Arc, Once};
 use super::Hook;
 use crate::contain;
 use crate::context::current;
+use crate::context::error::SetError;
 use crate::resource::ids::AsyncId;
 use crate::sync::{AtomicBool, AtomicU64, Mutex, MutexGuard, statics, thread_local};
 
@@ -359,7 +360,7 @@ fn dispatch(event: &str, call: impl Fn(&dyn Hook)) {
             refresh(local);
         }
         let _depth = Depth::enter(local);
-        let _refused = current::HookRunning::enter();
+        let _refused = current::WritesRefused::enter(SetError::InHook);
         // Shared borrow: nested dispatches borrow it too; it is only replaced by `refresh`,
         // which runs when no dispatch is in progress on this thread.
         let hooks = local.hooks.borrow();
