@@ -65,14 +65,18 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
         }
     }
 
-    /// A variable whose name is only known at run time.
+    /// A variable whose name is only known at run time. Such a variable may be dropped: its
+    /// name goes with it, and values of it that frames still hold show as `#<key>` in
+    /// [`Snapshot::names`](crate::Snapshot::names).
     ///
     /// ```
     /// let v: ctxflow::ContextVar<u8> = ctxflow::ContextVar::named(format!("shard-{}", 3));
     /// assert_eq!(v.name(), "shard-3");
     /// ```
     pub fn named(name: impl Into<Cow<'static, str>>) -> Self {
-        ContextVar { name: name.into(), ..Self::new("") }
+        let mut var = Self::new("");
+        var.name = name.into();
+        var
     }
 
     /// Gives the variable a default: `get` and `with` see `default()` (computed once) while
@@ -355,6 +359,17 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
         match current::read(|f| frame::apply(f, change)) {
             Some(next) => forwarding::replace(next).map_err(|()| SetError::ThreadExiting),
             None => Ok(()),
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static> Drop for ContextVar<T> {
+    /// A variable made at run time (a `static` is never dropped) takes its name out of the
+    /// table of names, so that making one per request does not grow it.
+    fn drop(&mut self) {
+        let key = *self.key.get_mut();
+        if key != 0 {
+            names::forget(key);
         }
     }
 }
