@@ -1,6 +1,6 @@
 //! Misuse with a documented outcome (`docs/reliability.md`, "Misuse"): nested runtimes,
-//! context values dropped on another thread, and ctxflow called from a value's `Drop` while
-//! the thread is tearing down. (Set outside a scope: `set.rs`; hooks that panic or recurse:
+//! context values dropped on another thread, ctxflow called from a value's `Drop` while the
+//! thread is tearing down, and an entry whose guard is forgotten. (Set outside a scope: `set.rs`; hooks that panic or recurse:
 //! `hooks_reentrancy.rs`.)
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -178,4 +178,42 @@ fn a_drop_that_calls_ctxflow_during_thread_teardown_reads_no_root_value_and_cann
     assert_eq!(log[0].request, None, "get: None while the thread's context is torn down");
     assert_eq!(log[0].scoped, Some(77), "a scope during teardown still sees its own value");
     assert_eq!(log[0].set, Err(SetError::ThreadExiting));
+}
+
+#[test]
+fn a_forgotten_entry_stays_until_the_scope_around_it_ends_and_never_reaches_another_task() {
+    let snapshot = REQUEST.sync_scope(9, Snapshot::capture);
+    // Inside a scope: the scope takes the entry with it when it ends.
+    OTHER.sync_scope(1, || {
+        std::mem::forget(snapshot.enter().expect("entered"));
+        assert_eq!((REQUEST.get(), OTHER.get()), (Some(9), None));
+    });
+    assert_eq!(REQUEST.get(), None, "gone with the scope");
+    // A task's poll is such a scope; a plain task has none, but other tasks never see its entry.
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).build().unwrap();
+    let seen = rt.block_on(async {
+        let snap = snapshot.clone();
+        ctxflow::spawn(async move { std::mem::forget(snap.enter().expect("entered")) }).await.unwrap();
+        let snap = snapshot.clone();
+        let forgot = tokio::spawn(async move {
+            std::mem::forget(snap.enter().expect("entered"));
+            tokio::task::yield_now().await;
+            REQUEST.get()
+        });
+        let plain = tokio::spawn(async { REQUEST.get() });
+        let scoped = ctxflow::spawn(async { REQUEST.get() });
+        let snap = snapshot.clone();
+        tokio::task::spawn_blocking(move || std::mem::forget(snap.enter().expect("entered"))).await.unwrap();
+        let blocking = tokio::task::spawn_blocking(|| REQUEST.get());
+        (forgot.await.unwrap(), plain.await.unwrap(), scoped.await.unwrap(), blocking.await.unwrap())
+    });
+    assert_eq!(seen, (Some(9), None, None, None), "(the task that forgot it, other tasks and jobs)");
+    // Outside any scope on a plain thread, for the rest of the thread, as with a forgotten
+    // tracing span guard.
+    let on_a_thread = std::thread::spawn(move || {
+        std::mem::forget(snapshot.enter().expect("entered"));
+        let inside = OTHER.sync_scope(2, || REQUEST.get());
+        (inside, REQUEST.get())
+    });
+    assert_eq!(on_a_thread.join().unwrap(), (Some(9), Some(9)));
 }

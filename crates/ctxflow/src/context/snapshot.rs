@@ -113,7 +113,10 @@ impl Snapshot {
     /// Guards may be dropped in any order, and a ctxflow scope (a task's poll, a `sync_scope`)
     /// that ends takes the entries made inside it with it: an entry left behind, as by a guard
     /// held across an `.await`, never outlives the code that was running when it was made, and
-    /// never reaches another task. A `set` made while the entry is current lasts until it ends.
+    /// never reaches another task. A guard that is never dropped (`mem::forget`) leaves its
+    /// entry in place until such a scope ends; outside any scope (a plain thread, a rayon job at
+    /// its pool thread's root), for the rest of the thread, as a forgotten tracing span guard
+    /// does. A `set` made while the entry is current lasts until it ends.
     /// Inside a read (a `with` closure), the entry is made and left as anywhere else, and the
     /// value the read holds stays as it was. `None` only while the thread's thread-locals are
     /// being torn down, where nothing could release the entry: nothing is entered then.
