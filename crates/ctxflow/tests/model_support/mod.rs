@@ -1,6 +1,7 @@
 //! Shared by the model tests: random programs of nested scopes, sets, clears, exits, snapshots
 //! (run as scopes, or entered as a tracing layer enters them), spawned, aborted and panicking
-//! children, scopes cancelled mid-way, blocking jobs, rayon joins, `block_in_place`, code run
+//! children, scopes cancelled mid-way, blocking jobs, rayon joins, plain rayon jobs (which
+//! inherit nothing and, at their pool thread's root, may not write), `block_in_place`, code run
 //! inside a read, and yields, and a reference model of what every read must see that is a few
 //! lines of plain maps. A program runs as async code, spawning with `ctxflow::spawn` on a
 //! multi-thread runtime, with plain `tokio::spawn` on one built with `propagate_context()`
@@ -16,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use proptest::prelude::*;
 
-use ctxflow::{ContextVar, Snapshot};
+use ctxflow::{ContextVar, SetError, Snapshot};
 
 /// The last one is `not_inherited`: spawned work starts without it, snapshots keep it.
 static VARS: [ContextVar<u32>; 3] =
@@ -42,6 +43,10 @@ pub enum Op {
     /// The two bodies as synchronous code in `ctxflow::rayon::join`, on a rayon pool entered with
     /// `install_in_context` (without the `rayon` feature: two threads, joined).
     Join(Vec<Op>, Vec<Op>),
+    /// The body as a plain rayon job, on a pool of its own, waited for: it starts from the
+    /// empty context, and its writes outside a scope of its own are refused (without the
+    /// `rayon` feature: a plain thread, joined, whose root takes them).
+    PlainJob(Vec<Op>),
     /// A scope around the body, polled once and dropped where it stood, as a `select!` branch
     /// that lost (on threads: the scope, run to its end).
     Cancel(usize, u32, Vec<Op>),
@@ -95,6 +100,7 @@ pub fn op() -> impl Strategy<Value = Op> {
             body.clone().prop_map(Op::BlockInPlace),
             body.clone().prop_map(Op::Blocking),
             (body.clone(), body.clone()).prop_map(|(a, b)| Op::Join(a, b)),
+            body.clone().prop_map(Op::PlainJob),
             (0..SLOTS, body.clone(), reads.clone(), reads).prop_map(|(s, b, e, l)| Op::Same(SameOp::Enter(s, b, e, l))),
             (0..SLOTS, 0..SLOTS, body.clone(), body.clone())
                 .prop_map(|(s, t, a, b)| Op::Same(SameOp::EnterCrossed(s, t, a, b))),
@@ -112,11 +118,21 @@ pub fn read_all() -> Model {
 struct Run {
     slots: [(Snapshot, Model); SLOTS],
     reads: usize,
+    /// Whether the innermost scope takes writes (not so at a rayon pool thread's root).
+    writable: bool,
 }
 
 impl Run {
     fn new() -> Run {
-        Run { slots: std::array::from_fn(|_| (Snapshot::empty(), Model::new())), reads: 0 }
+        Run { slots: std::array::from_fn(|_| (Snapshot::empty(), Model::new())), reads: 0, writable: true }
+    }
+
+    /// Runs `f` inside a scope of the program's own, which takes writes.
+    fn scoped<R>(&mut self, f: impl FnOnce(&mut Run) -> R) -> R {
+        let outer = std::mem::replace(&mut self.writable, true);
+        let r = f(self);
+        self.writable = outer;
+        r
     }
 }
 
@@ -127,29 +143,31 @@ fn same(op: &SameOp, model: &mut Model, run: &mut Run) {
             assert_eq!(VARS[*v].get(), model.get(v).copied());
             run.reads += 1;
         }
-        SameOp::Set(v, x) => {
+        SameOp::Set(v, x) if run.writable => {
             VARS[*v].set(*x).unwrap();
             model.insert(*v, *x);
         }
-        SameOp::Clear(v) => {
+        SameOp::Clear(v) if run.writable => {
             VARS[*v].clear().unwrap();
             model.remove(v);
         }
+        SameOp::Set(v, x) => assert_eq!(VARS[*v].set(*x), Err(SetError::NoScope)),
+        SameOp::Clear(v) => assert_eq!(VARS[*v].clear(), Err(SetError::NoScope)),
         SameOp::Capture(s) => run.slots[*s] = (Snapshot::capture(), model.clone()),
         SameOp::Enter(s, body, enter_in, leave_in) => {
             let (snap, mut inner) = run.slots[*s].clone();
             let guard = in_read(*enter_in, || snap.enter()).expect("entered, inside a read or not");
-            sync_run(body, &mut inner, run);
+            run.scoped(|run| sync_run(body, &mut inner, run));
             in_read(*leave_in, || drop(guard));
         }
         SameOp::EnterCrossed(s, t, a, b) => {
             let ((first, _), (second, mut inner)) = (run.slots[*s].clone(), run.slots[*t].clone());
             let outer = first.enter().expect("entered, inside a read or not");
             let guard = second.enter().expect("entered, inside a read or not");
-            sync_run(a, &mut inner, run);
+            run.scoped(|run| sync_run(a, &mut inner, run));
             drop(outer);
             assert_eq!(read_all(), inner, "the second entry is current until it is left");
-            sync_run(b, &mut inner, run);
+            run.scoped(|run| sync_run(b, &mut inner, run));
             drop(guard);
         }
         SameOp::Within(v, body) => VARS[*v].with(|seen| {
@@ -278,6 +296,7 @@ fn run_async<'a>(
                     run.reads += job.await.expect("a blocking job failed");
                 }
                 Op::Join(a, b) => run.reads += join(a, b, model),
+                Op::PlainJob(body) => run.reads += plain_job(body),
                 Op::Yield => tokio::task::yield_now().await,
             }
         }
@@ -301,15 +320,15 @@ fn sync_run(ops: &[Op], model: &mut Model, run: &mut Run) {
             Op::Same(op) => same(op, model, run),
             Op::Scope(v, x, body) | Op::Cancel(v, x, body) => {
                 let mut inner = inner(model, *v, Some(*x));
-                VARS[*v].sync_scope(*x, || sync_run(body, &mut inner, run));
+                run.scoped(|run| VARS[*v].sync_scope(*x, || sync_run(body, &mut inner, run)));
             }
             Op::Exit(v, body) => {
                 let mut inner = inner(model, *v, None);
-                VARS[*v].sync_exit(|| sync_run(body, &mut inner, run));
+                run.scoped(|run| VARS[*v].sync_exit(|| sync_run(body, &mut inner, run)));
             }
             Op::RunSnapshot(s, body) => {
                 let (snap, mut inner) = run.slots[*s].clone();
-                snap.sync_run(|| sync_run(body, &mut inner, run));
+                run.scoped(|run| snap.sync_run(|| sync_run(body, &mut inner, run)));
             }
             Op::Spawn(body) | Op::SpawnPanicking(body) => {
                 let (body, mut inner, panics) = (body.clone(), inherited(model), matches!(op, Op::SpawnPanicking(_)));
@@ -333,6 +352,7 @@ fn sync_run(ops: &[Op], model: &mut Model, run: &mut Run) {
                 job.join().expect("a thread that stood for a blocking job failed");
             }
             Op::Join(a, b) => run.reads += join(a, b, model),
+            Op::PlainJob(body) => run.reads += plain_job(body),
             Op::Yield => std::thread::yield_now(),
         }
     }
@@ -378,6 +398,24 @@ fn join(a: &[Op], b: &[Op], model: &Model) -> usize {
         (ha.join().unwrap(), hb.join().unwrap())
     });
     ra + rb
+}
+
+/// Runs `body` as synchronous code with no context of its own, as a plain rayon job: the reads
+/// it made.
+fn plain_job(body: &[Op]) -> usize {
+    let job = || {
+        let mut run = Run::new();
+        // A rayon pool thread's root refuses writes; a plain thread's takes them.
+        run.writable = !cfg!(feature = "rayon");
+        sync_run(body, &mut Model::new(), &mut run);
+        run.reads
+    };
+    // A pool of its own, so that the job runs at a pool thread's root even when this code runs
+    // in a job of another pool.
+    #[cfg(feature = "rayon")]
+    return rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("a rayon pool").install(job);
+    #[cfg(not(feature = "rayon"))]
+    std::thread::scope(|s| s.spawn(job).join().expect("a thread that stood for a plain job failed"))
 }
 
 /// Counts every panic but the planned ones, wherever it happens: a child left running when its
