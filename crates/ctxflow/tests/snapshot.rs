@@ -155,6 +155,7 @@ fn a_runtime_driven_inside_a_run_swaps_with_the_snapshots_frame_and_gives_it_bac
     static WITNESS: ContextVar<std::sync::Arc<()>> = ContextVar::new("witness");
     let held = std::sync::Arc::new(());
     let snap = ctxflow::sync_scope((S.value(3), WITNESS.value(held.clone())), Snapshot::capture);
+    #[cfg_attr(not(all(feature = "runtime", tokio_unstable)), allow(unused_mut))]
     let mut builders = vec![tokio::runtime::Builder::new_current_thread()];
     #[cfg(all(feature = "runtime", tokio_unstable))]
     {
