@@ -37,6 +37,7 @@
 //! | `tokio` (default) | [`spawn`], [`spawn_blocking`], [`spawn_local`], [`JoinSetExt`], and a `set` that knows when it runs inside a tokio runtime |
 //! | `runtime` | [`runtime`]: automatic propagation into plain `tokio::spawn` through tokio's task hooks; needs `--cfg tokio_unstable` |
 //! | `rayon` | [`rayon`]: spawn, join, scope and parallel iterators that see the caller's context |
+//! | `stream` | [`StreamContextExt`]: streams polled inside the context they were made in, wherever they are polled |
 //! | `macros` | [`main`] and [`test`]: `#[tokio::main]` and `#[tokio::test]` on a runtime that propagates context (implies `runtime`) |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -57,6 +58,8 @@ mod integrations;
 pub use context::bindings::{Binding, IntoBindings, scope, sync_scope};
 pub use context::error::SetError;
 pub use context::scope::Scoped;
+#[cfg(feature = "stream")]
+pub use context::snapshot::StreamContextExt;
 pub use context::snapshot::{EnteredSnapshot, FutureContextExt, Snapshot};
 #[doc(hidden)]
 pub use context::struct_fields::__field_binding;

@@ -160,6 +160,35 @@ impl<F: Future> Future for Scoped<F> {
     }
 }
 
+/// A stream polled inside its context: each `poll_next` runs there, as each poll of a future
+/// does, and the stream is dropped there once it has ended. Polling it again after the end
+/// gives `None`.
+#[cfg(feature = "stream")]
+impl<S: futures_core::Stream> futures_core::Stream for Scoped<S> {
+    type Item = S::Item;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        let mut this = self.project();
+        if this.inner.is_none() {
+            return Poll::Ready(None);
+        }
+        let _entered = Entered::new(this.slot.ready());
+        let next = match this.inner.as_mut().as_pin_mut() {
+            Some(inner) => inner.poll_next(cx),
+            None => Poll::Ready(None),
+        };
+        if let Poll::Ready(None) = next {
+            // Drop the finished stream inside its context.
+            this.inner.set(None);
+        }
+        next
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.as_ref().map_or((0, Some(0)), S::size_hint)
+    }
+}
+
 /// Runs `f` with `changes` applied on top of the current context, then restores the previous
 /// context (also on unwind).
 pub(crate) fn sync_run_with<R>(changes: impl IntoIterator<Item = Change>, f: impl FnOnce() -> R) -> R {

@@ -225,3 +225,44 @@ pub trait FutureContextExt: Future + Sized {
 }
 
 impl<F: Future> FutureContextExt for F {}
+
+/// Binds streams to the context of the code that creates them (feature `stream`). (Named apart
+/// from the `StreamExt` traits of `futures` and `tokio-stream`, which are often imported beside
+/// it.)
+#[cfg(feature = "stream")]
+pub trait StreamContextExt: futures_core::Stream + Sized {
+    /// Binds the stream to the current context: every poll of it runs inside that context,
+    /// wherever it is polled. For a stream handed to code that polls it in another task: a
+    /// tonic client's request stream, which hyper's connection task sends, or a stream passed
+    /// to a task that serves many requests. A `set` made while it is polled lasts for its later
+    /// polls, and its `Drop` runs inside the context too.
+    ///
+    /// ```
+    /// use ctxflow::StreamContextExt;
+    /// use futures_core::Stream;
+    /// use std::pin::pin;
+    /// use std::task::{Context, Poll, Waker};
+    /// static N: ctxflow::ContextVar<u32> = ctxflow::ContextVar::new("n");
+    ///
+    /// /// Yields the value of `N` it finds, three times.
+    /// struct Reads(u32);
+    /// impl Stream for Reads {
+    ///     type Item = Option<u32>;
+    ///     fn poll_next(mut self: std::pin::Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Option<u32>>> {
+    ///         self.0 += 1;
+    ///         Poll::Ready((self.0 <= 3).then(|| N.get()))
+    ///     }
+    /// }
+    ///
+    /// let mut stream = pin!(N.sync_scope(1, || Reads(0).in_current_context()));
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// // Polled outside the scope it was made in: it still sees `N = 1`.
+    /// assert_eq!(stream.as_mut().poll_next(&mut cx), Poll::Ready(Some(Some(1))));
+    /// ```
+    fn in_current_context(self) -> Scoped<Self> {
+        Scoped::ready(current::capture(), self)
+    }
+}
+
+#[cfg(feature = "stream")]
+impl<S: futures_core::Stream> StreamContextExt for S {}
