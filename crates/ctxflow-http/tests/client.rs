@@ -8,7 +8,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::routing::get;
 use ctxflow_http::{
-    BAGGAGE, Baggage, ClientLayer, REQUEST_ID, RequestId, TRACE, TraceContext, TraceParent, TraceState,
+    BAGGAGE, Baggage, ClientLayer, REQUEST_ID, RequestId, ScopedBody, TRACE, TraceContext, TraceParent, TraceState,
 };
 use http::{HeaderMap, Request};
 use http_body_util::Full;
@@ -104,4 +104,25 @@ async fn empty_tracestate_and_baggage_are_not_sent() {
     .await
     .unwrap();
     assert_eq!(sent, ["traceparent"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_body_is_polled_by_the_connection_task_unless_bound_to_the_context() {
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    let addr = common::serve(Router::new().route("/", axum::routing::post(|body: String| async move { body }))).await;
+    let url = format!("http://{addr}/");
+    let (plain, bound) = REQUEST_ID
+        .scope("req-1".parse().unwrap(), async {
+            let client = ClientLayer::new().layer(Client::builder(TokioExecutor::new()).build_http());
+            let req = Request::post(&url).body(common::ReportsRequestId { frames_left: 1 }).unwrap();
+            let plain = common::text(client.oneshot(req).await.unwrap()).await;
+            let client = ClientLayer::new().layer(Client::builder(TokioExecutor::new()).build_http());
+            let body = ScopedBody::new(common::ReportsRequestId { frames_left: 1 }, ctxflow::Snapshot::capture());
+            let bound = common::text(client.oneshot(Request::post(&url).body(body).unwrap()).await.unwrap()).await;
+            (plain, bound)
+        })
+        .await;
+    assert_eq!(plain, "none;", "hyper polls the body in its connection task, outside the request");
+    assert_eq!(bound, "req-1;", "a ScopedBody is polled inside the context it was given");
 }

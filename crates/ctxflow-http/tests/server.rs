@@ -251,34 +251,12 @@ async fn a_request_without_baggage_sees_the_empty_list_not_the_baggage_around_th
     assert_eq!(with_some, (Some("k=v".to_owned()), true, true));
 }
 
-/// A body that reports the request id it sees each time hyper polls it.
-struct ReportsRequestId {
-    frames_left: u8,
-}
-
-impl http_body::Body for ReportsRequestId {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
-        if self.frames_left == 0 {
-            return std::task::Poll::Ready(None);
-        }
-        self.frames_left -= 1;
-        let seen = ctxflow_http::REQUEST_ID.get().map_or("none".to_owned(), |r| r.to_string());
-        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from(seen + ";")))))
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streaming_response_body_is_polled_inside_the_request_context() {
     use hyper_util::server::conn::auto::Builder;
     use hyper_util::service::TowerToHyperService;
     let svc = ServerLayer::new().layer_fn(|_req: Request<hyper::body::Incoming>| async move {
-        Ok::<_, Infallible>(http::Response::new(ReportsRequestId { frames_left: 3 }))
+        Ok::<_, Infallible>(http::Response::new(common::ReportsRequestId { frames_left: 3 }))
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -40,3 +40,25 @@ pub fn report() -> String {
     let baggage = ctxflow_http::BAGGAGE.with(|b| b.map(|b| b.to_string()));
     format!("{} {} {}", trace.unwrap_or("-".into()), request.unwrap_or("-".into()), baggage.unwrap_or("-".into()))
 }
+
+/// A body that reports the request id it sees each time hyper polls it, `;` after each.
+pub struct ReportsRequestId {
+    pub frames_left: u8,
+}
+
+impl http_body::Body for ReportsRequestId {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, std::convert::Infallible>>> {
+        if self.frames_left == 0 {
+            return std::task::Poll::Ready(None);
+        }
+        self.frames_left -= 1;
+        let seen = ctxflow_http::REQUEST_ID.get().map_or("none".to_owned(), |r| r.to_string());
+        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from(seen + ";")))))
+    }
+}
