@@ -69,9 +69,12 @@ impl Slot {
 pin_project! {
     /// A future running inside its own context: made by [`ContextVar::scope`],
     /// [`ctxflow::scope`](crate::scope()), [`Snapshot::run`] and
-    /// [`FutureContextExt::in_current_context`].
+    /// [`FutureContextExt::in_current_context`]. With feature `stream`, a stream made by
+    /// `StreamContextExt::in_current_context` is one too, and each of its polls runs in its
+    /// context.
     ///
-    /// Polling it after it completed panics, as most futures do.
+    /// Polling it as a future after it completed panics, as most futures do; as a stream after
+    /// its end, it answers `None`.
     ///
     /// ```
     /// static N: ctxflow::ContextVar<u8> = ctxflow::ContextVar::new("n");
