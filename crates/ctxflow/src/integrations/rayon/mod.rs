@@ -14,10 +14,11 @@
 //! outside any context: the work it hands to rayon carries its own, and a job stolen during the
 //! wait sees nothing of the caller's, and its writes are refused ([`SetError::NoScope`], as in
 //! a plain rayon job at a pool thread's root): taken, they would reach the next job run there.
-//! rayon's own `join`, `scope` and parallel iterators called
-//! *inside* a context-carrying job wait with that job's context entered, and rayon has no hook
-//! through which ctxflow could see the jobs they steal: for nested parallelism inside such a
-//! job, use these functions (or `in_current_context`) instead of rayon's.
+//! rayon's own `join`, `scope` and parallel iterators called *inside* a context-carrying job
+//! wait with that job's context entered, and rayon has no hook through which ctxflow could see
+//! the jobs they steal: such a job reads the waiter's context, and its writes land there. For
+//! nested parallelism inside such a job, use these functions (or `in_current_context`) instead
+//! of rayon's.
 //!
 //! Node cannot do this: worker threads never inherit. Rust threads share memory, so a context
 //! (an `Arc` to an immutable frame) can simply be handed over.
