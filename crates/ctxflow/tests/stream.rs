@@ -59,6 +59,23 @@ async fn next<S: Stream + Unpin>(stream: &mut S) -> Option<S::Item> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streams_of_many_requests_polled_by_one_plain_task_each_see_their_own_context() {
+    poll_many_streams_from_one_task(None).await;
+}
+
+/// The same from a plain task of a runtime that propagates context, which has a context of its
+/// own (held in the runtime's side table, not entered on the thread): each poll of a stream
+/// runs in the stream's, and the task's own is back after it.
+#[cfg(all(feature = "runtime", tokio_unstable))]
+#[test]
+fn streams_polled_by_a_plain_task_of_a_propagating_runtime_keep_their_context_and_the_tasks() {
+    use ctxflow::runtime::BuilderExt;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).propagate_context().build().unwrap();
+    rt.block_on(REQUEST.scope(999, poll_many_streams_from_one_task(Some(999))));
+}
+
+/// Makes streams in many request scopes, and polls them all in turn from one plain task, which
+/// inherits `REQUEST = task_has` (on a runtime that propagates it).
+async fn poll_many_streams_from_one_task(task_has: Option<u32>) {
     const REQUESTS: u32 = 200;
     const ITEMS: u32 = 20;
     let made: Vec<_> = (0..REQUESTS)
@@ -77,7 +94,7 @@ async fn streams_of_many_requests_polled_by_one_plain_task_each_see_their_own_co
                 if let Some(item) = next(stream).await {
                     seen[r].push(item);
                 }
-                assert_eq!((REQUEST.get(), STEP.get()), (None, None), "the polling task's own context");
+                assert_eq!((REQUEST.get(), STEP.get()), (task_has, None), "the polling task's own context");
             }
         }
         // Ended streams answer `None` again.
