@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use ctxflow::{ContextVar, StreamContextExt};
-use futures_core::Stream;
+use futures_core::{FusedStream, Stream};
 
 static REQUEST: ContextVar<u32> = ContextVar::new("request");
 static STEP: ContextVar<u32> = ContextVar::new("step");
@@ -97,8 +97,9 @@ async fn poll_many_streams_from_one_task(task_has: Option<u32>) {
                 assert_eq!((REQUEST.get(), STEP.get()), (task_has, None), "the polling task's own context");
             }
         }
-        // Ended streams answer `None` again.
+        // Ended streams say so, and answer `None` again.
         for stream in &mut streams {
+            assert!(stream.is_terminated());
             assert_eq!(next(stream).await, None);
         }
         (seen, drops)
@@ -118,6 +119,7 @@ fn a_stream_dropped_before_its_end_is_dropped_inside_its_context() {
     let (reads, dropped) = Reads::new(5);
     let stream = REQUEST.sync_scope(7, || reads.in_current_context());
     assert_eq!(stream.size_hint(), (0, None));
+    assert!(!stream.is_terminated());
     drop(stream);
     assert_eq!(*dropped.lock().unwrap(), Some(Some(7)));
     assert_eq!(REQUEST.get(), None);

@@ -192,6 +192,14 @@ impl<S: futures_core::Stream> futures_core::Stream for Scoped<S> {
     }
 }
 
+/// Terminated once its stream has ended (and been dropped), for `futures::select!` and the like.
+#[cfg(feature = "stream")]
+impl<S: futures_core::Stream> futures_core::FusedStream for Scoped<S> {
+    fn is_terminated(&self) -> bool {
+        self.inner.is_none()
+    }
+}
+
 /// Runs `f` with `changes` applied on top of the current context, then restores the previous
 /// context (also on unwind).
 pub(crate) fn sync_run_with<R>(changes: impl IntoIterator<Item = Change>, f: impl FnOnce() -> R) -> R {
