@@ -142,6 +142,24 @@ impl<F> Scoped<F> {
     pub(crate) fn ready(ctx: Ctx, inner: F) -> Self {
         Scoped { slot: Slot::Ready(ctx), inner: Some(inner) }
     }
+
+    /// Runs `poll` on the future or stream inside the scope's context, and drops it there once
+    /// `finished` says the answer was its last; `None` if it had finished before.
+    #[inline(always)]
+    fn poll_inside<R>(
+        self: Pin<&mut Self>,
+        poll: impl FnOnce(Pin<&mut F>) -> R,
+        finished: impl FnOnce(&R) -> bool,
+    ) -> Option<R> {
+        let mut this = self.project();
+        let inner = this.inner.as_mut().as_pin_mut()?;
+        let _entered = Entered::new(this.slot.ready());
+        let out = poll(inner);
+        if finished(&out) {
+            this.inner.set(None);
+        }
+        Some(out)
+    }
 }
 
 impl<F: Future> Future for Scoped<F> {
@@ -149,17 +167,10 @@ impl<F: Future> Future for Scoped<F> {
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let mut this = self.project();
-        let _entered = Entered::new(this.slot.ready());
-        let out = match this.inner.as_mut().as_pin_mut() {
-            Some(inner) => inner.poll(cx),
+        match self.poll_inside(|inner| inner.poll(cx), Poll::is_ready) {
+            Some(out) => out,
             None => panic!("`ctxflow::Scoped` polled after completion"),
-        };
-        if out.is_ready() {
-            // Drop the finished future inside its context.
-            this.inner.set(None);
         }
-        out
     }
 }
 
@@ -171,20 +182,8 @@ impl<S: futures_core::Stream> futures_core::Stream for Scoped<S> {
     type Item = S::Item;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
-        let mut this = self.project();
-        if this.inner.is_none() {
-            return Poll::Ready(None);
-        }
-        let _entered = Entered::new(this.slot.ready());
-        let next = match this.inner.as_mut().as_pin_mut() {
-            Some(inner) => inner.poll_next(cx),
-            None => Poll::Ready(None),
-        };
-        if let Poll::Ready(None) = next {
-            // Drop the finished stream inside its context.
-            this.inner.set(None);
-        }
-        next
+        let ended = |next: &Poll<Option<S::Item>>| matches!(next, Poll::Ready(None));
+        self.poll_inside(|inner| inner.poll_next(cx), ended).unwrap_or(Poll::Ready(None))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
