@@ -1,7 +1,7 @@
 //! Misuse with a documented outcome (`docs/reliability.md`, "Misuse"): nested runtimes,
 //! context values dropped on another thread, ctxflow called from a value's `Drop` while the
-//! thread is tearing down, and an entry whose guard is forgotten. (Set outside a scope: `set.rs`; hooks that panic or recurse:
-//! `hooks_reentrancy.rs`.)
+//! thread is tearing down, and an entry whose guard is forgotten. (Set outside a scope:
+//! `set.rs`; hooks that panic or recurse: `hooks_reentrancy.rs`.)
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, mpsc};

@@ -13,8 +13,8 @@ use pin_project_lite::pin_project;
 use super::body::ScopedBody;
 
 pin_project! {
-    /// The future of [`ServerService`](crate::ServerService): the inner service's future, run inside the request's
-    /// context, whose response body is then wrapped in a [`ScopedBody`].
+    /// The future of [`ServerService`](crate::ServerService): the inner service's future, run
+    /// inside the request's context, whose response body is then wrapped in a [`ScopedBody`].
     ///
     /// ```
     /// use tower::{Layer, Service};

@@ -14,8 +14,9 @@ use crate::propagation::extract::ExtractOptions;
 /// Works with any `tower::Service<http::Request<B>>` answering `http::Response<_>`: an axum
 /// `Router` (`.layer(ServerLayer::new())`) or a hyper service through
 /// `hyper_util::service::TowerToHyperService`. The response body is wrapped in a
-/// [`ScopedBody`](crate::ScopedBody) so that a streaming body is polled inside the request's context too.
-/// Malformed headers never fail the request (see [`IncomingContext::from_headers`](crate::IncomingContext::from_headers)).
+/// [`ScopedBody`](crate::ScopedBody) so that a streaming body is polled inside the request's
+/// context too. Malformed headers never fail the request (see
+/// [`IncomingContext::from_headers`](crate::IncomingContext::from_headers)).
 ///
 /// The request id the layer settles on (the caller's when valid and accepted, else a new one)
 /// is also written into the request's own header before the inner service sees it, so layers
