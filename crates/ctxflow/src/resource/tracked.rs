@@ -49,6 +49,21 @@ impl Resource {
         Running::new(&mut self.ctx, ids, false)
     }
 
+    /// The resource's context and ids, taken out without `destroy`: for a table that keeps
+    /// them in another form and puts the resource back together with [`Resource::from_parts`].
+    #[cfg(all(feature = "runtime", tokio_unstable, not(loom)))]
+    pub(crate) fn into_parts(mut self) -> (Ctx, AsyncId, AsyncId) {
+        let ctx = self.ctx.take();
+        let id = std::mem::replace(&mut self.id, AsyncId::NONE);
+        (ctx, id, self.trigger)
+    }
+
+    /// Undoes [`Resource::into_parts`]: no `init`, since the resource was announced already.
+    #[cfg(all(feature = "runtime", tokio_unstable, not(loom)))]
+    pub(crate) fn from_parts(ctx: Ctx, id: AsyncId, trigger: AsyncId) -> Resource {
+        Resource { ctx, id, trigger }
+    }
+
     /// Runs `f` as this resource's code, then retires the resource.
     pub(crate) fn run_once<R>(mut self, f: impl FnOnce() -> R) -> R {
         let _running = self.enter();

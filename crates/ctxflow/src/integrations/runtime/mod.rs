@@ -37,6 +37,8 @@ compile_error!(
 // is built then.
 #[cfg(all(tokio_unstable, not(loom)))]
 mod builder;
+#[cfg(all(tokio_unstable, not(loom)))]
+mod packed;
 #[cfg(tokio_unstable)]
 mod self_tracked;
 #[cfg(all(tokio_unstable, not(loom)))]

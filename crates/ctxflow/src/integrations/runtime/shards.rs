@@ -18,9 +18,9 @@ use tokio::task::Id;
 use super::slots::Slots;
 use super::task_hash::{SHARDS, TaskIdHash, shard_of};
 
-/// One shard: entries `V` by task id, and marks `M` on a few of them.
-pub(crate) struct Shard<V, M> {
-    pub(crate) entries: Slots<Id, V>,
+/// One shard: tasks' entries by task id, and marks `M` on a few of them.
+pub(crate) struct Shard<M> {
+    pub(crate) entries: Slots<Id>,
     pub(crate) marks: Marks<M>,
 }
 
@@ -51,13 +51,13 @@ impl<M> Marks<M> {
 
 /// A shard on its own cache lines, so that two workers on neighbouring shards do not contend.
 #[repr(align(128))]
-struct Padded<V, M>(SpinMutex<Shard<V, M>>);
+struct Padded<M>(SpinMutex<Shard<M>>);
 
-pub(crate) struct Shards<V, M> {
-    shards: [Padded<V, M>; SHARDS],
+pub(crate) struct Shards<M> {
+    shards: [Padded<M>; SHARDS],
 }
 
-impl<V, M> Shards<V, M> {
+impl<M> Shards<M> {
     /// Empty shards; `const`, for a `static` table (nothing is allocated before the first insert).
     pub(crate) const fn new() -> Self {
         Shards {
@@ -68,7 +68,7 @@ impl<V, M> Shards<V, M> {
 
     /// Runs `f` on the shard that holds `task`, under its lock. `f` must not run user code.
     #[inline]
-    pub(crate) fn with<R>(&self, task: Id, f: impl FnOnce(&mut Shard<V, M>) -> R) -> R {
+    pub(crate) fn with<R>(&self, task: Id, f: impl FnOnce(&mut Shard<M>) -> R) -> R {
         let shard = &self.shards[shard_of(TaskIdHash.hash_one(task))].0;
         f(&mut lock(shard))
     }
@@ -80,7 +80,7 @@ impl<V, M> Shards<V, M> {
 }
 
 #[inline]
-fn lock<V, M>(shard: &SpinMutex<Shard<V, M>>) -> SpinMutexGuard<'_, Shard<V, M>> {
+fn lock<M>(shard: &SpinMutex<Shard<M>>) -> SpinMutexGuard<'_, Shard<M>> {
     // No critical section runs user code or waits, so waiting for the lock is always right.
     retry(|_| shard.try_lock())
 }

@@ -44,6 +44,7 @@ use tokio::task::Id;
 use super::SelfTracked;
 use super::shards::{self, Shard, Shards};
 use super::site_filter::SiteFilter;
+use super::slots::TaskEntry;
 use crate::contain;
 use crate::context::forwarding;
 use crate::context::frame::Ctx;
@@ -56,7 +57,7 @@ use crate::resource::tracked::Resource;
 /// Every tracked task of every opted-in runtime: its context (always up to date, see the
 /// module docs) and ids, `destroy` when dropped; marked while an announced poll of it is in
 /// flight.
-static TASKS: Shards<Resource, InFlight> = Shards::new();
+static TASKS: Shards<InFlight> = Shards::new();
 
 /// The mark of a task whose announced poll (`before` dispatched) has not dispatched its
 /// `after` yet.
@@ -148,7 +149,7 @@ fn held_frame(owner: Owner) -> Option<Ctx> {
 
 /// `f` on the entry of task `owner`, under its shard's lock; `f` must run no user code.
 #[inline]
-fn with_entry<R>(owner: Owner, f: impl FnOnce(&Resource) -> R) -> Option<R> {
+fn with_entry<R>(owner: Owner, f: impl FnOnce(TaskEntry<'_>) -> R) -> Option<R> {
     let task = owner.task_id()?;
     TASKS.with(task, |m| m.entries.get(&task).map(f))
 }
@@ -157,15 +158,15 @@ fn with_entry<R>(owner: Owner, f: impl FnOnce(&Resource) -> R) -> Option<R> {
 /// the caller outside the lock.
 fn held_replace(owner: Owner, new: Ctx) -> Result<Ctx, Ctx> {
     let Some(task) = owner.task_id() else { return Err(new) };
-    TASKS.with(task, |m| match m.entries.get_mut(&task) {
-        Some(e) => Ok(std::mem::replace(&mut e.ctx, new)),
+    TASKS.with(task, |m| match m.entries.ctx_mut(&task) {
+        Some(ctx) => Ok(std::mem::replace(ctx, new)),
         None => Err(new),
     })
 }
 
 /// The execution and trigger ids of tracked task `owner`.
 fn held_ids(owner: Owner) -> Option<(AsyncId, AsyncId)> {
-    with_entry(owner, |e| (e.id, e.trigger))
+    with_entry(owner, |e| e.ids)
 }
 
 /// Whether polls are announced to hooks now (some hook is registered). If not, the before-poll
@@ -225,7 +226,7 @@ fn held_find(owner: Owner) -> Found {
         })
         .unwrap_or(false);
     if second {
-        let Some((ctx, ids)) = with_entry(owner, |e| (e.ctx.clone(), (e.id, e.trigger))) else {
+        let Some((ctx, ids)) = with_entry(owner, |e| (e.ctx.clone(), e.ids)) else {
             return Found::Nothing;
         };
         if enter_poll(task, ctx, ids, None) {
@@ -298,7 +299,7 @@ pub(crate) fn after_poll(task: Id) {
 /// (hooks are registered). `Some(None)`: not tracked. `None`: the previous poll, on another
 /// worker, has not dispatched its `after` yet; try again (unless no longer `patient`).
 #[inline]
-fn enter_entry(m: &mut Shard<Resource, InFlight>, task: Id, patient: bool) -> Option<Option<Entered>> {
+fn enter_entry(m: &mut Shard<InFlight>, task: Id, patient: bool) -> Option<Option<Entered>> {
     let Some(e) = m.entries.get(&task) else { return Some(None) };
     let announced = if hooks::enabled() {
         if m.marks.get(task).is_none() {
@@ -306,11 +307,11 @@ fn enter_entry(m: &mut Shard<Resource, InFlight>, task: Id, patient: bool) -> Op
         } else if patient {
             return None;
         }
-        Some(e.id)
+        Some(e.ids.0)
     } else {
         None
     };
-    Some(Some((e.ctx.clone(), (e.id, e.trigger), announced)))
+    Some(Some((e.ctx.clone(), e.ids, announced)))
 }
 
 /// After an announced poll's `after`: the next poll may be announced. Returns the entry of a

@@ -14,7 +14,7 @@
 //! bucket from the low bits too and the tag from the top 7 bits, and [`shard_of`] takes the bits
 //! in between.
 
-use std::hash::{BuildHasher, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 
 /// Shards in a table: enough that workers seldom meet on one lock.
 pub(crate) const SHARDS: usize = 1 << SHARD_BITS;
@@ -29,6 +29,56 @@ const POSITION_BITS: u32 = 64 - 7 - SHARD_BITS;
 #[inline]
 pub(crate) fn shard_of(hash: u64) -> usize {
     ((hash >> POSITION_BITS) & (SHARDS as u64 - 1)) as usize
+}
+
+/// The position of task id `id` among the ids of its shard, in spawn order. Exact for every
+/// id: the hash keeps only its low bits, which ids past 2^57 would make ambiguous.
+#[inline]
+pub(crate) fn position(id: u64) -> u64 {
+    (id >> (RUN_BITS + SHARD_BITS)) << RUN_BITS | (id & ((1 << RUN_BITS) - 1))
+}
+
+/// A task id, and the number inside it.
+pub(crate) trait TaskKey: Copy + Eq + Hash {
+    fn number(&self) -> u64;
+}
+
+impl TaskKey for tokio::task::Id {
+    /// `task::Id` shows its number to a hasher only (a test checks it against its `Display`).
+    #[inline]
+    fn number(&self) -> u64 {
+        let mut number = Number(0);
+        self.hash(&mut number);
+        number.0
+    }
+}
+
+#[cfg(test)]
+impl TaskKey for u64 {
+    fn number(&self) -> u64 {
+        *self
+    }
+}
+
+/// Keeps the one `u64` a task id writes.
+struct Number(u64);
+
+impl Hasher for Number {
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Not used by `task::Id`; a single write of up to eight bytes still keeps its value.
+        let mut word = [0u8; 8];
+        let n = bytes.len().min(8);
+        word[..n].copy_from_slice(&bytes[..n]);
+        self.0 = u64::from_ne_bytes(word);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// Builds [`TaskIdHasher`]s.
@@ -47,9 +97,8 @@ pub(crate) struct TaskIdHasher(u64);
 
 impl TaskIdHasher {
     fn spread(id: u64) -> u64 {
-        let run = id >> RUN_BITS;
-        let shard = run & (SHARDS as u64 - 1);
-        let position = ((run >> SHARD_BITS) << RUN_BITS | (id & ((1 << RUN_BITS) - 1))) & ((1 << POSITION_BITS) - 1);
+        let shard = (id >> RUN_BITS) & (SHARDS as u64 - 1);
+        let position = position(id) & ((1 << POSITION_BITS) - 1);
         let tag = id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 57;
         tag << 57 | shard << POSITION_BITS | position
     }
@@ -94,6 +143,35 @@ mod tests {
             assert_eq!(hash(id) & 0xFFFF, (hash(base) & 0xFFFF) + (id - base));
         }
         assert_ne!(shard(hash(base)), shard(hash(base + RUN)));
+    }
+
+    #[test]
+    fn a_task_ids_number_is_the_one_it_shows() {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let ids: Vec<tokio::task::Id> = rt.block_on(async {
+            let handles: Vec<_> = (0..100).map(|_| tokio::spawn(async { tokio::task::id() })).collect();
+            let mut ids = Vec::new();
+            for handle in handles {
+                ids.push(handle.await.unwrap());
+            }
+            ids
+        });
+        for id in ids {
+            assert_eq!(id.number().to_string(), id.to_string());
+        }
+    }
+
+    #[test]
+    fn positions_count_a_shards_ids_in_spawn_order_for_every_id() {
+        let shard_ids = |first: u64| (0..4 * RUN).map(move |n| first + n / RUN * RUN * SHARDS as u64 + n % RUN);
+        for first in [0, 5 * RUN, u64::MAX - (4 * RUN * SHARDS as u64) + 1 - RUN] {
+            let positions: Vec<u64> = shard_ids(first).map(position).collect();
+            assert!(positions.windows(2).all(|w| w[1] == w[0] + 1), "consecutive from {first}");
+        }
+        // Ids the hash's position bits cannot tell apart still have their own positions.
+        let (low, high) = (3 * RUN, 3 * RUN + (1 << 60));
+        assert_eq!(hash(low) & ((1 << POSITION_BITS) - 1), hash(high) & ((1 << POSITION_BITS) - 1));
+        assert_ne!(position(low), position(high));
     }
 
     #[test]
