@@ -9,6 +9,7 @@
 
 pub mod child_server;
 pub mod contenders;
+pub mod counted_requests;
 pub mod hook;
 pub mod http_requests;
 pub mod log_events;

@@ -8,15 +8,32 @@
 //! `instr probe [group...]` runs this binary as
 //! `instr run <group> <name> <n>` under `valgrind --tool=cachegrind --cache-sim=no` with `n`
 //! and `2n` operations; the difference of the two instruction totals over `n` is the cost of
-//! one operation, start-up and set-up cancelled out. Prints JSON [`Record`]s (group
-//! `instr_<group>`). Without valgrind on the PATH it says so on stderr and prints nothing.
+//! one operation, start-up and set-up cancelled out. The group `requests10k`
+//! (`src/counted_requests.rs`) counts batches of the requests workload, 1 and 2, and reports
+//! instructions per request; its runtime has two workers, which steal and park differently from
+//! run to run, so its count varies by a few hundred instructions a request where the others are
+//! exact. Prints JSON [`Record`]s (group `instr_<group>`). Without valgrind on the PATH it says
+//! so on stderr and prints nothing.
 
 use std::process::{Command, ExitCode};
 
+use ctxflow_benches::counted_requests;
 use ctxflow_benches::record::Record;
 use ctxflow_benches::sync_ops::{self, COUNTED_ONLY, GROUPS, Times};
 
-const OPS: u64 = 100_000;
+/// `n` for `group`, and how many units one of its operations is (the figure is per unit).
+fn plan(group: &str) -> (u64, u64) {
+    if group == counted_requests::GROUP.0 { (1, counted_requests::BATCH) } else { (100_000, 1) }
+}
+
+/// Runs `n` operations `name` of `group`; false if there is no such operation.
+fn run(group: &str, name: &str, n: u64) -> bool {
+    if group == counted_requests::GROUP.0 {
+        counted_requests::run(name, &mut Times(n))
+    } else {
+        sync_ops::run(group, name, &mut Times(n))
+    }
+}
 
 /// Total instructions of `instr run <group> <name> <n>` under cachegrind.
 fn instructions(group: &str, name: &str, n: u64) -> Option<u64> {
@@ -41,11 +58,13 @@ fn probe(only: &[&str]) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let wanted = |group: &&str| only.is_empty() || only.contains(group);
-    for (group, names) in GROUPS.iter().chain(COUNTED_ONLY).filter(|(group, _)| wanted(group)) {
+    let groups = GROUPS.iter().chain(COUNTED_ONLY).chain([&counted_requests::GROUP]);
+    for (group, names) in groups.filter(|(group, _)| wanted(group)) {
+        let (n, units) = plan(group);
         for name in *names {
-            match (instructions(group, name, OPS), instructions(group, name, 2 * OPS)) {
+            match (instructions(group, name, n), instructions(group, name, 2 * n)) {
                 (Some(one), Some(two)) => {
-                    let per_op = two.saturating_sub(one) as f64 / OPS as f64;
+                    let per_op = two.saturating_sub(one) as f64 / (n * units) as f64;
                     Record::new(&format!("instr_{group}"), name, per_op, "instructions").print();
                 }
                 _ => eprintln!("instr probe: no count for {group}/{name}"),
@@ -59,7 +78,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["run", group, name, n] => match n.parse() {
-            Ok(n) if sync_ops::run(group, name, &mut Times(n)) => ExitCode::SUCCESS,
+            Ok(n) if run(group, name, n) => ExitCode::SUCCESS,
             _ => ExitCode::from(2),
         },
         ["probe", only @ ..] => probe(only),

@@ -134,6 +134,13 @@ pub const INSTR: &[Group] = &[
         "fmt",
         false,
     ),
+    group(
+        "instr_requests10k",
+        "10 000 requests (instructions)",
+        "instructions per request of `requests10k_mt`, every thread counted (its two workers steal and park differently from run to run, so these vary by a few hundred)",
+        "tokio",
+        false,
+    ),
 ];
 
 /// The order contenders are listed in; names not listed come after, in the order first seen.

@@ -193,7 +193,9 @@ fn method(out: &mut String) {
          range over rounds. Rounds alternate the contenders' order, so drift of the machine within a round does not \
          favour whoever runs first.",
         "- **Instructions** (`target/release/instr probe`): each synchronous operation run n and 2n times under \
-         `valgrind --tool=cachegrind`, the difference over n: exact, and unmoved by load. The HTTP service's \
+         `valgrind --tool=cachegrind`, the difference over n: exact, and unmoved by load. The requests workload \
+         the same way, one and two batches of 10 000 requests, per request: every thread counted, and within a \
+         few hundred instructions from run to run, since its two workers steal and park differently. The HTTP service's \
          (`scripts/layer-instructions.sh --stack`): each variant's server under `valgrind --tool=callgrind`, \
          counting switched on after a one-second warm-up, then a bounded `wrk` run; its count over the requests \
          served. User space only: the kernel's socket work is not counted.",
@@ -273,10 +275,10 @@ pub fn render(r: &Results, targets: &[Target], cx: &Context<'_>) -> String {
         let _ = writeln!(out, "\n## Instructions per operation\n");
         let _ = writeln!(
             out,
-            "The synchronous operations again, counted in instructions by valgrind (`cargo run --release -p ctxflow-benches \
-             --bin instr -- probe`): exact and independent of the machine's load, so they settle what the nanosecond \
-             figures above cannot on a busy machine. Instructions are not time (a cache miss or an atomic costs more than \
-             an add), but a gap of tens of instructions is real."
+            "The synchronous operations again, and the requests workload, counted in instructions by valgrind \
+             (`cargo run --release -p ctxflow-benches --bin instr -- probe`): independent of the machine's load and \
+             of its processor, so they settle what the nanosecond figures above cannot on a busy machine. Instructions \
+             are not time (a cache miss or an atomic costs more than an add), but a gap of tens of instructions is real."
         );
         for g in INSTR {
             group_table(&mut out, r, g);
