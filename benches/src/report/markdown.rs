@@ -276,8 +276,8 @@ pub fn render(r: &Results, targets: &[Target], cx: &Context<'_>) -> String {
         let _ = writeln!(
             out,
             "The synchronous operations again, and the requests workload, counted in instructions by valgrind \
-             (`cargo run --release -p ctxflow-benches --bin instr -- probe`): independent of the machine's load and \
-             of its processor, so they settle what the nanosecond figures above cannot on a busy machine. Instructions \
+             (`cargo run --release -p ctxflow-benches --bin instr -- probe`): independent of the machine's load, and \
+             nearly of its processor (libc picks a few routines, such as `memcpy`, by processor), so they settle what the nanosecond figures above cannot on a busy machine. Instructions \
              are not time (a cache miss or an atomic costs more than an add), but a gap of tens of instructions is real."
         );
         for g in INSTR {

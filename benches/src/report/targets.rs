@@ -226,8 +226,8 @@ fn layer_share(r: &Results) -> Target {
 /// The budgets on the workloads users run: 10 000 concurrent requests, and the HTTP service
 /// with logs, a spawn and a downstream call.
 fn workload_budgets(r: &Results) -> Vec<Target> {
-    // Each timed budget, then the same counted in instructions: a count that neither the
-    // machine's load nor its processor changes.
+    // Each timed budget, then the same counted in instructions: a count that the machine's load
+    // does not change, and its processor hardly does.
     let requests = |what, name, limit, doc| {
         [
             ratio_at_most(r, what, "requests10k_mt", name, "tokio", limit).discussed_in(doc),
