@@ -1,15 +1,19 @@
 //! One request value, five ways to carry it: the contenders of every benchmark.
 //!
 //! Each contender answers the same three questions: how a request's value is set around a
-//! future, how a spawned task inherits it, and how code reads it. [`Plain`] carries nothing
-//! and is the baseline: a ratio to it is the whole price of having a context.
+//! future, how a spawned task inherits it, and how code reads it; and the one that needs it
+//! says which runtime it runs on. [`Plain`] carries nothing and is the baseline: a ratio to it
+//! is the whole price of having a context.
 
 use std::future::Future;
 use std::hint::black_box;
 
 use opentelemetry::context::FutureExt as _;
+use tokio::runtime::{Builder, Runtime};
 use tokio::task::JoinHandle;
 use tracing::Instrument as _;
+
+use crate::runtimes::propagating;
 
 /// The request value every workload sets and reads.
 pub static REQUEST_ID: ctxflow::ContextVar<u64> = ctxflow::ContextVar::new("request_id");
@@ -42,6 +46,11 @@ pub trait Contender: Send + Sync + 'static {
 
     /// The current request value (0 when unset).
     fn read() -> u64;
+
+    /// A runtime of `flavor` (a builder from [`crate::runtimes`]) to run this contender on.
+    fn runtime(mut flavor: Builder) -> Runtime {
+        flavor.enable_all().build().expect("a tokio runtime")
+    }
 }
 
 /// Plain tokio, no context at all: the baseline.
@@ -209,5 +218,10 @@ impl Contender for Automatic {
 
     fn read() -> u64 {
         Ctxflow::read()
+    }
+
+    /// With ctxflow's task hooks installed, which plain `tokio::spawn` needs to inherit.
+    fn runtime(flavor: Builder) -> Runtime {
+        propagating(flavor)
     }
 }

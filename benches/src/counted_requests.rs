@@ -5,10 +5,11 @@
 //! Not one of `sync_ops.rs`'s groups: those are synchronous operations that criterion times
 //! too, and this workload is timed by the `tasks` bench already.
 
-use crate::runtimes::{multi_thread, multi_thread_builder, propagating};
+use crate::Contender;
+use crate::by_name::{Visitor, visit};
+use crate::runtimes::multi_thread_builder;
 use crate::sync_ops::Runner;
 use crate::workloads::{REQUESTS, Requests, Workload};
-use crate::{Automatic, Contender, Ctxflow, Opentelemetry, Plain, TaskLocal, Tracing};
 
 /// The group's name in the probe's records (`instr_requests10k`), and its contenders.
 pub const GROUP: (&str, &[&str]) = (
@@ -22,21 +23,20 @@ pub const BATCH: u64 = REQUESTS;
 /// Runs one batch per operation of `runner` for contender `name`; false if there is no such
 /// contender.
 pub fn run<R: Runner>(name: &str, runner: &mut R) -> bool {
-    fn batches<C: Contender, R: Runner>(runner: &mut R, rt: tokio::runtime::Runtime) {
-        runner.run(|| rt.block_on(rt.spawn(C::scope(7, Requests::run::<C>()))).unwrap_or(0));
-    }
     crate::runtimes::install_tracing_registry();
-    match name {
-        "tokio" => batches::<Plain, R>(runner, multi_thread()),
-        "ctxflow" => batches::<Ctxflow, R>(runner, multi_thread()),
-        "ctxflow_noop_hook" => crate::hook::with_noop_hook(|| batches::<Ctxflow, R>(runner, multi_thread())),
-        "ctxflow_runtime" => batches::<Automatic, R>(runner, propagating(multi_thread_builder())),
-        "task_local" => batches::<TaskLocal, R>(runner, multi_thread()),
-        "tracing" => batches::<Tracing, R>(runner, multi_thread()),
-        "opentelemetry" => batches::<Opentelemetry, R>(runner, multi_thread()),
-        _ => return false,
+    visit(name, Batches { runner })
+}
+
+/// One batch of requests per operation, from a task inside a request scope.
+struct Batches<'a, R> {
+    runner: &'a mut R,
+}
+
+impl<R: Runner> Visitor for Batches<'_, R> {
+    fn visit<C: Contender>(self) {
+        let rt = C::runtime(multi_thread_builder());
+        self.runner.run(|| rt.block_on(rt.spawn(C::scope(7, Requests::run::<C>()))).unwrap_or(0));
     }
-    true
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! criterion suite (`benches/context.rs`), the memory probe (`src/bin/mem.rs`), the Node
 //! scripts (`node/`) and the HTTP probe, then `src/bin/report.rs` writes docs/benchmarks.md.
 
+pub mod by_name;
 pub mod child_server;
 pub mod contenders;
 pub mod counted_requests;

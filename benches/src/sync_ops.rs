@@ -20,6 +20,7 @@ use std::cell::Cell;
 use std::convert::Infallible;
 use std::future::Ready;
 use std::hint::black_box;
+use std::marker::PhantomData;
 use std::pin::pin;
 use std::sync::Arc;
 
@@ -28,11 +29,12 @@ use http::{Request, Response};
 use tower::util::{MapRequestLayer, ServiceFn, service_fn};
 use tower::{Layer, Service};
 
+use crate::Contender;
+use crate::by_name::{Visitor, visit};
 use crate::contenders::REQUEST_ID;
 use crate::http_requests;
 use crate::polling::{Forever, poll_once, run_ready};
 use crate::workloads::{SpawnAwaits, SpawnJoin, Workload};
-use crate::{Automatic, Contender, Ctxflow, Opentelemetry, Plain, TaskLocal, Tracing};
 
 /// Runs an operation many times: criterion's `Bencher`, or a plain counted loop.
 pub trait Runner {
@@ -108,13 +110,15 @@ pub fn run<R: Runner>(group: &str, name: &str, runner: &mut R) -> bool {
         }
         ("read", "box_alloc_free") => runner.run(|| Box::new(black_box(7u64))),
         ("read", "ctxflow_with") => REQUEST_ID.sync_scope(7, || runner.run(|| REQUEST_ID.with(|v| v.copied()))),
-        ("read", n) => return for_contender(n, runner, Ops { read: true, poll: false }),
-        ("poll", n) => return for_contender(n, runner, Ops { read: false, poll: true }),
-        ("scope_setup", n) => return for_contender(n, runner, Ops { read: false, poll: false }),
+        // The contenders' operations, for the contenders the group lists.
+        ("read" | "poll" | "scope_setup" | "spawn_awaits" | "spawn_join", n) if !listed(group, n) => return false,
+        ("read", n) => return visit(n, ForContender { runner, op: Op::Read }),
+        ("poll", n) => return visit(n, ForContender { runner, op: Op::Poll }),
+        ("scope_setup", n) => return visit(n, ForContender { runner, op: Op::Setup }),
         ("http_layer", "passthrough") => layer_call(runner, MapRequestLayer::new(|req: Request<()>| req)),
         ("http_layer", "ctxflow_layer") => layer_call(runner, ServerLayer::new()),
-        ("spawn_awaits", n) => return on_contender::<SpawnAwaits, R>(n, runner),
-        ("spawn_join", n) => return on_contender::<SpawnJoin, R>(n, runner),
+        ("spawn_awaits", n) => return visit(n, OnCurrentThread::<SpawnAwaits, R> { runner, workload: PhantomData }),
+        ("spawn_join", n) => return visit(n, OnCurrentThread::<SpawnJoin, R> { runner, workload: PhantomData }),
         ("core", op) => return core_op(op, runner),
         ("http_request", case) => return http_request(case, runner),
         ("log_event", case) => return crate::log_events::run(case, runner),
@@ -189,25 +193,18 @@ fn http_request<R: Runner>(case: &str, runner: &mut R) -> bool {
     true
 }
 
-/// Workload `W` on a current-thread runtime for contender `name`: plain tokio, ctxflow (also
-/// with a no-op hook registered), or plain `tokio::spawn` on a runtime built with
-/// `propagate_context()`. False if there is no such contender.
-fn on_contender<W: Workload, R: Runner>(name: &str, runner: &mut R) -> bool {
-    use crate::runtimes::{current_thread, current_thread_builder, propagating};
-    match name {
-        "tokio" => on_runtime::<Plain, W, R>(runner, current_thread()),
-        "ctxflow" => on_runtime::<Ctxflow, W, R>(runner, current_thread()),
-        "ctxflow_noop_hook" => crate::hook::with_noop_hook(|| on_runtime::<Ctxflow, W, R>(runner, current_thread())),
-        "ctxflow_runtime" => on_runtime::<Automatic, W, R>(runner, propagating(current_thread_builder())),
-        _ => return false,
-    }
-    true
+/// Workload `W` on a current-thread runtime, one run per operation, from `block_on` (which is
+/// not a task) inside a request scope.
+struct OnCurrentThread<'a, W, R> {
+    runner: &'a mut R,
+    workload: PhantomData<W>,
 }
 
-/// One run of workload `W` per operation, from `rt`'s `block_on` (which is not a task) inside a
-/// request scope.
-fn on_runtime<C: Contender, W: Workload, R: Runner>(runner: &mut R, rt: tokio::runtime::Runtime) {
-    runner.run(|| rt.block_on(C::scope(7, W::run::<C>())));
+impl<W: Workload, R: Runner> Visitor for OnCurrentThread<'_, W, R> {
+    fn visit<C: Contender>(self) {
+        let rt = C::runtime(crate::runtimes::current_thread_builder());
+        self.runner.run(|| rt.block_on(C::scope(7, W::run::<C>())));
+    }
 }
 
 /// The innermost service of [`layer_call`]: answers at once.
@@ -227,29 +224,33 @@ where
     runner.run(|| run_ready(svc.call(Request::new(()))).map(|r| r.is_ok()));
 }
 
-/// Which per-contender operation to run.
-struct Ops {
-    read: bool,
-    poll: bool,
+/// The operations every contender has: a read, a poll or a scope's set-up.
+#[derive(Clone, Copy)]
+enum Op {
+    Read,
+    Poll,
+    Setup,
 }
 
-fn for_contender<R: Runner>(name: &str, runner: &mut R, ops: Ops) -> bool {
-    fn one<C: Contender, R: Runner>(runner: &mut R, ops: &Ops) {
-        match (ops.read, ops.poll) {
-            (true, _) => read::<C, R>(runner),
-            (false, true) => poll::<C, R>(runner),
-            (false, false) => setup::<C, R>(runner),
+/// Operation `op` for a contender.
+struct ForContender<'a, R> {
+    runner: &'a mut R,
+    op: Op,
+}
+
+impl<R: Runner> Visitor for ForContender<'_, R> {
+    fn visit<C: Contender>(self) {
+        match self.op {
+            Op::Read => read::<C, R>(self.runner),
+            Op::Poll => poll::<C, R>(self.runner),
+            Op::Setup => setup::<C, R>(self.runner),
         }
     }
-    match name {
-        n if n == Plain::NAME && !ops.read => one::<Plain, R>(runner, &ops),
-        n if n == Ctxflow::NAME => one::<Ctxflow, R>(runner, &ops),
-        n if n == TaskLocal::NAME => one::<TaskLocal, R>(runner, &ops),
-        n if n == Tracing::NAME => one::<Tracing, R>(runner, &ops),
-        n if n == Opentelemetry::NAME => one::<Opentelemetry, R>(runner, &ops),
-        _ => return false,
-    }
-    true
+}
+
+/// Whether `group` lists operation `name`.
+fn listed(group: &str, name: &str) -> bool {
+    GROUPS.iter().chain(COUNTED_ONLY).any(|(g, names)| *g == group && names.contains(&name))
 }
 
 #[cfg(test)]

@@ -24,10 +24,9 @@ use ctxflow_benches::contenders::{OtelRequestId, REQUEST_ID};
 use ctxflow_benches::hook::register_noop;
 use ctxflow_benches::polling::{Forever, poll_once, run_ready};
 use ctxflow_benches::record::Record;
-use ctxflow_benches::runtimes::{current_thread, current_thread_builder, install_tracing_registry, propagating};
+use ctxflow_benches::runtimes::{current_thread, current_thread_builder, install_tracing_registry};
 use ctxflow_benches::{Automatic, Contender, Ctxflow, Opentelemetry, Plain, TaskLocal, Tracing};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
-use tokio::runtime::Runtime;
 use tokio::task::yield_now;
 
 #[global_allocator]
@@ -46,24 +45,6 @@ fn live(region: &Region<'_, System>) -> f64 {
     s.bytes_allocated as f64 - s.bytes_deallocated as f64 + s.bytes_reallocated as f64
 }
 
-/// A contender and the (current-thread) runtime it runs on.
-trait Probe: Contender {
-    fn runtime() -> Runtime {
-        current_thread()
-    }
-}
-
-impl Probe for Plain {}
-impl Probe for Ctxflow {}
-impl Probe for TaskLocal {}
-impl Probe for Tracing {}
-impl Probe for Opentelemetry {}
-impl Probe for Automatic {
-    fn runtime() -> Runtime {
-        propagating(current_thread_builder())
-    }
-}
-
 static STARTED: AtomicUsize = AtomicUsize::new(0);
 
 /// A task that holds `W` words across an await that never completes.
@@ -75,8 +56,8 @@ async fn parked<C: Contender, const W: usize>() {
 }
 
 /// Mean bytes per live task of contender `C` (future of `W` words), with `n` tasks parked.
-fn task_bytes<C: Probe, const W: usize>(n: usize) -> f64 {
-    let rt = C::runtime();
+fn task_bytes<C: Contender, const W: usize>(n: usize) -> f64 {
+    let rt = C::runtime(current_thread_builder());
     let bytes = rt.block_on(C::scope(7, async move {
         // Grow tokio's run queue first, so that its growth is not counted as per-task cost.
         // (`ctxflow::spawn` tasks stay out of the automatic runtime's side table, whose growth
@@ -106,7 +87,7 @@ macro_rules! sweep {
     }};
 }
 
-fn sweep<C: Probe>() -> f64 {
+fn sweep<C: Contender>() -> f64 {
     sweep!(C, SWEEP_TASKS, 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15)
 }
 
@@ -147,8 +128,8 @@ async fn batch<C: Contender>() {
 
 /// Live bytes left per task after a second batch of [`TASKS`] tasks ended (the first batch
 /// grows whatever capacity the runtime keeps): anything above zero grows with every task.
-fn bytes_left_per_ended_task<C: Probe>() -> f64 {
-    let rt = C::runtime();
+fn bytes_left_per_ended_task<C: Contender>() -> f64 {
+    let rt = C::runtime(current_thread_builder());
     let left = rt.block_on(C::scope(7, async {
         batch::<C>().await;
         let region = Region::new(GLOBAL);
