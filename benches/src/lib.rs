@@ -10,7 +10,7 @@
 pub mod by_name;
 pub mod child_server;
 pub mod contenders;
-pub mod counted_requests;
+pub mod counted_tasks;
 pub mod hook;
 pub mod http_requests;
 pub mod log_events;

@@ -8,28 +8,23 @@
 //! `instr probe [group...]` runs this binary as
 //! `instr run <group> <name> <n>` under `valgrind --tool=cachegrind --cache-sim=no` with `n`
 //! and `2n` operations; the difference of the two instruction totals over `n` is the cost of
-//! one operation, start-up and set-up cancelled out. The group `requests10k`
-//! (`src/counted_requests.rs`) counts batches of the requests workload, 1 and 2, and reports
-//! instructions per request; its runtime has two workers, which steal and park differently from
-//! run to run, so its count varies by a few hundred instructions a request where the others are
-//! exact. Prints JSON [`Record`]s (group `instr_<group>`). Without valgrind on the PATH it says
-//! so on stderr and prints nothing.
+//! one operation, start-up and set-up cancelled out. The groups of `src/counted_tasks.rs`
+//! (`requests10k`, `awaits20_mt`) run on two workers, which steal and park differently from
+//! run to run: their count is the lowest of several runs of the group's own number of
+//! operations, less a run of none, reported per request or per task (see [`per_unit`]).
+//! Prints JSON [`Record`]s (group `instr_<group>`). Without valgrind on the PATH it says so on
+//! stderr and prints nothing.
 
 use std::process::{Command, ExitCode};
 
-use ctxflow_benches::counted_requests;
+use ctxflow_benches::counted_tasks;
 use ctxflow_benches::record::Record;
 use ctxflow_benches::sync_ops::{self, COUNTED_ONLY, GROUPS, Times};
 
-/// `n` for `group`, and how many units one of its operations is (the figure is per unit).
-fn plan(group: &str) -> (u64, u64) {
-    if group == counted_requests::GROUP.0 { (1, counted_requests::BATCH) } else { (100_000, 1) }
-}
-
 /// Runs `n` operations `name` of `group`; false if there is no such operation.
 fn run(group: &str, name: &str, n: u64) -> bool {
-    if group == counted_requests::GROUP.0 {
-        counted_requests::run(name, &mut Times(n))
+    if counted_tasks::group(group).is_some() {
+        counted_tasks::run(group, name, n)
     } else {
         sync_ops::run(group, name, &mut Times(n))
     }
@@ -51,6 +46,27 @@ fn instructions(group: &str, name: &str, n: u64) -> Option<u64> {
     line.rsplit("refs:").next()?.trim().replace(',', "").parse().ok()
 }
 
+/// Instructions per operation of `name` in one of `sync_ops`' groups: exact, so two runs do.
+fn per_operation(group: &str, name: &str) -> Option<f64> {
+    const N: u64 = 100_000;
+    let (one, two) = (instructions(group, name, N)?, instructions(group, name, 2 * N)?);
+    Some(two.saturating_sub(one) as f64 / N as f64)
+}
+
+/// Instructions per unit of `name` in `g`: the lowest of [`RUNS`] runs of `g.ops` operations,
+/// less a run of none (the start-up). The lowest, since what moves these counts is one-sided:
+/// most runs count within a percent of each other, and now and then one counts up to a fifth
+/// more, when the idle worker wakes, spins and steals more often than usual. The difference of
+/// two runs would double the spread instead.
+fn per_unit(g: &counted_tasks::Group, name: &str) -> Option<f64> {
+    let start_up = instructions(g.name, name, 0)?;
+    let lowest = (0..RUNS).map(|_| instructions(g.name, name, g.ops)).collect::<Option<Vec<_>>>()?.into_iter().min()?;
+    Some(lowest.saturating_sub(start_up) as f64 / (g.ops * g.units) as f64)
+}
+
+/// Runs of each contender of a multi-thread group.
+const RUNS: usize = 5;
+
 /// Counts every operation of the groups named in `only` (all of them if it is empty).
 fn probe(only: &[&str]) -> ExitCode {
     if Command::new("valgrind").arg("--version").output().is_err() {
@@ -58,16 +74,17 @@ fn probe(only: &[&str]) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let wanted = |group: &&str| only.is_empty() || only.contains(group);
-    let groups = GROUPS.iter().chain(COUNTED_ONLY).chain([&counted_requests::GROUP]);
+    let tasks = counted_tasks::GROUPS.iter().map(|g| (g.name, g.contenders));
+    let groups = GROUPS.iter().chain(COUNTED_ONLY).copied().chain(tasks);
     for (group, names) in groups.filter(|(group, _)| wanted(group)) {
-        let (n, units) = plan(group);
-        for name in *names {
-            match (instructions(group, name, n), instructions(group, name, 2 * n)) {
-                (Some(one), Some(two)) => {
-                    let per_op = two.saturating_sub(one) as f64 / (n * units) as f64;
-                    Record::new(&format!("instr_{group}"), name, per_op, "instructions").print();
-                }
-                _ => eprintln!("instr probe: no count for {group}/{name}"),
+        for name in names {
+            let count = match counted_tasks::group(group) {
+                Some(g) => per_unit(g, name),
+                None => per_operation(group, name),
+            };
+            match count {
+                Some(count) => Record::new(&format!("instr_{group}"), name, count, "instructions").print(),
+                None => eprintln!("instr probe: no count for {group}/{name}"),
             }
         }
     }

@@ -137,7 +137,14 @@ pub const INSTR: &[Group] = &[
     group(
         "instr_requests10k",
         "10 000 requests (instructions)",
-        "instructions per request of `requests10k_mt`, every thread counted (its two workers steal and park differently from run to run, so these vary by a few hundred)",
+        "instructions per request of `requests10k_mt`, every thread counted, the lowest of five runs (its two workers steal and park differently from run to run)",
+        "tokio",
+        false,
+    ),
+    group(
+        "instr_awaits20_mt",
+        "spawn + 20 awaits, multi-thread (instructions)",
+        "instructions per spawned task of `awaits20_mt`, every thread counted, the lowest of five runs (its two workers steal and park differently from run to run)",
         "tokio",
         false,
     ),

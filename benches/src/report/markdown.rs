@@ -193,9 +193,12 @@ fn method(out: &mut String) {
          range over rounds. Rounds alternate the contenders' order, so drift of the machine within a round does not \
          favour whoever runs first.",
         "- **Instructions** (`target/release/instr probe`): each synchronous operation run n and 2n times under \
-         `valgrind --tool=cachegrind`, the difference over n: exact, and unmoved by load. The requests workload \
-         the same way, one and two batches of 10 000 requests, per request: every thread counted, and within a \
-         few hundred instructions from run to run, since its two workers steal and park differently. The HTTP service's \
+         `valgrind --tool=cachegrind`, the difference over n: exact, and unmoved by load. The multi-thread workloads \
+         (`requests10k`, `awaits20_mt`) as the `tasks` bench runs them, every thread counted: the lowest of five \
+         runs (one batch of 10 000 requests; 4 000 spawned tasks of 20 awaits), less a run of none, per request or \
+         per task. Their two workers steal and park differently from run to run: most runs count within a percent \
+         of each other, and now and then one counts up to a fifth more, when the idle worker spins and steals \
+         more than usual. The HTTP service's \
          (`scripts/layer-instructions.sh --stack`): each variant's server under `valgrind --tool=callgrind`, \
          counting switched on after a one-second warm-up, then a bounded `wrk` run; its count over the requests \
          served. User space only: the kernel's socket work is not counted.",
