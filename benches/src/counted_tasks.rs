@@ -27,7 +27,15 @@ pub struct Group {
     /// Units (requests, tasks) in one operation: the count is per unit.
     pub units: u64,
     /// Runs its workload for a contender: [`drive`] for the group's workload.
-    run: fn(&str, u64) -> bool,
+    drive: fn(&str, u64) -> bool,
+}
+
+impl Group {
+    /// Runs `ops` operations for contender `name`; false if the group lists no such contender.
+    pub fn run(&self, name: &str, ops: u64) -> bool {
+        crate::runtimes::install_tracing_registry();
+        self.contenders.contains(&name) && (self.drive)(name, ops)
+    }
 }
 
 /// Every contender of the `tasks` bench.
@@ -36,20 +44,13 @@ const ALL: &[&str] =
 
 /// The groups, in report order.
 pub const GROUPS: &[Group] = &[
-    Group { name: "requests10k", contenders: ALL, ops: 1, units: REQUESTS, run: drive::<Requests> },
-    Group { name: "awaits20_mt", contenders: ALL, ops: 4_000, units: 1, run: drive::<SpawnAwaits> },
+    Group { name: "requests10k", contenders: ALL, ops: 1, units: REQUESTS, drive: drive::<Requests> },
+    Group { name: "awaits20_mt", contenders: ALL, ops: 4_000, units: 1, drive: drive::<SpawnAwaits> },
 ];
 
 /// The group called `name`.
 pub fn group(name: &str) -> Option<&'static Group> {
     GROUPS.iter().find(|g| g.name == name)
-}
-
-/// Runs `ops` operations of `group` for contender `name`; false if there is no such group, or
-/// it lists no such contender.
-pub fn run(group: &str, name: &str, ops: u64) -> bool {
-    crate::runtimes::install_tracing_registry();
-    self::group(group).filter(|g| g.contenders.contains(&name)).is_some_and(|g| (g.run)(name, ops))
 }
 
 /// `ops` runs of workload `W` for contender `name`.
@@ -84,10 +85,10 @@ mod tests {
     fn every_listed_contender_runs_and_no_other() {
         for g in GROUPS {
             for name in g.contenders {
-                assert!(run(g.name, name, 1), "{}/{name}", g.name);
+                assert!(g.run(name, 1), "{}/{name}", g.name);
             }
-            assert!(!run(g.name, "nope", 1));
+            assert!(!g.run("nope", 1));
         }
-        assert!(!run("nope", "ctxflow", 1));
+        assert!(group("nope").is_none());
     }
 }

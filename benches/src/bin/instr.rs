@@ -23,10 +23,9 @@ use ctxflow_benches::sync_ops::{self, COUNTED_ONLY, GROUPS, Times};
 
 /// Runs `n` operations `name` of `group`; false if there is no such operation.
 fn run(group: &str, name: &str, n: u64) -> bool {
-    if counted_tasks::group(group).is_some() {
-        counted_tasks::run(group, name, n)
-    } else {
-        sync_ops::run(group, name, &mut Times(n))
+    match counted_tasks::group(group) {
+        Some(g) => g.run(name, n),
+        None => sync_ops::run(group, name, &mut Times(n)),
     }
 }
 
@@ -53,19 +52,19 @@ fn per_operation(group: &str, name: &str) -> Option<f64> {
     Some(two.saturating_sub(one) as f64 / N as f64)
 }
 
+/// Runs of each contender of a multi-thread group.
+const RUNS: usize = 5;
+
 /// Instructions per unit of `name` in `g`: the lowest of [`RUNS`] runs of `g.ops` operations,
 /// less a run of none (the start-up). The lowest, since what moves these counts is one-sided:
 /// most runs count within a percent of each other, and now and then one counts up to a fifth
-/// more, when the idle worker wakes, spins and steals more often than usual. The difference of
-/// two runs would double the spread instead.
+/// more, when the idle worker wakes, spins and steals more often than usual. A difference of
+/// two runs would carry the spread of both instead.
 fn per_unit(g: &counted_tasks::Group, name: &str) -> Option<f64> {
     let start_up = instructions(g.name, name, 0)?;
     let lowest = (0..RUNS).map(|_| instructions(g.name, name, g.ops)).collect::<Option<Vec<_>>>()?.into_iter().min()?;
     Some(lowest.saturating_sub(start_up) as f64 / (g.ops * g.units) as f64)
 }
-
-/// Runs of each contender of a multi-thread group.
-const RUNS: usize = 5;
 
 /// Counts every operation of the groups named in `only` (all of them if it is empty).
 fn probe(only: &[&str]) -> ExitCode {
@@ -74,11 +73,12 @@ fn probe(only: &[&str]) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let wanted = |group: &&str| only.is_empty() || only.contains(group);
-    let tasks = counted_tasks::GROUPS.iter().map(|g| (g.name, g.contenders));
-    let groups = GROUPS.iter().chain(COUNTED_ONLY).copied().chain(tasks);
-    for (group, names) in groups.filter(|(group, _)| wanted(group)) {
+    // Each group with its counted-task group, if it is one.
+    let sync = GROUPS.iter().chain(COUNTED_ONLY).map(|&(group, names)| (group, names, None));
+    let tasks = counted_tasks::GROUPS.iter().map(|g| (g.name, g.contenders, Some(g)));
+    for (group, names, task_group) in sync.chain(tasks).filter(|(group, ..)| wanted(group)) {
         for name in names {
-            let count = match counted_tasks::group(group) {
+            let count = match task_group {
                 Some(g) => per_unit(g, name),
                 None => per_operation(group, name),
             };

@@ -223,17 +223,32 @@ fn layer_share(r: &Results) -> Target {
     }
 }
 
+/// A ratio budget judged twice: in time, on `timed`'s figures, then in instructions, on
+/// `counted`'s: a count that the machine's load does not change, and its processor hardly does.
+fn timed_and_counted(
+    r: &Results,
+    what: &'static str,
+    (timed, counted): (&str, &str),
+    (name, base): (&str, &str),
+    limit: f64,
+    doc: DocSection,
+) -> [Target; 2] {
+    [
+        ratio_at_most(r, what, timed, name, base, limit).discussed_in(doc),
+        ratio_at_most(r, IN_INSTRUCTIONS, counted, name, base, limit).discussed_in(doc),
+    ]
+}
+
+/// `name` over `base` in `group`, reported with no limit.
+fn reported_ratio(r: &Results, what: &'static str, group: &str, (name, base): (&str, &str)) -> Target {
+    Target { outcome: Outcome::Reported, ..ratio_at_most(r, what, group, name, base, f64::INFINITY) }
+}
+
 /// The budgets on the workloads users run: 10 000 concurrent requests, and the HTTP service
 /// with logs, a spawn and a downstream call.
 fn workload_budgets(r: &Results) -> Vec<Target> {
-    // Each timed budget, then the same counted in instructions: a count that the machine's load
-    // does not change, and its processor hardly does.
-    let requests = |what, name, limit, doc| {
-        [
-            ratio_at_most(r, what, "requests10k_mt", name, "tokio", limit).discussed_in(doc),
-            ratio_at_most(r, IN_INSTRUCTIONS, "instr_requests10k", name, "tokio", limit).discussed_in(doc),
-        ]
-    };
+    const REQUESTS: (&str, &str) = ("requests10k_mt", "instr_requests10k");
+    let requests = |what, name, limit, doc| timed_and_counted(r, what, REQUESTS, (name, "tokio"), limit, doc);
     let mut budgets = Vec::new();
     budgets.extend(requests("requests10k: ctxflow within 1.08x of plain tokio", "ctxflow", 1.08, TIME_GOES));
     budgets.extend(requests("requests10k: the automatic runtime within 1.15x", "ctxflow_runtime", 1.15, AUTOMATIC));
@@ -243,17 +258,15 @@ fn workload_budgets(r: &Results) -> Vec<Target> {
         1.12,
         HOOK_COST,
     ));
+    budgets.extend(timed_and_counted(
+        r,
+        "HTTP service: ctxflow's CPU per request within 1.03x of the same service without context",
+        ("stack_cpu_per_request", "instr_stack"),
+        ("stack_ctxflow", "stack_bare"),
+        1.03,
+        SERVICE,
+    ));
     budgets.extend([
-        ratio_at_most(
-            r,
-            "HTTP service: ctxflow's CPU per request within 1.03x of the same service without context",
-            "stack_cpu_per_request",
-            "stack_ctxflow",
-            "stack_bare",
-            1.03,
-        )
-        .discussed_in(SERVICE),
-        ratio_at_most(r, IN_INSTRUCTIONS, "instr_stack", "stack_ctxflow", "stack_bare", 1.03).discussed_in(SERVICE),
         added_share(r, HTTP_SHARE, "stack_cpu_per_request", "ns").discussed_in(SERVICE),
         added_share(r, IN_INSTRUCTIONS, "instr_stack", "instructions").discussed_in(SERVICE),
     ]);
@@ -299,12 +312,11 @@ pub fn check(r: &Results) -> Vec<Target> {
         )
         .discussed_in(COUNTED),
     ];
-    for group in ["awaits20_mt", "instr_awaits20_mt"] {
-        let what = if group == "awaits20_mt" { "the same, multi-thread (reported, no limit)" } else { IN_INSTRUCTIONS };
-        let mut mt = ratio_at_most(r, what, group, "ctxflow", "tokio", f64::INFINITY);
-        mt.outcome = Outcome::Reported;
-        t.push(mt);
-    }
+    const AWAITS20_MT: (&str, &str) = ("awaits20_mt", "instr_awaits20_mt");
+    t.extend([
+        reported_ratio(r, "the same, multi-thread (reported, no limit)", AWAITS20_MT.0, ("ctxflow", "tokio")),
+        reported_ratio(r, IN_INSTRUCTIONS, AWAITS20_MT.1, ("ctxflow", "tokio")),
+    ]);
     t.extend([
         count_at_most(
             r,
@@ -321,34 +333,31 @@ pub fn check(r: &Results) -> Vec<Target> {
             32.0,
         )
         .discussed_in(AUTOMATIC),
-        ratio_at_most(
-            r,
-            "a registered no-op hook: spawn + 20 awaits, multi-thread, within 1.15x",
-            "awaits20_mt",
-            "ctxflow_noop_hook",
-            "ctxflow",
-            1.15,
-        ),
-        ratio_at_most(r, IN_INSTRUCTIONS, "instr_awaits20_mt", "ctxflow_noop_hook", "ctxflow", 1.15)
-            .discussed_in(HOOK_COST),
-        count_at_most(
-            r,
-            "at most 24 bytes per resource beyond tokio's own, ids and hook included",
-            "mem_task_added_sweep",
-            "ctxflow_noop_hook",
-            24.0,
-        ),
-        ratio_at_most(
-            r,
-            "automatic-propagation runtime: spawn + 20 awaits, multi-thread, within 1.05x",
-            "awaits20_mt",
-            "ctxflow_runtime",
-            "tokio",
-            1.05,
-        )
-        .discussed_in(AUTOMATIC),
-        ratio_at_most(r, IN_INSTRUCTIONS, "instr_awaits20_mt", "ctxflow_runtime", "tokio", 1.05)
-            .discussed_in(AUTOMATIC),
+    ]);
+    t.extend(timed_and_counted(
+        r,
+        "a registered no-op hook: spawn + 20 awaits, multi-thread, within 1.15x",
+        AWAITS20_MT,
+        ("ctxflow_noop_hook", "ctxflow"),
+        1.15,
+        HOOK_COST,
+    ));
+    t.push(count_at_most(
+        r,
+        "at most 24 bytes per resource beyond tokio's own, ids and hook included",
+        "mem_task_added_sweep",
+        "ctxflow_noop_hook",
+        24.0,
+    ));
+    t.extend(timed_and_counted(
+        r,
+        "automatic-propagation runtime: spawn + 20 awaits, multi-thread, within 1.05x",
+        AWAITS20_MT,
+        ("ctxflow_runtime", "tokio"),
+        1.05,
+        AUTOMATIC,
+    ));
+    t.extend([
         count_at_most(
             r,
             "no memory growth after tasks end on the automatic runtime (bytes per ended task)",
@@ -366,16 +375,12 @@ pub fn check(r: &Results) -> Vec<Target> {
         )
         .discussed_in(LAYER),
     ]);
-    let mut vs_layer = ratio_at_most(
+    t.push(reported_ratio(
         r,
         "the same against axum with a pass-through tower layer (reported: what ctxflow adds beyond any layer)",
         "http_cpu_per_request",
-        "ctxflow_layer",
-        "noop_layer",
-        f64::INFINITY,
-    );
-    vs_layer.outcome = Outcome::Reported;
-    t.push(vs_layer);
+        ("ctxflow_layer", "noop_layer"),
+    ));
     t.push(layer_share(r).discussed_in(LAYER));
     t.extend(workload_budgets(r));
     for (group, unit) in [("http_layer", "ns"), ("instr_http_layer", "instructions")] {
