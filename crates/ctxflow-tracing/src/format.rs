@@ -165,8 +165,8 @@ where
     }
 }
 
-/// Lets `format` write `event` into a buffer, then writes it out with the fields spliced in
-/// before its end.
+/// Lets `format` write `event` into a buffer, splices the fields in before its end, and writes
+/// the line out.
 fn with_fields(
     fields: &ContextFields,
     style: Style,
@@ -183,12 +183,12 @@ fn with_fields(
     let taken = |name: &str| event.metadata().fields().field(name).is_some();
     splice::with_buffer(|buf| {
         format(Writer::new(buf))?;
-        let Some((body, end)) = splice::split_end(buf, tail) else {
-            return writer.write_str(buf);
-        };
-        writer.write_str(body)?;
-        render::write_fields(fields, style, ansi, body.ends_with('{'), &taken, &mut writer)?;
-        writer.write_str(end)
+        if let Some(end) = splice::take_end(buf, tail) {
+            let object_was_empty = buf.ends_with('{');
+            render::write_fields(fields, style, ansi, object_was_empty, &taken, buf)?;
+            end.put_back(buf);
+        }
+        writer.write_str(buf)
     })
 }
 

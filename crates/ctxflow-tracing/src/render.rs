@@ -49,14 +49,15 @@ const JSON_KEYS: [&str; 11] = [
 
 /// Writes the fields that have a value in the current context, except those whose name is
 /// `taken` by the event itself (its own field of that name wins). `object_was_empty`: JSON,
-/// the object has no entry before the fields (so no leading comma).
+/// the object has no entry before the fields (so no leading comma). Appended to `out`, the
+/// event's own buffer: its small pieces then cost a `String`'s append each.
 pub(crate) fn write_fields(
     fields: &ContextFields,
     style: Style,
     ansi: bool,
     object_was_empty: bool,
     taken: &dyn Fn(&str) -> bool,
-    out: &mut dyn Write,
+    out: &mut String,
 ) -> fmt::Result {
     let mut first = true;
     fields.try_for_each_current(|field, value| {
@@ -79,11 +80,25 @@ pub(crate) fn write_fields(
         if ansi {
             write!(out, "{}{}", Ansi::new().italic().paint(field.name()), Ansi::new().dimmed().paint("="))?;
         } else {
-            out.write_str(field.name())?;
-            out.write_char('=')?;
+            out.push_str(field.name());
+            out.push('=');
         }
-        write!(EscapeControl(out), "{value}")
+        let start = out.len();
+        write!(out, "{value}")?;
+        escape_control_from(out, start);
+        Ok(())
     })
+}
+
+/// Escapes the control characters that `out` holds from `start` on (see [`EscapeControl`]).
+/// The value is written first and checked once in whole: it almost never holds one, and its
+/// `Display` writes it in pieces that would each be checked on their way through a filter.
+fn escape_control_from(out: &mut String, start: usize) {
+    if let Some(at) = first_control(&out[start..]) {
+        let raw = out.split_off(start + at);
+        // Writing into a `String` cannot fail.
+        let _ = EscapeControl(out).write_str(&raw);
+    }
 }
 
 /// Writes `value` as a JSON string.
@@ -163,6 +178,19 @@ mod tests {
         let mut out = String::new();
         write!(EscapeControl(&mut out), "x\u{85}y\u{a0}z").unwrap();
         assert_eq!(out, "x\\u{85}y\u{a0}z");
+    }
+
+    #[test]
+    fn a_value_written_whole_is_escaped_from_where_it_starts() {
+        let mut out = String::from("a\tb=");
+        let start = out.len();
+        out.push_str("x\ny\u{85}z");
+        escape_control_from(&mut out, start);
+        assert_eq!(out, "a\tb=x\\ny\\u{85}z", "only the value is escaped");
+
+        let mut plain = String::from("k=v");
+        escape_control_from(&mut plain, 2);
+        assert_eq!(plain, "k=v");
     }
 
     #[test]
