@@ -13,8 +13,9 @@
 //! `spawn_join` (the same with one poll: a task's spawn and end), `core` (ctxflow's own
 //! synchronous operations: see [`core_op`]) and `http_request` (one request through
 //! ctxflow-http's layers with its body, headers or not: see [`http_request`]; also with a
-//! declared baggage export, in [`COUNTED_ONLY`]) and `log_event` (one log line with a
-//! request's two fields, or without: see [`crate::log_events`]).
+//! declared baggage export, in [`COUNTED_ONLY`]), `log_event` (one log line with a
+//! request's two fields, or without: see [`crate::log_events`]) and `log_event_json` (the same
+//! in JSON).
 
 use std::cell::Cell;
 use std::convert::Infallible;
@@ -33,6 +34,7 @@ use crate::Contender;
 use crate::by_name::{Visitor, visit};
 use crate::contenders::REQUEST_ID;
 use crate::http_requests;
+use crate::log_events::Output;
 use crate::polling::{Forever, poll_once, run_ready};
 use crate::workloads::{SpawnAwaits, SpawnJoin, Workload};
 
@@ -76,6 +78,7 @@ pub const GROUPS: &[(&str, &[&str])] = &[
     ("core", &["sync_scope", "sync_run", "resource_run", "build2", "build3"]),
     ("http_request", &["bare", "layer", "bare_headers", "layer_headers", "bare_client", "client"]),
     ("log_event", crate::log_events::OPERATIONS),
+    ("log_event_json", crate::log_events::OPERATIONS),
 ];
 
 /// Operations only the instruction probe runs, each in a process of its own: they declare a
@@ -121,7 +124,8 @@ pub fn run<R: Runner>(group: &str, name: &str, runner: &mut R) -> bool {
         ("spawn_join", n) => return visit(n, OnCurrentThread::<SpawnJoin, R> { runner, workload: PhantomData }),
         ("core", op) => return core_op(op, runner),
         ("http_request", case) => return http_request(case, runner),
-        ("log_event", case) => return crate::log_events::run(case, runner),
+        ("log_event", case) => return crate::log_events::run(Output::Text, case, runner),
+        ("log_event_json", case) => return crate::log_events::run(Output::Json, case, runner),
         ("http_request_declared", case) => {
             let _ = ctxflow_http::Baggage::export(&http_requests::TENANT, "tenant");
             return http_request(case, runner);

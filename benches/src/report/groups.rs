@@ -50,6 +50,13 @@ pub const TIME: &[Group] = &[
         false,
     ),
     group(
+        "log_event_json",
+        "JSON log line with request fields",
+        "the same in tracing-subscriber's JSON format: the fields as keys of the event's object, or of its span's",
+        "fmt",
+        false,
+    ),
+    group(
         "spawn_join_ct",
         "spawn + join (current-thread)",
         "spawn a task that reads the value once, join it; current-thread runtime",
@@ -135,6 +142,13 @@ pub const INSTR: &[Group] = &[
         false,
     ),
     group(
+        "instr_log_event_json",
+        "JSON log line with request fields (instructions)",
+        "the same in tracing-subscriber's JSON format",
+        "fmt",
+        false,
+    ),
+    group(
         "instr_requests10k",
         "10 000 requests (instructions)",
         "instructions per request of `requests10k_mt`, every thread counted, the lowest of five runs (its two workers steal and park differently from run to run)",
@@ -188,10 +202,12 @@ pub fn shows_difference(id: &str) -> bool {
             | "scope_setup"
             | "http_layer"
             | "log_event"
+            | "log_event_json"
             | "instr_poll"
             | "instr_scope_setup"
             | "instr_http_layer"
             | "instr_log_event"
+            | "instr_log_event_json"
             | "instr_stack"
     )
 }
