@@ -11,10 +11,8 @@
 //! out of the buffer and written again, escaped.
 
 use std::fmt::{self, Write};
-use std::io;
 
 use nu_ansi_term::Style as Ansi;
-use serde::Serializer as _;
 
 use crate::context_fields::ContextFields;
 
@@ -77,7 +75,7 @@ pub(crate) fn write_fields(
             (_, false) => " ",
         };
         first = false;
-        out.write_str(separator)?;
+        out.push_str(separator);
         if style == Style::Json {
             out.push_str(field.json_key());
             return write_json_value(out, value);
@@ -113,9 +111,10 @@ fn write_json_value(out: &mut String, value: &dyn fmt::Display) -> fmt::Result {
     if needs_json_escape(&out[start + 1..]) {
         let raw = out.split_off(start + 1);
         out.truncate(start);
-        return write_json_string(out, &raw);
+        out.push_str(&serde_json::to_string(&raw).map_err(|_| fmt::Error)?);
+    } else {
+        out.push('"');
     }
-    out.push('"');
     Ok(())
 }
 
@@ -124,27 +123,6 @@ fn write_json_value(out: &mut String, value: &dyn fmt::Display) -> fmt::Result {
 /// without early exit, which the compiler vectorises, as in [`first_control`].
 fn needs_json_escape(s: &str) -> bool {
     s.bytes().fold(false, |found, b| found | (b < 0x20) | (b == b'"') | (b == b'\\'))
-}
-
-/// Writes `value` as a JSON string.
-fn write_json_string(out: &mut dyn Write, value: &dyn fmt::Display) -> fmt::Result {
-    let mut json = serde_json::Serializer::new(IoToFmt(out));
-    json.collect_str(value).map_err(|_| fmt::Error)
-}
-
-/// `io::Write` onto a `fmt::Write`, for serde_json (which writes UTF-8 only).
-struct IoToFmt<'a>(&'a mut dyn Write);
-
-impl io::Write for IoToFmt<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let s = std::str::from_utf8(buf).map_err(io::Error::other)?;
-        self.0.write_str(s).map_err(io::Error::other)?;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
 }
 
 /// Forwards text, writing control characters as escapes (`\n`, `\u{1b}`).
@@ -235,7 +213,7 @@ mod tests {
     #[test]
     fn json_strings_are_escaped() {
         let mut out = String::new();
-        write_json_string(&mut out, &"q\"\\\n€").unwrap();
+        write_json_value(&mut out, &"q\"\\\n€").unwrap();
         assert_eq!(out, r#""q\"\\\n€""#);
         assert_eq!(serde_json::from_str::<String>(&out).unwrap(), "q\"\\\n€");
     }
