@@ -56,10 +56,9 @@ fn per_operation(group: &str, name: &str) -> Option<f64> {
 const RUNS: usize = 5;
 
 /// Instructions per unit of `name` in `g`: the lowest of [`RUNS`] runs of `g.ops` operations,
-/// less a run of none (the start-up). The lowest, since what moves these counts is one-sided:
-/// most runs count within a percent of each other, and now and then one counts up to a fifth
-/// more, when the idle worker wakes, spins and steals more often than usual. A difference of
-/// two runs would carry the spread of both instead.
+/// less a run of none (the start-up). The lowest, since what moves these counts only ever adds:
+/// now and then the idle worker wakes, spins and steals more often than usual (docs/
+/// benchmarks.md, "Method"). A difference of two runs would carry the spread of both instead.
 fn per_unit(g: &counted_tasks::Group, name: &str) -> Option<f64> {
     let start_up = instructions(g.name, name, 0)?;
     let lowest = (0..RUNS).map(|_| instructions(g.name, name, g.ops)).collect::<Option<Vec<_>>>()?.into_iter().min()?;

@@ -3,11 +3,10 @@
 //! tracing-subscriber's formatters end an event with a newline (text; the pretty format with
 //! two) or with the JSON object's closing `}` and a newline. The event is formatted into a
 //! per-thread buffer first; its end is cut off, the fields are appended to the buffer and the
-//! end put back, and the finished line is written out in one piece. (Streaming the event
-//! through a filtering writer instead was measured: the formatters write in many tiny pieces,
-//! and an extra layer on each cost more than the one copy of the finished line. Writing the
-//! fields straight into the buffer, a `String`, spares each of their small pieces the
-//! writer's dynamic dispatch.)
+//! end put back, and the finished line is written out in one piece. A buffer rather than a
+//! filtering writer, because the formatters write in many tiny pieces and a layer on each costs
+//! more than one copy of the finished line; the fields go into the buffer, a `String`, so that
+//! their own small pieces skip the output's dynamic dispatch.
 
 use std::cell::RefCell;
 use std::fmt;
