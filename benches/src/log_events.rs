@@ -48,12 +48,12 @@ impl Output {
     where
         W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
     {
-        let text = tracing_subscriber::fmt().with_ansi(false).with_writer(out);
+        let builder = tracing_subscriber::fmt().with_ansi(false).with_writer(out);
         match (self, fields) {
-            (Output::Text, None) => Dispatch::new(text.finish()),
-            (Output::Text, Some(fields)) => Dispatch::new(text.map_event_format(|f| fields.wrap(f)).finish()),
-            (Output::Json, None) => Dispatch::new(text.json().finish()),
-            (Output::Json, Some(fields)) => Dispatch::new(text.json().map_event_format(|f| fields.wrap(f)).finish()),
+            (Output::Text, None) => Dispatch::new(builder.finish()),
+            (Output::Text, Some(fields)) => Dispatch::new(builder.map_event_format(|f| fields.wrap(f)).finish()),
+            (Output::Json, None) => Dispatch::new(builder.json().finish()),
+            (Output::Json, Some(fields)) => Dispatch::new(builder.json().map_event_format(|f| fields.wrap(f)).finish()),
         }
     }
 }
