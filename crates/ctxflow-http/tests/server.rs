@@ -251,13 +251,19 @@ async fn a_request_without_baggage_sees_the_empty_list_not_the_baggage_around_th
     assert_eq!(with_some, (Some("k=v".to_owned()), true, true));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn streaming_response_body_is_polled_inside_the_request_context() {
+/// Serves `svc` with hyper alone (no axum) on an ephemeral loopback port, each connection on a
+/// task of its own, until the runtime shuts down.
+async fn serve_with_hyper<S, B>(svc: S) -> std::net::SocketAddr
+where
+    S: tower::Service<Request<hyper::body::Incoming>, Response = http::Response<B>, Error = Infallible>,
+    S: Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     use hyper_util::server::conn::auto::Builder;
     use hyper_util::service::TowerToHyperService;
-    let svc = ServerLayer::new().layer_fn(|_req: Request<hyper::body::Incoming>| async move {
-        Ok::<_, Infallible>(http::Response::new(common::ReportsRequestId { frames_left: 3 }))
-    });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -270,6 +276,15 @@ async fn streaming_response_body_is_polled_inside_the_request_context() {
             });
         }
     });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streaming_response_body_is_polled_inside_the_request_context() {
+    let svc = ServerLayer::new().layer_fn(|_req: Request<hyper::body::Incoming>| async move {
+        Ok::<_, Infallible>(http::Response::new(common::ReportsRequestId { frames_left: 3 }))
+    });
+    let addr = serve_with_hyper(svc).await;
     for i in 0..10 {
         let req = Request::get(format!("http://{addr}/"))
             .header("x-request-id", format!("stream-{i}"))
@@ -278,4 +293,144 @@ async fn streaming_response_body_is_polled_inside_the_request_context() {
         let body = common::text(common::client().request(req).await.unwrap()).await;
         assert_eq!(body, format!("stream-{i};stream-{i};stream-{i};"));
     }
+}
+
+/// What a [`ReportsDrop`] body does after its one frame.
+#[derive(Clone, Copy)]
+enum After {
+    /// Waits forever, as a stream of events does.
+    Waits,
+    /// Answers the next poll with the end.
+    Ends,
+    /// Says it has ended (`is_end_stream`), as a whole body does, and answers the end too.
+    SaysItEnded,
+}
+
+/// A body of one frame; dropped, it reports the request id its `Drop` sees.
+struct ReportsDrop {
+    after: After,
+    sent: bool,
+    seen_on_drop: tokio::sync::mpsc::UnboundedSender<Option<String>>,
+}
+
+impl http_body::Body for ReportsDrop {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        if !std::mem::replace(&mut self.sent, true) {
+            return std::task::Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from_static(b"event")))));
+        }
+        match self.after {
+            After::Waits => std::task::Poll::Pending,
+            After::Ends | After::SaysItEnded => std::task::Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self.after, After::SaysItEnded) && self.sent
+    }
+}
+
+impl Drop for ReportsDrop {
+    fn drop(&mut self) {
+        let _ = self.seen_on_drop.send(ctxflow_http::REQUEST_ID.get().map(|r| r.to_string()));
+    }
+}
+
+/// Sends `n` requests at once through `ServerLayer` to bodies that do `after`, reads each body's
+/// first frame (all of it, unless it waits), and drops it from a plain task inside another
+/// request's scope; returns the request ids the bodies' `Drop`s saw, sorted as text.
+async fn seen_by_dropped_bodies(n: usize, after: After) -> Vec<String> {
+    use http_body_util::BodyExt;
+    let (seen_on_drop, mut reports) = tokio::sync::mpsc::unbounded_channel();
+    let svc = ServerLayer::new().layer_fn(move |_req: Request<()>| {
+        let body = ReportsDrop { after, sent: false, seen_on_drop: seen_on_drop.clone() };
+        async move { Ok::<_, Infallible>(http::Response::new(body)) }
+    });
+    let requests = (0..n).map(|i| {
+        let svc = svc.clone();
+        tokio::spawn(async move {
+            let req = Request::builder().header("x-request-id", format!("body-{i}")).body(()).unwrap();
+            let mut body = svc.oneshot(req).await.unwrap().into_body();
+            let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
+            assert_eq!(&first[..], b"event");
+            if !matches!(after, After::Waits) {
+                assert!(body.frame().await.is_none(), "one frame, then the end");
+            }
+            let elsewhere: ctxflow_http::RequestId = "the-dropper".parse().unwrap();
+            ctxflow_http::REQUEST_ID.sync_scope(elsewhere, move || drop(body));
+        })
+    });
+    for request in requests.collect::<Vec<_>>() {
+        request.await.unwrap();
+    }
+    sorted_reports(&mut reports, n).await
+}
+
+/// The request ids that `n` bodies' `Drop`s report, sorted as text.
+async fn sorted_reports(reports: &mut tokio::sync::mpsc::UnboundedReceiver<Option<String>>, n: usize) -> Vec<String> {
+    let mut seen = Vec::with_capacity(n);
+    for _ in 0..n {
+        seen.push(reports.recv().await.expect("a report per body").expect("a request id in the body's Drop"));
+    }
+    seen.sort();
+    seen
+}
+
+/// `prefix-0` to `prefix-{n-1}`, sorted as text.
+fn ids(prefix: &str, n: usize) -> Vec<String> {
+    let mut ids: Vec<String> = (0..n).map(|i| format!("{prefix}-{i}")).collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_response_body_dropped_unfinished_runs_its_drop_inside_the_request_context() {
+    // As hyper gives up a body when its client goes away.
+    let seen = seen_by_dropped_bodies(200, After::Waits).await;
+    assert_eq!(seen, ids("body", 200), "each body's Drop sees its own request, never the dropper's nor another's");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finished_response_body_is_dropped_inside_the_request_context() {
+    for after in [After::Ends, After::SaysItEnded] {
+        let seen = seen_by_dropped_bodies(100, after).await;
+        assert_eq!(seen, ids("body", 100), "each body's Drop sees its own request, never the dropper's nor another's");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hyper_drops_the_body_of_a_client_gone_away_inside_its_request_context() {
+    use http_body_util::BodyExt;
+    const N: usize = 20;
+    let (seen_on_drop, mut reports) = tokio::sync::mpsc::unbounded_channel();
+    let svc = ServerLayer::new().layer_fn(move |_req: Request<hyper::body::Incoming>| {
+        let body = ReportsDrop { after: After::Waits, sent: false, seen_on_drop: seen_on_drop.clone() };
+        async move { Ok::<_, Infallible>(http::Response::new(body)) }
+    });
+    let addr = serve_with_hyper(svc).await;
+    // Each client reads the first event and hangs up: hyper sees the connection close and drops
+    // the unfinished body on its connection task.
+    let clients = (0..N).map(|i| {
+        tokio::spawn(async move {
+            let req = Request::get(format!("http://{addr}/"))
+                .header("x-request-id", format!("gone-{i}"))
+                .body(Full::new(Bytes::new()))
+                .unwrap();
+            let mut body = common::client().request(req).await.unwrap().into_body();
+            let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
+            assert_eq!(&first[..], b"event");
+        })
+    });
+    for client in clients.collect::<Vec<_>>() {
+        client.await.unwrap();
+    }
+    let seen = tokio::time::timeout(Duration::from_secs(60), sorted_reports(&mut reports, N))
+        .await
+        .expect("hyper did not drop every body of a closed connection within the bound");
+    assert_eq!(seen, ids("gone", N));
 }

@@ -4,7 +4,9 @@
 //! task, which holds no request context. A streaming body (server-sent events, a body built
 //! from a stream that reads the request id) would otherwise run with nothing set. Wrapping it
 //! keeps the rule simple: everything the request's handling runs, the body included, sees the
-//! request's context.
+//! request's context. That includes the body's `Drop`: hyper drops a body it has not finished
+//! when the client goes away, and the code that then runs (a stream's cleanup, a guard that
+//! logs the disconnect) belongs to the request as much as its polls do.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -30,9 +32,22 @@ pin_project! {
     /// ```
     #[derive(Debug)]
     pub struct ScopedBody<B> {
+        // `None` only once taken by `into_inner`, or dropped.
         #[pin]
-        inner: B,
+        inner: Option<B>,
         context: Snapshot,
+        // It gave its last frame: it is not polled again.
+        ended: bool,
+    }
+
+    impl<B> PinnedDrop for ScopedBody<B> {
+        fn drop(this: Pin<&mut Self>) {
+            let mut this = this.project();
+            if this.inner.is_some() {
+                let context: &Snapshot = this.context;
+                context.sync_run(|| this.inner.set(None));
+            }
+        }
     }
 }
 
@@ -44,7 +59,7 @@ impl<B> ScopedBody<B> {
     /// assert_eq!(body.into_inner(), ());
     /// ```
     pub fn new(inner: B, context: Snapshot) -> Self {
-        ScopedBody { inner, context }
+        ScopedBody { inner: Some(inner), context, ended: false }
     }
 
     /// The wrapped body.
@@ -53,8 +68,11 @@ impl<B> ScopedBody<B> {
     /// let body = ctxflow_http::ScopedBody::new("text", ctxflow::Snapshot::empty());
     /// assert_eq!(body.into_inner(), "text");
     /// ```
-    pub fn into_inner(self) -> B {
-        self.inner
+    pub fn into_inner(mut self) -> B {
+        match self.inner.take() {
+            Some(inner) => inner,
+            None => unreachable!("only `into_inner` and `Drop` take the body, and both consume it"),
+        }
     }
 }
 
@@ -64,15 +82,32 @@ impl<B: Body> Body for ScopedBody<B> {
 
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
         let this = self.project();
-        let inner = this.inner;
-        this.context.sync_run(|| inner.poll_frame(cx))
+        if *this.ended {
+            return Poll::Ready(None);
+        }
+        let Some(mut inner) = this.inner.as_pin_mut() else { return Poll::Ready(None) };
+        let ended = this.ended;
+        this.context.sync_run(|| {
+            let frame = inner.as_mut().poll_frame(cx);
+            // Asked while the context is entered, so that the poll hyper makes to find the end
+            // of a body that has said so (a whole body, after its only frame) enters it no more.
+            *ended = match &frame {
+                Poll::Ready(None) => true,
+                Poll::Ready(Some(Ok(_))) => inner.is_end_stream(),
+                Poll::Ready(Some(Err(_))) | Poll::Pending => false,
+            };
+            frame
+        })
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.ended || self.inner.as_ref().is_none_or(B::is_end_stream)
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        match &self.inner {
+            Some(inner) if !self.ended => inner.size_hint(),
+            _ => SizeHint::with_exact(0),
+        }
     }
 }
