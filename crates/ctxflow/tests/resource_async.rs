@@ -60,14 +60,34 @@ fn a_panic_inside_sync_run_still_emits_after_and_restores() {
 #[test]
 fn wrap_fn_runs_each_call_in_the_captured_context() {
     let (log, _hook) = Log::register("bind");
-    let greet = TEST
-        .sync_scope("bind", || STORE.sync_scope("bound", || AsyncResource::new("bound-fn")))
-        .wrap_fn(|name: &str| format!("{name} in {}", STORE.get().unwrap_or("nothing")));
+    let dropped_in = Arc::new(std::sync::Mutex::new(None));
+    let state = SeesDrop(dropped_in.clone());
+    let greet = TEST.sync_scope("bind", || STORE.sync_scope("bound", || AsyncResource::new("bound-fn"))).wrap_fn(
+        move |name: &str| {
+            let _held = &state;
+            format!("{name} in {}", STORE.get().unwrap_or("nothing"))
+        },
+    );
     let id = log.only("bound-fn");
     let out = STORE.sync_scope("other", || (greet("a"), greet("b")));
     assert_eq!(out, ("a in bound".to_owned(), "b in bound".to_owned()));
-    drop(greet);
+    STORE.sync_scope("the-dropper", || drop(greet));
+    // Dropping the closure is not a call: no `before`/`after` for it, and `destroy` comes last.
     assert_eq!(log.of(id), ["init", "before", "after", "before", "after", "destroy"]);
+    let seen = *dropped_in.lock().unwrap();
+    assert_eq!(seen, Some((Some("bound"), id)), "what the closure captured is dropped in its context and ids");
+}
+
+/// The value of `STORE` and the execution id a `Drop` ran with.
+type DroppedIn = Option<(Option<&'static str>, AsyncId)>;
+
+/// Captured by a bound closure: records the context and execution id its `Drop` runs in.
+struct SeesDrop(Arc<std::sync::Mutex<DroppedIn>>);
+
+impl Drop for SeesDrop {
+    fn drop(&mut self) {
+        *self.0.lock().unwrap() = Some((STORE.get(), ctxflow::execution_id()));
+    }
 }
 
 #[test]

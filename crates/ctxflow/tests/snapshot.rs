@@ -38,6 +38,38 @@ fn wrapped_callbacks_run_in_their_capture_in_any_order() {
     });
 }
 
+/// Captured by a wrapped callback: records the value of `S` its `Drop` sees.
+struct SeesDrop(std::sync::mpsc::Sender<Option<u32>>);
+
+impl Drop for SeesDrop {
+    fn drop(&mut self) {
+        let _ = self.0.send(S.get());
+    }
+}
+
+#[test]
+fn a_wrapped_callback_drops_what_it_captured_inside_its_capture() {
+    let (seen, dropped) = std::sync::mpsc::channel();
+    // Never called: dropped by code inside another context.
+    let state = SeesDrop(seen.clone());
+    let once = S.sync_scope(1, || Snapshot::capture().wrap(move || drop(state)));
+    S.sync_scope(9, || drop(once));
+    assert_eq!(dropped.try_recv(), Ok(Some(1)));
+    // Called: dropped by the call, inside its context, as before.
+    let state = SeesDrop(seen.clone());
+    let once = S.sync_scope(2, || Snapshot::capture().wrap(move || drop(state)));
+    S.sync_scope(9, once);
+    assert_eq!(dropped.try_recv(), Ok(Some(2)));
+    // Reusable: called, then dropped elsewhere.
+    let state = SeesDrop(seen);
+    let reused = S.sync_scope(3, || Snapshot::capture().wrap_fn(move |x: u32| (x, state.0.send(None).is_ok())));
+    assert_eq!(S.sync_scope(9, || reused(5)), (5, true));
+    assert_eq!(dropped.try_recv(), Ok(None), "the call's own message");
+    S.sync_scope(9, || drop(reused));
+    assert_eq!(dropped.try_recv(), Ok(Some(3)));
+    assert_eq!(S.get(), None);
+}
+
 #[test]
 fn a_panic_in_a_wrapped_callback_restores_the_callers_context() {
     let w = S.sync_scope(1, || Snapshot::capture().wrap(|| panic!("inside")));

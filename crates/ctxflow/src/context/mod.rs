@@ -2,6 +2,7 @@
 //! snapshots. It knows nothing of resources, ids, hooks or runtimes, which are built on it.
 
 pub(crate) mod bindings;
+pub(crate) mod bound;
 pub(crate) mod current;
 pub(crate) mod error;
 pub(crate) mod forwarding;

@@ -8,6 +8,7 @@
 use std::future::Future;
 
 use super::bindings::IntoBindings;
+use super::bound::{Bound, Inside};
 use super::frame::{self, Ctx};
 use super::scope::{self, Scoped};
 use super::var::ContextVar;
@@ -155,7 +156,8 @@ impl Snapshot {
         scope::sync_run_in(self.ctx.clone(), f)
     }
 
-    /// `f`, bound to this snapshot: whoever calls it later, it runs inside this context.
+    /// `f`, bound to this snapshot: whoever calls it later, it runs inside this context. If it
+    /// is dropped without being called, what `f` captured is dropped inside this context too.
     /// Node: `AsyncLocalStorage.bind(fn)`; TC39: `Snapshot.wrap`.
     ///
     /// ```
@@ -164,10 +166,12 @@ impl Snapshot {
     /// assert_eq!(N.sync_scope(2, cb), Some(1));
     /// ```
     pub fn wrap<R>(self, f: impl FnOnce() -> R) -> impl FnOnce() -> R {
-        move || self.sync_run(f)
+        let bound = Bound::new(self, f);
+        move || bound.call_once()
     }
 
     /// A reusable callback bound to this snapshot; takes one argument (use a tuple for more).
+    /// When it is dropped, what `f` captured is dropped inside this context too.
     ///
     /// ```
     /// static N: ctxflow::ContextVar<u8> = ctxflow::ContextVar::new("n");
@@ -175,7 +179,18 @@ impl Snapshot {
     /// assert_eq!((add(1), add(2)), (11, 12));
     /// ```
     pub fn wrap_fn<A, R>(self, f: impl Fn(A) -> R) -> impl Fn(A) -> R {
-        move |a| self.sync_run(|| f(a))
+        let bound = Bound::new(self, f);
+        move |a| bound.call(a)
+    }
+}
+
+impl Inside for Snapshot {
+    fn run<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.sync_run(f)
+    }
+
+    fn drop_inside(&self, f: impl FnOnce()) {
+        self.sync_run(f);
     }
 }
 

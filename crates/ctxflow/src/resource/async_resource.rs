@@ -5,6 +5,7 @@ use std::panic::Location;
 
 use super::ids::{self, AsyncId, IdsEntered};
 use super::tracked::{Announced, Resource};
+use crate::context::bound::{Bound, Inside};
 use crate::context::current;
 use crate::context::owner::Owner;
 use crate::context::scope;
@@ -116,7 +117,12 @@ impl AsyncResource {
     pub fn sync_run<R>(&self, f: impl FnOnce() -> R) -> R {
         // After `emit_destroy` the code still runs with this resource's context and ids, but
         // without `before`/`after`: `destroy` stays the last event.
-        let announce = self.res.id != AsyncId::NONE;
+        self.run_inside(self.res.id != AsyncId::NONE, f)
+    }
+
+    /// Runs `f` inside the captured context and ids; between `before` and `after` if
+    /// `announce`.
+    fn run_inside<R>(&self, announce: bool, f: impl FnOnce() -> R) -> R {
         scope::sync_run_in(self.res.ctx.clone(), || {
             let _ids = IdsEntered::new((self.id, self.res.trigger), Owner::running());
             let _announced = Announced::new(self.id, announce);
@@ -125,7 +131,9 @@ impl AsyncResource {
     }
 
     /// `f`, bound to this resource: each call runs it through [`sync_run`](Self::sync_run).
-    /// The resource is destroyed when the returned closure is dropped. Node:
+    /// When the returned closure is dropped, what `f` captured is dropped inside the resource's
+    /// context and ids (without `before`/`after`: it is not a call), then the resource is
+    /// destroyed. Node:
     /// `asyncResource.bind(fn)`.
     ///
     /// ```
@@ -135,7 +143,8 @@ impl AsyncResource {
     /// assert_eq!(double(2), 42);
     /// ```
     pub fn wrap_fn<A, R>(self, f: impl Fn(A) -> R) -> impl Fn(A) -> R {
-        move |a| self.sync_run(|| f(a))
+        let bound = Bound::new(self, f);
+        move |a| bound.call(a)
     }
 
     /// Emits `destroy` now instead of at drop. Calling it again (or dropping later) does
@@ -170,5 +179,15 @@ impl std::fmt::Debug for AsyncResource {
             .field("id", &self.id)
             .field("trigger", &self.res.trigger)
             .finish()
+    }
+}
+
+impl Inside for AsyncResource {
+    fn run<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.sync_run(f)
+    }
+
+    fn drop_inside(&self, f: impl FnOnce()) {
+        self.run_inside(false, f);
     }
 }
