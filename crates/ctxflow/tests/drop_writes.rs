@@ -4,6 +4,7 @@
 //! another request's), and what it reads, scopes, sets and enters there works as anywhere else
 //! and leaves nothing behind. (docs/semantics.md, "Values released".)
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use ctxflow::{ContextVar, SetError, Snapshot};
@@ -179,6 +180,46 @@ fn values_released_in_many_ctxflow_tasks_and_aborts_see_their_own_task_or_its_ca
     drop(rt);
     // The task's writes went into its own scope: when it ends, the spawner's capture is left.
     check_tasks(&log, None);
+}
+
+#[test]
+fn a_blocking_job_aborted_before_it_starts_releases_what_it_holds_inside_its_own_context() {
+    let log = Log::default();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).max_blocking_threads(1).build().unwrap();
+    rt.block_on(async {
+        // The pool's only thread runs this until released, so the jobs spawned next wait in its
+        // queue: aborted there, they never start, and the pool drops them when it pops them.
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let (started, has_started) = tokio::sync::oneshot::channel();
+        let busy = tokio::task::spawn_blocking(move || {
+            started.send(()).unwrap();
+            released.recv().unwrap();
+        });
+        has_started.await.unwrap();
+        let jobs: Vec<_> = (0..100u64)
+            .map(|n| {
+                let (value, ran) = (WritesOnDrop(log.clone(), n), ran.clone());
+                REQUEST.sync_scope(n, || {
+                    ctxflow::spawn_blocking(move || {
+                        ran.fetch_add(1, Ordering::Relaxed);
+                        drop(value);
+                    })
+                })
+            })
+            .collect();
+        jobs.iter().for_each(|job| job.abort());
+        release.send(()).unwrap();
+        busy.await.unwrap();
+        for job in jobs {
+            assert!(job.await.unwrap_err().is_cancelled());
+        }
+    });
+    assert_eq!(ran.load(Ordering::Relaxed), 0, "no aborted job started");
+    let mut logged = logged(&log);
+    logged.sort_by_key(|(tag, _)| *tag);
+    // Released on the pool's thread, outside any scope, yet inside the job's own context.
+    assert_eq!(logged, (0..100).map(|n| (n, clean(Some(n)))).collect::<Vec<_>>());
 }
 
 #[cfg(all(feature = "runtime", tokio_unstable))]

@@ -4,11 +4,23 @@
 
 mod hooks_support;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use ctxflow::AsyncId;
 use hooks_support::{Log, TEST, runtime};
 use tokio::sync::{Notify, oneshot};
+
+/// What a [`DropProbe`]'s `Drop` saw: `TEST`, and the execution id.
+type Seen = Arc<Mutex<Option<(Option<&'static str>, AsyncId)>>>;
+
+/// A value that records what its `Drop` sees.
+struct DropProbe(Seen);
+
+impl Drop for DropProbe {
+    fn drop(&mut self) {
+        *self.0.lock().unwrap() = Some((TEST.get(), ctxflow::execution_id()));
+    }
+}
 
 #[test]
 fn a_task_gets_init_runs_resolve_in_its_last_poll_and_destroy() {
@@ -99,19 +111,14 @@ fn a_panicking_task_gets_before_after_destroy() {
 
 #[test]
 fn a_cancelled_future_is_dropped_inside_its_context_and_ids() {
-    static SEEN: std::sync::Mutex<Option<(Option<&str>, AsyncId)>> = std::sync::Mutex::new(None);
-    struct Probe;
-    impl Drop for Probe {
-        fn drop(&mut self) {
-            *SEEN.lock().unwrap() = Some((TEST.get(), ctxflow::execution_id()));
-        }
-    }
+    let seen = Seen::default();
     let (log, _hook) = Log::register("drop-ctx");
     let rt = runtime();
+    let probe = DropProbe(seen.clone());
     rt.block_on(TEST.scope("drop-ctx", async {
         let (started_tx, started) = oneshot::channel();
         let handle = ctxflow::spawn(async move {
-            let _probe = Probe;
+            let _probe = probe;
             started_tx.send(()).unwrap();
             std::future::pending::<()>().await
         });
@@ -120,7 +127,7 @@ fn a_cancelled_future_is_dropped_inside_its_context_and_ids() {
         let _ = handle.await;
     }));
     let id = log.only("task");
-    assert_eq!(*SEEN.lock().unwrap(), Some((Some("drop-ctx"), id)));
+    assert_eq!(*seen.lock().unwrap(), Some((Some("drop-ctx"), id)));
 }
 
 #[test]
@@ -154,16 +161,24 @@ fn blocking_jobs_and_threads_get_one_run() {
 }
 
 #[test]
-fn a_blocking_job_that_never_ran_gets_init_and_destroy_only() {
+fn a_blocking_job_that_never_ran_gets_init_and_destroy_only_and_is_dropped_inside_its_ids() {
+    let seen = Seen::default();
     let (log, _hook) = Log::register("blocking-never-ran");
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
     let handle = rt.handle().clone();
     rt.shutdown_background();
     // The pool is shut down: tokio drops the job without running it.
     let _entered = handle.enter();
-    let job = TEST.sync_scope("blocking-never-ran", || ctxflow::spawn_blocking(|| unreachable!("never runs")));
+    let probe = DropProbe(seen.clone());
+    let job = TEST.sync_scope("blocking-never-ran", || {
+        ctxflow::spawn_blocking(move || {
+            let _probe = probe;
+            unreachable!("never runs")
+        })
+    });
     let id = log.only("blocking");
     assert_eq!(log.of(id), ["init", "destroy"]);
+    assert_eq!(*seen.lock().unwrap(), Some((Some("blocking-never-ran"), id)));
     drop(job);
 }
 

@@ -11,6 +11,7 @@ use std::panic::Location;
 use tokio::task::{AbortHandle, JoinHandle, JoinSet};
 
 use super::task::Task;
+use crate::resource::job::Job;
 use crate::resource::tracked::Resource;
 
 /// Runs `spawn`, which hands a ctxflow `Task` to tokio. The `Task` tracks itself; an opted-in
@@ -41,7 +42,9 @@ where
     self_tracked(|| tokio::spawn(task))
 }
 
-/// `tokio::task::spawn_blocking`, inheriting the current context.
+/// `tokio::task::spawn_blocking`, inheriting the current context. A job that tokio drops
+/// without running it (aborted while it waits in the queue, or spawned once the pool has shut
+/// down) is dropped inside that context too, as an aborted task's future is.
 ///
 /// ```
 /// static USER: ctxflow::ContextVar<&str> = ctxflow::ContextVar::new("user");
@@ -56,8 +59,8 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    let res = Resource::spawned("blocking", Location::caller());
-    tokio::task::spawn_blocking(move || res.run_once(f))
+    let job = Job::spawned("blocking", Location::caller(), f);
+    tokio::task::spawn_blocking(move || job.run())
 }
 
 /// `tokio::task::spawn_local`, inheriting the current context. Needs a `LocalSet` or a local
@@ -127,8 +130,8 @@ impl<T: 'static> JoinSetExt<T> for JoinSet<T> {
         F: FnOnce() -> T + Send + 'static,
         T: Send,
     {
-        let res = Resource::spawned("blocking", Location::caller());
-        self.spawn_blocking(move || res.run_once(f))
+        let job = Job::spawned("blocking", Location::caller(), f);
+        self.spawn_blocking(move || job.run())
     }
 
     #[track_caller]

@@ -9,7 +9,7 @@ use std::io;
 use std::panic::Location;
 use std::thread::JoinHandle;
 
-use crate::resource::tracked::Resource;
+use crate::resource::job::Job;
 
 /// `std::thread::spawn`, inheriting the current context.
 ///
@@ -24,8 +24,8 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let res = Resource::spawned("thread", Location::caller());
-    std::thread::spawn(move || res.run_once(f))
+    let job = Job::spawned("thread", Location::caller(), f);
+    std::thread::spawn(move || job.run())
 }
 
 /// `std::thread::Builder`, whose threads inherit the current context.
@@ -71,8 +71,8 @@ impl Builder {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let res = Resource::spawned("thread", Location::caller());
-        self.inner.spawn(move || res.run_once(f))
+        let job = Job::spawned("thread", Location::caller(), f);
+        self.inner.spawn(move || job.run())
     }
 
     /// Spawns a scoped thread (see [`std::thread::scope`]) with the current context.
@@ -95,7 +95,7 @@ impl Builder {
         F: FnOnce() -> T + Send + 'scope,
         T: Send + 'scope,
     {
-        let res = Resource::spawned("thread", Location::caller());
-        self.inner.spawn_scoped(scope, move || res.run_once(f))
+        let job = Job::spawned("thread", Location::caller(), f);
+        self.inner.spawn_scoped(scope, move || job.run())
     }
 }

@@ -5,4 +5,5 @@
 pub(crate) mod async_resource;
 pub mod hooks;
 pub(crate) mod ids;
+pub(crate) mod job;
 pub(crate) mod tracked;

@@ -40,10 +40,9 @@ impl Resource {
     }
 
     /// Enters the resource's context and ids without `before`/`after`: for dropping a
-    /// cancelled task's future, which is not a run of its code (a task cancelled before its
-    /// first poll gets `init` and `destroy` only), but whose `Drop` code must still see the
-    /// task's context and ids.
-    #[cfg(feature = "tokio")]
+    /// cancelled task's future or a job that never ran, which is not a run of its code (a task
+    /// cancelled before its first poll gets `init` and `destroy` only), but whose `Drop` code
+    /// must still see the resource's context and ids.
     pub(crate) fn enter_silently(&mut self) -> Running<'_> {
         let ids = (self.id, self.trigger);
         Running::new(&mut self.ctx, ids, false)
@@ -62,12 +61,6 @@ impl Resource {
     #[cfg(all(feature = "runtime", tokio_unstable, not(loom)))]
     pub(crate) fn from_parts(ctx: Ctx, id: AsyncId, trigger: AsyncId) -> Resource {
         Resource { ctx, id, trigger }
-    }
-
-    /// Runs `f` as this resource's code, then retires the resource.
-    pub(crate) fn run_once<R>(mut self, f: impl FnOnce() -> R) -> R {
-        let _running = self.enter();
-        f()
     }
 }
 

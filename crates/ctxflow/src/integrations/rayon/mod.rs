@@ -44,7 +44,7 @@ use std::panic::Location;
 use crate::context::current::WritesRefused;
 use crate::context::error::SetError;
 use crate::context::scope::sync_run_in;
-use crate::resource::tracked::Resource;
+use crate::resource::job::Job;
 
 /// Runs `wait`, which blocks on rayon work, outside any context (see the module docs). The
 /// jobs the thread runs meanwhile are not the waiter's, and one job's write there would be the
@@ -74,8 +74,8 @@ pub fn spawn<F>(f: F)
 where
     F: FnOnce() + Send + 'static,
 {
-    let res = Resource::spawned("rayon", Location::caller());
-    rayon::spawn(move || res.run_once(f));
+    let job = Job::spawned("rayon", Location::caller(), f);
+    rayon::spawn(move || job.run());
 }
 
 /// `rayon::join`, both closures inheriting the current context (wherever rayon runs them).
@@ -94,8 +94,8 @@ where
     RB: Send,
 {
     let at = Location::caller();
-    let (ra, rb) = (Resource::spawned("rayon", at), Resource::spawned("rayon", at));
-    outside_any_context(|| rayon::join(move || ra.run_once(a), move || rb.run_once(b)))
+    let (a, b) = (Job::spawned("rayon", at, a), Job::spawned("rayon", at, b));
+    outside_any_context(|| rayon::join(move || a.run(), move || b.run()))
 }
 
 /// Running work on a specific rayon [`ThreadPool`](rayon::ThreadPool) with the current context.
@@ -139,8 +139,8 @@ impl ThreadPoolExt for rayon::ThreadPool {
         OP: FnOnce() -> R + Send,
         R: Send,
     {
-        let res = Resource::spawned("rayon", Location::caller());
-        outside_any_context(|| self.install(move || res.run_once(op)))
+        let job = Job::spawned("rayon", Location::caller(), op);
+        outside_any_context(|| self.install(move || job.run()))
     }
 
     #[track_caller]
@@ -148,7 +148,7 @@ impl ThreadPoolExt for rayon::ThreadPool {
     where
         F: FnOnce() + Send + 'static,
     {
-        let res = Resource::spawned("rayon", Location::caller());
-        self.spawn(move || res.run_once(f));
+        let job = Job::spawned("rayon", Location::caller(), f);
+        self.spawn(move || job.run());
     }
 }

@@ -6,7 +6,7 @@
 
 use std::panic::Location;
 
-use crate::resource::tracked::Resource;
+use crate::resource::job::Job;
 
 /// `rayon::scope`: `op` and every closure spawned on the scope (transitively) see the context
 /// current where they were spawned.
@@ -30,9 +30,9 @@ where
     OP: FnOnce(&Scope<'_, 'scope>) -> R + Send,
     R: Send,
 {
-    let res = Resource::spawned("rayon", Location::caller());
+    let job = Job::spawned("rayon", Location::caller(), op);
     // The scope waits for its jobs after `op` returns, outside `op`'s context.
-    super::outside_any_context(|| rayon::scope(move |s| res.run_once(|| op(&Scope { inner: s }))))
+    super::outside_any_context(|| rayon::scope(move |s| job.run_with(|op| op(&Scope { inner: s }))))
 }
 
 /// A [`rayon::Scope`] whose [`spawn`](Self::spawn) passes the current context on.
@@ -55,8 +55,8 @@ impl<'a, 'scope> Scope<'a, 'scope> {
     where
         BODY: FnOnce(&Scope<'_, 'scope>) + Send + 'scope,
     {
-        let res = Resource::spawned("rayon", Location::caller());
-        self.inner.spawn(move |s| res.run_once(|| body(&Scope { inner: s })));
+        let job = Job::spawned("rayon", Location::caller(), body);
+        self.inner.spawn(move |s| job.run_with(|body| body(&Scope { inner: s })));
     }
 
     /// The underlying rayon scope, for rayon APIs that take one (what is spawned through it
