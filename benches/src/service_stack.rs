@@ -7,6 +7,12 @@
 //! `io::sink()`, so their formatting is paid and nothing is written.
 //!
 //! - `stack_bare`: no request context at all; plain `tokio::spawn`.
+//! - `stack_by_hand`: the same features as `stack_ctxflow`, with no context library: the
+//!   handler reads the trace and request id from the headers (ctxflow-http's parsers, as
+//!   `ServerLayer` does), passes them along as arguments, logs them as each event's own fields,
+//!   moves them into the plain `tokio::spawn`ed task, and writes the outgoing call's
+//!   `traceparent` and `x-request-id` itself. What these features cost wherever the context
+//!   lives: the floor for `stack_ctxflow`.
 //! - `stack_ctxflow`: ctxflow-http's `ServerLayer` (trace and request id from the headers),
 //!   ctxflow-tracing's fields (request id, trace id) on every event, `ctxflow::spawn`, and
 //!   `ClientLayer` on the outgoing call.
@@ -23,12 +29,13 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{Request as Incoming, State};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use bytes::Bytes;
 use ctxflow::runtime::BuilderExt;
-use http::{Request, Response, Uri};
+use ctxflow_http::{ExtractOptions, IncomingContext, RequestId, TraceContext};
+use http::{HeaderValue, Request, Response, Uri};
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -44,7 +51,7 @@ use tracing_subscriber::fmt::format::{DefaultFields, Format};
 use tracing_subscriber::layer::SubscriberExt;
 
 /// The variants of the stack comparison, in report order.
-pub const STACK_VARIANTS: [&str; 4] = ["stack_bare", "stack_ctxflow", "stack_automatic", "stack_otel"];
+pub const STACK_VARIANTS: [&str; 5] = ["stack_bare", "stack_by_hand", "stack_ctxflow", "stack_automatic", "stack_otel"];
 
 /// Whether `variant` carries ctxflow's context (its layers, fields and spawned task's context).
 fn uses_ctxflow(variant: &str) -> bool {
@@ -61,9 +68,42 @@ struct Calls {
     variant: &'static str,
 }
 
+/// What `stack_by_hand` reads from a request's headers and passes along.
+#[derive(Clone)]
+struct Ids {
+    request_id: RequestId,
+    trace: TraceContext,
+}
+
+impl Ids {
+    /// What `ServerLayer` reads: the trace continued from the `traceparent` (a new one without),
+    /// the request id received (a new one without).
+    fn of(req: &Incoming) -> Ids {
+        let IncomingContext { request_id, trace, .. } =
+            IncomingContext::from_headers(req.headers(), &ExtractOptions::default());
+        Ids { request_id, trace }
+    }
+
+    /// The outgoing call's headers, as `ClientLayer` writes them: a `traceparent` with a new
+    /// parent-id, and the request id.
+    fn write_into(&self, req: &mut Request<Empty<Bytes>>) {
+        let headers = req.headers_mut();
+        if let Ok(value) = HeaderValue::try_from(self.trace.child().to_string()) {
+            headers.insert(ctxflow_http::header::TRACEPARENT, value);
+        }
+        if let Ok(value) = HeaderValue::from_str(self.request_id.as_str()) {
+            headers.insert(ctxflow_http::header::REQUEST_ID, value);
+        }
+    }
+}
+
 impl Calls {
-    async fn downstream(&self) -> u16 {
-        let req = Request::get(self.downstream.clone()).body(Empty::new()).expect("a request");
+    /// The downstream call's status; `ids` are written into it by hand (`stack_by_hand`).
+    async fn downstream(&self, ids: Option<&Ids>) -> u16 {
+        let mut req = Request::get(self.downstream.clone()).body(Empty::new()).expect("a request");
+        if let Some(ids) = ids {
+            ids.write_into(&mut req);
+        }
         let res = match self.variant {
             v if uses_ctxflow(v) => ctxflow_http::ClientLayer::new().layer(self.client.clone()).oneshot(req).await,
             "stack_otel" => {
@@ -106,9 +146,27 @@ impl Calls {
 async fn handler(State(calls): State<Calls>) -> &'static str {
     tracing::info!(route = "/", "request received");
     let spawned = calls.spawned().await;
-    let status = calls.downstream().await;
+    let status = calls.downstream(None).await;
     tracing::info!(status, spawned, "downstream answered");
     if spawned == 1 { "ok" } else { "the spawned task ran without the request's context" }
+}
+
+/// [`handler`] with the ids passed by hand (`stack_by_hand`): the same events, each with the
+/// fields that `stack_ctxflow` adds from the context.
+async fn by_hand(State(calls): State<Calls>, req: Incoming) -> &'static str {
+    let ids = Ids::of(&req);
+    let (request_id, trace_id) = (&ids.request_id, ids.trace.trace_id);
+    tracing::info!(route = "/", request_id = %request_id, trace_id = %trace_id, "request received");
+    let child = ids.clone();
+    let spawned = tokio::spawn(async move {
+        let (request_id, trace_id) = (&child.request_id, child.trace.trace_id);
+        tracing::info!(step = "child", request_id = %request_id, trace_id = %trace_id, "spawned work");
+    })
+    .await
+    .map_or(0, |()| 1);
+    let status = calls.downstream(Some(&ids)).await;
+    tracing::info!(status, spawned, request_id = %request_id, trace_id = %trace_id, "downstream answered");
+    "ok"
 }
 
 /// Installs the variant's subscriber (and, for `stack_otel`, the propagator).
@@ -164,7 +222,8 @@ pub fn serve(variant: &str, downstream: SocketAddr) {
     listen_and_serve_on(runtime.enable_all().build().expect("a runtime"), |listener| async move {
         let client = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(64).build_http();
         let downstream = format!("http://{downstream}/").parse().expect("a downstream uri");
-        let app = Router::new().route("/", get(handler)).with_state(Calls { downstream, client, variant });
+        let route = if variant == "stack_by_hand" { get(by_hand) } else { get(handler) };
+        let app = Router::new().route("/", route).with_state(Calls { downstream, client, variant });
         match variant {
             v if uses_ctxflow(v) => serve_with(listener, ctxflow_http::ServerLayer::new().layer(app)).await,
             "stack_otel" => {

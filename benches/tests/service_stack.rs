@@ -53,7 +53,13 @@ async fn call(port: u16) -> (u16, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_variant_answers_and_the_traced_ones_pass_the_trace_on() {
-    let variants = [("stack_bare", false), ("stack_ctxflow", true), ("stack_automatic", true), ("stack_otel", true)];
+    let variants = [
+        ("stack_bare", false),
+        ("stack_by_hand", true),
+        ("stack_ctxflow", true),
+        ("stack_automatic", true),
+        ("stack_otel", true),
+    ];
     for (variant, propagates) in variants {
         let (port, seen) = downstream().await;
         let server = start(variant, port);

@@ -180,6 +180,7 @@ pub const ORDER: &[&str] = &[
     "ctxflow_runtime",
     "ctxflow_layer",
     "stack_bare",
+    "stack_by_hand",
     "stack_ctxflow",
     "stack_automatic",
     "stack_otel",
@@ -225,7 +226,7 @@ pub const HTTP: &[Group] = &[
     group(
         "stack_cpu_per_request",
         "HTTP service: CPU per request",
-        "server CPU time per request of the service users run (a log line before and after, one spawned task that logs, one downstream HTTP call; every request carries a traceparent): no context (`stack_bare`), ctxflow (`ServerLayer`, log fields, `ctxflow::spawn`, `ClientLayer`), the same with plain `tokio::spawn` on ctxflow's automatic runtime (`stack_automatic`), tracing + OpenTelemetry (`TraceLayer`, tracing-opentelemetry, opentelemetry-http extract and inject)",
+        "server CPU time per request of the service users run (a log line before and after, one spawned task that logs, one downstream HTTP call; every request carries a traceparent): no context (`stack_bare`), the same ids by hand with no context library (`stack_by_hand`: parsed from the headers, passed as arguments, logged as each event's fields, written into the outgoing call), ctxflow (`ServerLayer`, log fields, `ctxflow::spawn`, `ClientLayer`), the same with plain `tokio::spawn` on ctxflow's automatic runtime (`stack_automatic`), tracing + OpenTelemetry (`TraceLayer`, tracing-opentelemetry, opentelemetry-http extract and inject)",
         "stack_bare",
         true,
     ),
