@@ -26,6 +26,9 @@ pub struct Group {
     pub ops: u64,
     /// Units (requests, tasks) in one operation: the count is per unit.
     pub units: u64,
+    /// Whether the probe also reports its cache misses: only a group with many tasks in flight
+    /// has any to speak of (one task at a time stays in the cache).
+    pub many_in_flight: bool,
     /// Runs its workload for a contender: [`drive`] for the group's workload.
     drive: fn(&str, u64) -> bool,
 }
@@ -44,8 +47,22 @@ const ALL: &[&str] =
 
 /// The groups, in report order.
 pub const GROUPS: &[Group] = &[
-    Group { name: "requests10k", contenders: ALL, ops: 1, units: REQUESTS, drive: drive::<Requests> },
-    Group { name: "awaits20_mt", contenders: ALL, ops: 4_000, units: 1, drive: drive::<SpawnAwaits> },
+    Group {
+        name: "requests10k",
+        contenders: ALL,
+        ops: 1,
+        units: REQUESTS,
+        many_in_flight: true,
+        drive: drive::<Requests>,
+    },
+    Group {
+        name: "awaits20_mt",
+        contenders: ALL,
+        ops: 4_000,
+        units: 1,
+        many_in_flight: false,
+        drive: drive::<SpawnAwaits>,
+    },
 ];
 
 /// The group called `name`.

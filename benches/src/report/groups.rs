@@ -162,6 +162,13 @@ pub const INSTR: &[Group] = &[
         "tokio",
         false,
     ),
+    group(
+        "misses_requests10k",
+        "10 000 requests (L1 data misses)",
+        "first-level data cache misses per request of `requests10k_mt`, in the run counted above, with valgrind's simulated caches (shared by the two workers, since valgrind runs one thread at a time): the memory a contender's polls and reads touch, with 10 000 requests in flight",
+        "tokio",
+        false,
+    ),
 ];
 
 /// The order contenders are listed in; names not listed come after, in the order first seen.

@@ -198,7 +198,9 @@ fn method(out: &mut String) {
          runs (one batch of 10 000 requests; 4 000 spawned tasks of 20 awaits), less a run of none, per request or \
          per task. Their two workers steal and park differently from run to run: most runs count within a percent \
          of each other, and now and then one counts up to a fifth more, when the idle worker spins and steals \
-         more than usual. The HTTP service's \
+         more than usual. The runs of `requests10k` simulate the caches too (`--cache-sim=yes`), and the run \
+         counted also gives its first-level data cache misses, less the start-up's: valgrind runs one thread at a \
+         time, so the two workers share one simulated cache. The HTTP service's \
          (`scripts/layer-instructions.sh --stack`): each variant's server under `valgrind --tool=callgrind`, \
          counting switched on after a one-second warm-up, then a bounded `wrk` run; its count over the requests \
          served. User space only: the kernel's socket work is not counted.",
