@@ -2,9 +2,10 @@
 //! run inside the resource's context and ids, and dropped inside them if it never runs.
 //!
 //! A pool may drop a job it has not started: tokio's blocking pool drops a job aborted while it
-//! waits in the queue, and one spawned once the pool has shut down. What the closure captured then belongs to the spawner's request,
-//! and its `Drop` is that request's code, as a cancelled task's future is (`Task`): it sees the
-//! job's context, never that of the pool thread or of whoever shut the pool down.
+//! waits in the queue, and one spawned once the pool has shut down. What the closure captured
+//! then belongs to the spawner's request, and its `Drop` is that request's code, as a cancelled
+//! task's future is (`Task`): it sees the job's context, never that of the pool thread or of
+//! whoever shut the pool down.
 //!
 //! The same rule as `context::bound::Bound` (a callback bound to a snapshot or an
 //! `AsyncResource`), held apart because of how each enters its context: a bound callback may be
