@@ -13,6 +13,7 @@ pub mod contenders;
 pub mod counted_tasks;
 pub mod hook;
 pub mod http_requests;
+pub mod interleaved;
 pub mod log_events;
 pub mod polling;
 pub mod record;
