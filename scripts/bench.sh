@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every benchmark side by side and writes docs/benchmarks.md and docs/benchmarks.svg:
-# the criterion suites (ctxflow vs plain tokio, task_local!, tracing, opentelemetry, with a
-# no-op hook, and the automatic-propagation runtime), Node's AsyncLocalStorage and createHook
+# the criterion suite of synchronous costs and the task workloads timed interleaved (ctxflow vs
+# plain tokio, task_local!, tracing, opentelemetry, with a no-op hook, and the
+# automatic-propagation runtime), Node's AsyncLocalStorage and createHook
 # on the same workloads, the memory probe, and the HTTP probes under wrk (axum with and without
 # the ctxflow-http layer; the service users run, with no context, with ctxflow and with
 # tracing + OpenTelemetry). Then prints each cost budget with PASS/MISS.
@@ -9,7 +10,8 @@
 #   scripts/bench.sh [rounds]        # default 2 rounds: about 18 minutes on 2 cores, build included (3 rounds: 22)
 #
 # The suites run in rounds; the contenders' order is reversed every other round, and every
-# ratio pairs two figures of the same round. Ratios only: the machine is shared and noisy.
+# ratio pairs two figures of the same round. The task workloads interleave their contenders
+# batch by batch within a round (benches/src/interleaved.rs). Ratios only: the machine is shared and noisy.
 # Nothing here is a pass/fail test: a MISS is a figure to act on, not a failed build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,9 +21,9 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
 RESULTS="$CARGO_TARGET_DIR/bench-results/$(date -u +%Y%m%d-%H%M%S)"
 # Overridable for a quick smoke run, e.g. CTXFLOW_BENCH_QUICK=1 scripts/bench.sh 1.
 if [[ -n ${CTXFLOW_BENCH_QUICK:-} ]]; then
-  CRITERION_ARGS=(--warm-up-time 0.2 --measurement-time 0.3) HTTP_SECONDS=1 NODE_SECONDS=0.3
+  CRITERION_ARGS=(--warm-up-time 0.2 --measurement-time 0.3) HTTP_SECONDS=1 NODE_SECONDS=0.3 TASK_SECONDS=0.5
 else
-  CRITERION_ARGS=(--warm-up-time 1 --measurement-time 2) HTTP_SECONDS=4 NODE_SECONDS=2
+  CRITERION_ARGS=(--warm-up-time 1 --measurement-time 2) HTTP_SECONDS=4 NODE_SECONDS=2 TASK_SECONDS=15
 fi
 HTTP_CONNECTIONS=32
 mkdir -p "$RESULTS"
@@ -41,9 +43,9 @@ run cargo build --release -p ctxflow-benches --bins
 # Built once and run by path, so every round measures the same code even if the tree changes.
 run cargo bench -p ctxflow-benches --no-run 2>&1 | tee "$RESULTS/build.log" >&2
 bench_exe() { sed -n "s|.*Executable benches/$1.rs (\(.*\))|\1|p" "$RESULTS/build.log" | tail -1; }
-MICRO=$(bench_exe micro) TASKS=$(bench_exe tasks)
-if [[ ! -x $MICRO || ! -x $TASKS ]]; then
-  echo "could not find the criterion bench executables in $RESULTS/build.log" >&2
+MICRO=$(bench_exe micro)
+if [[ ! -x $MICRO ]]; then
+  echo "could not find the criterion bench executable in $RESULTS/build.log" >&2
   exit 1
 fi
 
@@ -69,9 +71,8 @@ for round in $(seq 1 "$ROUNDS"); do
   step "round $round/$ROUNDS: criterion, synchronous costs"
   note "cargo bench -p ctxflow-benches --bench micro -- ${CRITERION_ARGS[*]}   # run as its built executable"
   CRITERION_HOME="$out/criterion" "$MICRO" --bench "${CRITERION_ARGS[@]}" >"$out/micro.log" 2>&1
-  step "round $round/$ROUNDS: criterion, tasks on tokio runtimes"
-  note "cargo bench -p ctxflow-benches --bench tasks -- ${CRITERION_ARGS[*]}   # run as its built executable"
-  CRITERION_HOME="$out/criterion" "$TASKS" --bench "${CRITERION_ARGS[@]}" >"$out/tasks.log" 2>&1
+  step "round $round/$ROUNDS: tasks on tokio runtimes, contenders interleaved"
+  run "$CARGO_TARGET_DIR/release/interleaved" "$TASK_SECONDS" >"$out/tasks.jsonl"
 
   if command -v node >/dev/null; then
     step "round $round/$ROUNDS: Node ${node_variants[*]}"

@@ -4,8 +4,9 @@
 //! one implementation of [`Contender`], and every workload is written once, generically, so a
 //! ratio between two contenders measures the context library and nothing else: the same
 //! futures, the same awaits, the same spawns, the same runtime. `scripts/bench.sh` runs the
-//! criterion suite (`benches/context.rs`), the memory probe (`src/bin/mem.rs`), the Node
-//! scripts (`node/`) and the HTTP probe, then `src/bin/report.rs` writes docs/benchmarks.md.
+//! criterion suite of synchronous costs (`benches/micro.rs`), the task workloads interleaved
+//! (`src/bin/interleaved.rs`), the instruction, memory and HTTP probes (`src/bin/`) and the
+//! Node scripts (`node/`), then `src/bin/report.rs` writes docs/benchmarks.md.
 
 pub mod by_name;
 pub mod child_server;

@@ -26,7 +26,7 @@ use ctxflow_benches::sync_ops::{self, COUNTED_ONLY, GROUPS, Times};
 
 /// Runs `n` operations `name` of `group`; false if there is no such operation.
 fn run(group: &str, name: &str, n: u64) -> bool {
-    match counted_tasks::group(group) {
+    match counted_tasks::GROUPS.iter().find(|g| g.name == group) {
         Some(g) => g.run(name, n),
         None => sync_ops::run(group, name, &mut Times(n)),
     }

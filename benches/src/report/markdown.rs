@@ -186,15 +186,21 @@ fn memory(out: &mut String, r: &Results) {
 fn method(out: &mut String) {
     let _ = writeln!(out, "\n## Method\n");
     for line in [
-        "- **Time** (`benches/benches/{micro,tasks}.rs`): criterion, 1 s of warm-up and 2 s of measurement per \
-         contender and round; a figure is criterion's median time per iteration. Every workload is written once, \
-         generically, so contenders differ only in how they carry the context (`benches/src/workloads.rs`).",
+        "- **Time**, synchronous operations (`benches/benches/micro.rs`): criterion, 1 s of warm-up and 2 s of \
+         measurement per contender and round; a figure is criterion's median time per iteration.",
+        "- **Time**, tasks on tokio runtimes (`target/release/interleaved`, `benches/src/interleaved.rs`): every \
+         contender on a runtime of its own, one batch each in turn (a few tens of milliseconds: 10 000 requests, or \
+         thousands of tasks), over and over for 15 s a group and round, each pass starting at another contender \
+         and every other pass in reverse; a figure is the contender's median batch, per operation. Timed one after \
+         another for seconds each, two contenders meet different loads of this shared machine, and their ratio \
+         carries the difference; interleaved, they meet the same. Every workload is written once, generically, so \
+         contenders differ only in how they carry the context (`benches/src/workloads.rs`).",
         "- **Ratios**: each contender's figure over its baseline's *from the same round*, then the median and the \
-         range over rounds. Rounds alternate the contenders' order, so drift of the machine within a round does not \
-         favour whoever runs first.",
+         range over rounds. Rounds alternate the criterion suite's order, so drift of the machine within a round \
+         does not favour whoever runs first.",
         "- **Instructions** (`target/release/instr probe`): each synchronous operation run n and 2n times under \
          `valgrind --tool=cachegrind`, the difference over n: exact, and unmoved by load. The multi-thread workloads \
-         (`requests10k`, `awaits20_mt`) as the `tasks` bench runs them, every thread counted: the lowest of five \
+         (`requests10k`, `awaits20_mt`) as they are timed, every thread counted: the lowest of five \
          runs (one batch of 10 000 requests; 4 000 spawned tasks of 20 awaits), less a run of none, per request or \
          per task. Their two workers steal and park differently from run to run: most runs count within a percent \
          of each other, and now and then one counts up to a fifth more, when the idle worker spins and steals \
