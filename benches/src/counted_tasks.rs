@@ -8,7 +8,7 @@
 //! Not among `sync_ops.rs`' groups: those are synchronous operations that criterion times too,
 //! one call at a time, where these run as the timed groups run them.
 
-use crate::interleaved::{self, CONTENDERS};
+use crate::interleaved;
 use crate::workloads::REQUESTS;
 
 /// A counted group of the probe.
@@ -17,8 +17,6 @@ pub struct Group {
     pub name: &'static str,
     /// The timed group whose workload it counts.
     timed: &'static str,
-    /// The contenders it runs.
-    pub contenders: &'static [&'static str],
     /// Operations in one counted run.
     pub ops: u64,
     /// Units (requests, tasks) in one operation: the count is per unit.
@@ -29,42 +27,29 @@ pub struct Group {
 }
 
 impl Group {
-    /// Runs `ops` operations for contender `name`, as one batch of the timed group; false if
-    /// the group lists no such contender.
+    /// Runs `ops` operations for contender `name` (one of the timed groups' contenders), as one
+    /// batch of the timed group; false if there is no such contender.
     pub fn run(&self, name: &str, ops: u64) -> bool {
-        let timer = self.contenders.contains(&name).then(|| interleaved::group(self.timed)?.timer_of(name, ops));
-        timer.flatten().map(|mut run_batch| run_batch()).is_some()
+        let timer = interleaved::group(self.timed).and_then(|g| g.timer_of(name, ops));
+        timer.map(|mut run_batch| run_batch()).is_some()
     }
 }
 
 /// The groups, in report order.
 pub const GROUPS: &[Group] = &[
-    Group {
-        name: "requests10k",
-        timed: "requests10k_mt",
-        contenders: CONTENDERS,
-        ops: 1,
-        units: REQUESTS,
-        many_in_flight: true,
-    },
-    Group {
-        name: "awaits20_mt",
-        timed: "awaits20_mt",
-        contenders: CONTENDERS,
-        ops: 4_000,
-        units: 1,
-        many_in_flight: false,
-    },
+    Group { name: "requests10k", timed: "requests10k_mt", ops: 1, units: REQUESTS, many_in_flight: true },
+    Group { name: "awaits20_mt", timed: "awaits20_mt", ops: 4_000, units: 1, many_in_flight: false },
 ];
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::interleaved::CONTENDERS;
 
     #[test]
     fn every_listed_contender_runs_and_no_other() {
         for g in GROUPS {
-            for name in g.contenders {
+            for name in CONTENDERS {
                 assert!(g.run(name, 1), "{}/{name}", g.name);
             }
             assert!(!g.run("nope", 1));

@@ -20,9 +20,9 @@
 
 use std::process::{Command, ExitCode};
 
-use ctxflow_benches::counted_tasks;
 use ctxflow_benches::record::Record;
 use ctxflow_benches::sync_ops::{self, COUNTED_ONLY, GROUPS, Times};
+use ctxflow_benches::{counted_tasks, interleaved};
 
 /// Runs `n` operations `name` of `group`; false if there is no such operation.
 fn run(group: &str, name: &str, n: u64) -> bool {
@@ -105,7 +105,7 @@ fn probe(only: &[&str]) -> ExitCode {
     let wanted = |group: &&str| only.is_empty() || only.contains(group);
     // Each group with its counted-task group, if it is one.
     let sync = GROUPS.iter().chain(COUNTED_ONLY).map(|&(group, names)| (group, names, None));
-    let tasks = counted_tasks::GROUPS.iter().map(|g| (g.name, g.contenders, Some(g)));
+    let tasks = counted_tasks::GROUPS.iter().map(|g| (g.name, interleaved::CONTENDERS, Some(g)));
     for (group, names, task_group) in sync.chain(tasks).filter(|(group, ..)| wanted(group)) {
         for name in names {
             let (instructions, misses) = match task_group {
