@@ -5,8 +5,11 @@
 //!   await, tokio's own cost (plain `tokio::spawn`) subtracted. tokio allocates each task in a
 //!   128-byte-aligned cell, so a few bytes more in the future either cost nothing or a whole
 //!   128 bytes; the probe therefore also sweeps 16 future sizes across one 128-byte period
-//!   and reports the mean, which is what a wrapper costs on average (not for the automatic
-//!   runtime, which wraps nothing: its side table is measured once, at 100 000 tasks).
+//!   and reports the mean, which is what a wrapper costs on average. The automatic runtime
+//!   wraps nothing: what it adds is its side table, whose slots double as it fills, so a live
+//!   task's share of them depends on where the count of live tasks falls between two
+//!   doublings. Its mean is taken over 16 counts spread evenly, in ratio, over one doubling
+//!   (each in a process of its own: the table keeps its peak capacity for the process).
 //! - bytes left behind per task after tasks ended (plain runtime, ctxflow, automatic
 //!   propagation runtime).
 //! - bytes per live context frame, and allocations per operation (get, poll, scope set-up,
@@ -38,6 +41,10 @@ const TASKS: usize = 100_000;
 const SWEEP_TASKS: usize = 20_000;
 /// Operations per allocation count.
 const OPS: usize = 10_000;
+/// The fewest live tasks of the automatic runtime's sweep, which ends below twice as many.
+const TABLE_SWEEP_FROM: f64 = 65_536.0;
+/// The argument that makes the probe measure the automatic runtime at one count of live tasks.
+const TABLE_AT: &str = "table-at";
 
 /// Bytes allocated and not freed since `region` began.
 fn live(region: &Region<'_, System>) -> f64 {
@@ -111,11 +118,32 @@ fn tasks() {
     each(Tracing::NAME, task_bytes::<Tracing, 0>(TASKS), sweep::<Tracing>());
     each(Opentelemetry::NAME, task_bytes::<Opentelemetry, 0>(TASKS), sweep::<Opentelemetry>());
     // The automatic runtime spawns the future as it is, so its task cell is plain tokio's at every
-    // size; what it adds is its side table, which keeps its peak capacity for the process. A
-    // sweep after the first measurement would count none of it: measured once.
+    // size; what it adds is its side table, which keeps its peak capacity for the process: a
+    // second count measured in this process would find the first one's slots. So the sweep is
+    // over counts of live tasks, each measured by a process of its own.
     let automatic = task_bytes::<Automatic, 0>(TASKS);
     Record::new("mem_task", Automatic::NAME, automatic, "bytes").print();
     Record::new("mem_task_added", Automatic::NAME, automatic - plain, "bytes").print();
+    let counts: Vec<usize> =
+        (0..16).map(|k| (TABLE_SWEEP_FROM * 2f64.powf(f64::from(k) / 16.0)).round() as usize).collect();
+    let added: Vec<f64> = counts.iter().map(|&n| added_by_table_at(n)).collect();
+    let mean = added.iter().sum::<f64>() / added.len() as f64;
+    Record::new("mem_task_added_sweep", Automatic::NAME, mean, "bytes").print();
+    for (n, bytes) in counts.iter().zip(&added) {
+        Record::new("mem_task_added_at_count", &format!("{}_{n}", Automatic::NAME), *bytes, "bytes").print();
+    }
+}
+
+/// Bytes per live task that the automatic runtime adds to plain tokio's with `n` tasks live,
+/// measured by a process of its own (see [`tasks`]).
+fn added_by_table_at(n: usize) -> f64 {
+    let exe = std::env::current_exe().expect("the probe finds its own executable");
+    let out = std::process::Command::new(exe).args([TABLE_AT, &n.to_string()]).output().expect("the probe runs itself");
+    let text = String::from_utf8_lossy(&out.stdout);
+    match text.trim().parse() {
+        Ok(bytes) if out.status.success() => bytes,
+        _ => panic!("`mem {TABLE_AT} {n}` failed ({}): {text}", out.status),
+    }
 }
 
 /// Spawns [`TASKS`] tasks of contender `C` and joins them all.
@@ -216,6 +244,14 @@ async fn spawn_allocs<C: Contender>() -> f64 {
 
 fn main() {
     install_tracing_registry();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [first, n] = &args[..]
+        && first == TABLE_AT
+    {
+        let n: usize = n.parse().expect("a count of tasks");
+        println!("{}", task_bytes::<Automatic, 0>(n) - task_bytes::<Plain, 0>(n));
+        return;
+    }
     tasks();
     after_end();
     frames();

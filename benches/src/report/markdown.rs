@@ -134,8 +134,10 @@ fn memory(out: &mut String, r: &Results) {
          Tasks are parked at an await inside a request scope. tokio allocates each task in a 128-byte-aligned cell, so \
          a wrapper's few bytes cost either nothing or 128 bytes depending on the future's size: the \"mean over 16 sizes\" \
          column sweeps the future across one 128-byte period and is the wrapper's real average cost. The automatic \
-         runtime wraps nothing (its cost is its side table, which keeps its peak capacity for the process), so it is \
-         measured once, with 100 000 tasks.\n"
+         runtime wraps nothing: its cost is its side table, whose slots grow in steps as the live tasks outnumber \
+         them, so a task's share depends on the count of live tasks. Its mean is over 16 counts spread evenly, in \
+         ratio, from 65 536 to twice that (each measured in a process of its own: the table keeps its peak \
+         capacity for the process), and each count's figure is listed below the table.\n"
     );
     let _ = writeln!(
         out,
@@ -151,6 +153,21 @@ fn memory(out: &mut String, r: &Results) {
             get("mem_task_added"),
             get("mem_task_sweep"),
             get("mem_task_added_sweep")
+        );
+    }
+    let counts: Vec<String> = r
+        .names("mem_task_added_at_count")
+        .into_iter()
+        .filter_map(|name| {
+            let count = name.rsplit('_').next()?;
+            Some(format!("{count}: {:.1}", r.summary("mem_task_added_at_count", name)?.median))
+        })
+        .collect();
+    if !counts.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nAutomatic runtime, bytes added per live task by count of live tasks: {}.",
+            counts.join(", ")
         );
     }
     let _ = writeln!(
@@ -211,7 +228,9 @@ fn method(out: &mut String) {
          counting switched on after a one-second warm-up, then a bounded `wrk` run; its count over the requests \
          served. User space only: the kernel's socket work is not counted.",
         "- **Memory** (`target/release/mem`): a counting global allocator, one thread, 100 000 live tasks (and a \
-         sweep over 16 future sizes across one of tokio's 128-byte cell periods); tokio's own bytes subtracted.",
+         sweep over 16 future sizes across one of tokio's 128-byte cell periods; for the automatic runtime, over 16 \
+         counts of live tasks from 65 536 to twice that, each in a process of its own); tokio's own bytes \
+         subtracted.",
         "- **HTTP** (`target/release/http probe` and `http stack`): each server variant in its own process with one \
          tokio worker, loaded by `wrk` on loopback after a one-second warm-up; CPU per request is the process's \
          on-CPU nanoseconds (`/proc/<pid>/task/*/schedstat`, user and system) over the requests served. For the \

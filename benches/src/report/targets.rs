@@ -353,8 +353,8 @@ pub fn check(r: &Results) -> Vec<Target> {
         ),
         count_at_most(
             r,
-            "automatic runtime: at most 32 bytes per live task beyond tokio's own",
-            "mem_task_added",
+            "automatic runtime: at most 32 bytes per live task beyond tokio's own, averaged across counts of live tasks",
+            "mem_task_added_sweep",
             "ctxflow_runtime",
             32.0,
         )
