@@ -6,9 +6,9 @@
 //!   128-byte-aligned cell, so a few bytes more in the future either cost nothing or a whole
 //!   128 bytes; the probe therefore also sweeps 16 future sizes across one 128-byte period
 //!   and reports the mean, which is what a wrapper costs on average. The automatic runtime
-//!   wraps nothing: what it adds is its side table, whose slots double as it fills, so a live
-//!   task's share of them depends on where the count of live tasks falls between two
-//!   doublings. Its mean is taken over 16 counts spread evenly, in ratio, over one doubling
+//!   wraps nothing: what it adds is its side table, whose slots grow in steps as it fills, so
+//!   a live task's share of them depends on where the count of live tasks falls between two
+//!   steps. Its mean is taken over 16 counts spread evenly, in ratio, from 65 536 to twice that
 //!   (each in a process of its own: the table keeps its peak capacity for the process).
 //! - bytes left behind per task after tasks ended (plain runtime, ctxflow, automatic
 //!   propagation runtime).

@@ -46,6 +46,8 @@ mod shards;
 #[cfg(all(tokio_unstable, not(loom)))]
 mod site_filter;
 #[cfg(all(tokio_unstable, not(loom)))]
+mod slot_count;
+#[cfg(all(tokio_unstable, not(loom)))]
 mod slots;
 #[cfg(all(tokio_unstable, not(loom)))]
 mod spawn_sites;

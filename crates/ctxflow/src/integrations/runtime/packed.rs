@@ -5,8 +5,8 @@
 //! the table's lines go cold in between, so it is also cache lines per spawn. Whole, it would be
 //! a 64-bit key, a pointer and two 64-bit ids. Packed:
 //!
-//! - the key shrinks to its *generation*: the task's position in its shard (`task_hash.rs`)
-//!   above the bits of the slot's index, which the index already gives;
+//! - the key shrinks to its *generation*: the quotient of the task's position in its shard
+//!   (`task_hash.rs`) by the count of slots, whose remainder the slot's index already gives;
 //! - each async id keeps 48 bits: ids are handed out from one counter in blocks, and a process
 //!   handing out a million a second reaches 2^48 after some nine years.
 //!
@@ -61,9 +61,13 @@ impl Packed {
         u64::from(self.tag.get() - 1)
     }
 
-    /// The same entry in slots twice as many, whose index takes the generation's low bit.
-    pub(crate) fn doubled(self) -> Packed {
-        Packed { tag: NonZeroU32::MIN.saturating_add((self.tag.get() - 1) >> 1), ..self }
+    /// The same entry, for a slot where its key's generation is `generation` (the slots grew);
+    /// handed back as it is if `generation` does not fit.
+    pub(crate) fn regenerated(self, generation: u64) -> Result<Packed, Packed> {
+        match tag_of(generation) {
+            Some(tag) => Ok(Packed { tag, ..self }),
+            None => Err(self),
+        }
     }
 
     pub(crate) fn ctx(&self) -> &Ctx {
@@ -137,17 +141,20 @@ mod tests {
     }
 
     #[test]
-    fn a_doubled_entry_keeps_its_context_and_ids_and_halves_its_generation() {
+    fn a_regenerated_entry_keeps_its_context_and_ids() {
         static VAR: crate::ContextVar<u32> = crate::ContextVar::new("var");
         let frame = VAR.sync_scope(1, crate::context::current::capture_inherited);
         assert!(frame.is_some());
-        for generation in [0, 1, 6, 7, u64::from(u32::MAX) - 1] {
+        for (generation, new) in [(0, 0), (7, 5), (u64::from(u32::MAX) - 1, 3), (9, u64::from(u32::MAX))] {
             let packed = Packed::pack(Resource::from_parts(frame.clone(), AsyncId(9), AsyncId(4)), generation);
-            let doubled = packed.ok().unwrap().doubled();
-            assert!(doubled.is(generation >> 1));
-            assert_eq!(doubled.ids(), (AsyncId(9), AsyncId(4)));
-            assert!(doubled.ctx().as_ref().zip(frame.as_ref()).is_some_and(|(a, b)| a.ptr_eq(b)));
-            drop(doubled.unpack());
+            let regenerated = packed.ok().unwrap().regenerated(new);
+            let fits = new < u64::from(u32::MAX);
+            assert_eq!(regenerated.is_ok(), fits, "{new}");
+            let back = regenerated.unwrap_or_else(|same| same);
+            assert!(back.is(if fits { new } else { generation }));
+            assert_eq!(back.ids(), (AsyncId(9), AsyncId(4)));
+            assert!(back.ctx().as_ref().zip(frame.as_ref()).is_some_and(|(a, b)| a.ptr_eq(b)));
+            drop(back.unpack());
         }
     }
 }

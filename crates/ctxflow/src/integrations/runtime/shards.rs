@@ -10,17 +10,15 @@
 //! different tasks off each other's locks; a lock found taken is retried with a short spin, then
 //! by yielding the thread, so a preempted holder is waited for without burning its core.
 
-use std::hash::BuildHasher;
-
 use spin::mutex::{SpinMutex, SpinMutexGuard};
 use tokio::task::Id;
 
 use super::slots::Slots;
-use super::task_hash::{SHARDS, TaskIdHash, shard_of};
+use super::task_hash::{SHARDS, TaskKey, shard_of};
 
 /// One shard: tasks' entries by task id, and marks `M` on a few of them.
 pub(crate) struct Shard<M> {
-    pub(crate) entries: Slots<Id>,
+    pub(crate) entries: Slots,
     pub(crate) marks: Marks<M>,
 }
 
@@ -69,7 +67,7 @@ impl<M> Shards<M> {
     /// Runs `f` on the shard that holds `task`, under its lock. `f` must not run user code.
     #[inline]
     pub(crate) fn with<R>(&self, task: Id, f: impl FnOnce(&mut Shard<M>) -> R) -> R {
-        let shard = &self.shards[shard_of(TaskIdHash.hash_one(task))].0;
+        let shard = &self.shards[shard_of(task.number())].0;
         f(&mut lock(shard))
     }
 

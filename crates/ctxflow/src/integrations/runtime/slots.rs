@@ -15,31 +15,33 @@
 //! and the overflow map then holds a share of them beside slots that stay partly empty, which
 //! takes more memory than one hash map would.
 //!
-//! A slot holds its entry packed (`packed.rs`): the slot's index gives the low bits of the
-//! task's position, so the slot keeps only the rest of it, which makes the entry a quarter
-//! smaller. An entry that does not pack goes to the overflow map, whole, as a task whose slot is
-//! taken does.
+//! A slot holds its entry packed (`packed.rs`): the slot's index gives the task's position
+//! modulo the count of slots, so the slot keeps only the quotient, which makes the entry a
+//! quarter smaller. An entry that does not pack goes to the overflow map, whole, as a task whose
+//! slot is taken does. The map is keyed by position, which tells the tasks of one shard apart
+//! as their ids do: growing the slots moves packed entries, which keep no id.
 //!
-//! The array doubles when the entries would fill more than seven eighths of it, as a hash map
-//! grows, and never shrinks: a shard keeps its peak capacity.
+//! The slots grow by a quarter to a seventh (`slot_count.rs`) when the entries would fill more
+//! than seven eighths of them, and never shrink: a shard keeps its peak capacity.
 
 use std::collections::HashMap;
 
 use super::packed::Packed;
-use super::task_hash::{TaskIdHash, TaskKey, position};
+use super::slot_count::SlotCount;
+use super::task_hash::{PositionHash, TaskKey, position};
 use crate::context::frame::Ctx;
 use crate::resource::ids::AsyncId;
 use crate::resource::tracked::Resource;
 
-/// Tasks' entries by task id `K`, all of one shard: packed in the id's slot (`packed.rs`), or
-/// whole in the overflow map. The slots tell ids apart by their position in their shard, so
-/// ids of two shards must never meet in one table.
-pub(crate) struct Slots<K> {
-    /// Empty, or a power of two long.
+/// Tasks' entries by task id, all of one shard: packed in the slot of the id's position
+/// (`packed.rs`), or whole in the overflow map. Positions tell apart the ids of one shard only,
+/// so ids of two shards must never meet in one table.
+pub(crate) struct Slots {
+    /// Empty, or `count` long.
     slots: Vec<Option<Packed>>,
-    /// The bits of a position that index the slots.
-    index_bits: u32,
-    overflow: HashMap<K, Resource, TaskIdHash>,
+    count: SlotCount,
+    /// Entries by position.
+    overflow: HashMap<u64, Resource, PositionHash>,
     len: usize,
 }
 
@@ -56,10 +58,10 @@ impl<'a> From<&'a Resource> for TaskEntry<'a> {
     }
 }
 
-impl<K: TaskKey> Slots<K> {
+impl Slots {
     /// No entries; allocates nothing until the first insert.
     pub(crate) const fn new() -> Self {
-        Slots { slots: Vec::new(), index_bits: 0, overflow: HashMap::with_hasher(TaskIdHash), len: 0 }
+        Slots { slots: Vec::new(), count: SlotCount::FIRST, overflow: HashMap::with_hasher(PositionHash), len: 0 }
     }
 
     /// Entries, in the slots and the overflow map.
@@ -67,34 +69,35 @@ impl<K: TaskKey> Slots<K> {
         self.len
     }
 
-    /// The slot of `key` and its generation, the rest of its position; the slots must not be
-    /// empty.
+    /// The position of `key`, its slot and its generation (the quotient of its position by the
+    /// count of slots); the slots must not be empty.
     #[inline]
-    fn slot_of(&self, key: &K) -> (usize, u64) {
+    fn slot_of(&self, key: &impl TaskKey) -> (u64, usize, u64) {
         let position = position(key.number());
-        ((position as usize) & (self.slots.len() - 1), position >> self.index_bits)
+        let (at, generation) = self.count.place(position);
+        (position, at, generation)
     }
 
     /// Puts `value` under `key`; hands back the value it replaced.
-    pub(crate) fn insert(&mut self, key: K, value: Resource) -> Option<Resource> {
+    pub(crate) fn insert(&mut self, key: impl TaskKey, value: Resource) -> Option<Resource> {
         if self.len >= self.slots.len() / 8 * 7 {
             self.grow();
         }
-        let (at, generation) = self.slot_of(&key);
+        let (position, at, generation) = self.slot_of(&key);
         let replaced = match &self.slots[at] {
             Some(packed) if packed.is(generation) => self.slots[at].take().map(Packed::unpack),
             // The key may have overflowed while its slot was taken, and the slot be free now.
             _ if self.overflow.is_empty() => None,
-            _ => self.overflow.remove(&key),
+            _ => self.take_overflowed(position),
         };
-        self.place(at, generation, key, value);
+        self.place(position, at, generation, value);
         self.len += usize::from(replaced.is_none());
         replaced
     }
 
     /// Puts an entry not in the table yet in slot `at`, if it is free and the entry packs, or
     /// else in the overflow map.
-    fn place(&mut self, at: usize, generation: u64, key: K, value: Resource) {
+    fn place(&mut self, position: u64, at: usize, generation: u64, value: Resource) {
         let value = match &mut self.slots[at] {
             free @ None => match Packed::pack(value, generation) {
                 Ok(packed) => {
@@ -105,73 +108,110 @@ impl<K: TaskKey> Slots<K> {
             },
             Some(_) => value,
         };
-        drop(self.overflow.insert(key, value));
+        drop(self.overflow.insert(position, value));
     }
 
-    /// Doubles the slots (from none to a first few) and places every entry again.
+    /// Grows the slots (from none to a first few) and places every entry again.
     #[cold]
     fn grow(&mut self) {
-        let length = (self.slots.len() * 2).max(MIN_SLOTS);
-        let slots = std::mem::replace(&mut self.slots, std::iter::repeat_with(|| None).take(length).collect());
-        let old_bits = std::mem::replace(&mut self.index_bits, length.trailing_zeros());
+        let old_count = self.count;
+        if !self.slots.is_empty() {
+            self.count = old_count.next();
+        }
+        let slots =
+            std::mem::replace(&mut self.slots, std::iter::repeat_with(|| None).take(self.count.get()).collect());
+        let overflowed = std::mem::take(&mut self.overflow);
         for (index, packed) in slots.into_iter().enumerate() {
             let Some(packed) = packed else { continue };
-            // The index takes the generation's low bit. Two entries of the old slots never
-            // meet: their old indices, which the new ones keep, differ.
-            let at = index | ((packed.generation() & 1) as usize) << old_bits;
-            self.slots[at] = Some(packed.doubled());
+            let position = packed.generation() * old_count.get() as u64 + index as u64;
+            let (at, generation) = self.count.place(position);
+            // Two entries of the old slots meet in a new one only when their positions lie a
+            // multiple of the new count apart: a task far older than the others still alive.
+            // And a position's generation only falls as the count grows, so it still packs.
+            let moved = match &self.slots[at] {
+                None => packed.regenerated(generation),
+                Some(_) => Err(packed),
+            };
+            match moved {
+                Ok(packed) => self.slots[at] = Some(packed),
+                Err(packed) => drop(self.overflow.insert(position, packed.unpack())),
+            }
         }
-        for (key, value) in std::mem::take(&mut self.overflow) {
-            let (at, generation) = self.slot_of(&key);
-            self.place(at, generation, key, value);
+        for (position, value) in overflowed {
+            let (at, generation) = self.count.place(position);
+            self.place(position, at, generation, value);
         }
     }
 
     /// The entry under `key`.
     #[inline]
-    pub(crate) fn get(&self, key: &K) -> Option<TaskEntry<'_>> {
+    pub(crate) fn get(&self, key: &impl TaskKey) -> Option<TaskEntry<'_>> {
         if self.slots.is_empty() {
             return None;
         }
-        let (at, generation) = self.slot_of(key);
+        let (position, at, generation) = self.slot_of(key);
         match &self.slots[at] {
             Some(packed) if packed.is(generation) => Some(TaskEntry { ctx: packed.ctx(), ids: packed.ids() }),
             // A task whose slot was taken; the usual table has none.
             _ if self.overflow.is_empty() => None,
-            _ => self.overflow.get(key).map(TaskEntry::from),
+            _ => self.overflowed(position),
         }
+    }
+
+    /// The entry of a task whose slot was taken. Out of line, as the overflow's other uses: the
+    /// map's code would keep the usual lookup from being inlined where it is used.
+    #[cold]
+    #[inline(never)]
+    fn overflowed(&self, position: u64) -> Option<TaskEntry<'_>> {
+        self.overflow.get(&position).map(TaskEntry::from)
     }
 
     /// The context under `key`, to change.
     #[inline]
-    pub(crate) fn ctx_mut(&mut self, key: &K) -> Option<&mut Ctx> {
+    pub(crate) fn ctx_mut(&mut self, key: &impl TaskKey) -> Option<&mut Ctx> {
         if self.slots.is_empty() {
             return None;
         }
-        let (at, generation) = self.slot_of(key);
+        let (position, at, generation) = self.slot_of(key);
         match &mut self.slots[at] {
             Some(packed) if packed.is(generation) => Some(packed.ctx_mut()),
             _ if self.overflow.is_empty() => None,
-            _ => self.overflow.get_mut(key).map(|r| &mut r.ctx),
+            _ => overflowed_ctx(&mut self.overflow, position),
         }
     }
 
     /// Takes the entry under `key` out.
-    pub(crate) fn remove(&mut self, key: &K) -> Option<Resource> {
+    #[inline]
+    pub(crate) fn remove(&mut self, key: &impl TaskKey) -> Option<Resource> {
         if self.slots.is_empty() {
             return None;
         }
-        let (at, generation) = self.slot_of(key);
+        let (position, at, generation) = self.slot_of(key);
         let removed = match &self.slots[at] {
             Some(packed) if packed.is(generation) => self.slots[at].take().map(Packed::unpack),
-            _ => self.overflow.remove(key),
+            _ if self.overflow.is_empty() => None,
+            _ => self.take_overflowed(position),
         };
         self.len -= usize::from(removed.is_some());
         removed
     }
+
+    #[cold]
+    #[inline(never)]
+    fn take_overflowed(&mut self, position: u64) -> Option<Resource> {
+        self.overflow.remove(&position)
+    }
 }
 
-impl<K> Drop for Slots<K> {
+/// [`Slots::ctx_mut`] for a task whose slot was taken: a function of the map alone, so that it
+/// borrows no slot.
+#[cold]
+#[inline(never)]
+fn overflowed_ctx(overflow: &mut HashMap<u64, Resource, PositionHash>, position: u64) -> Option<&mut Ctx> {
+    overflow.get_mut(&position).map(|r| &mut r.ctx)
+}
+
+impl Drop for Slots {
     /// Entries dropped with the table end as they would have when taken out, with `destroy`.
     fn drop(&mut self) {
         for packed in self.slots.drain(..).flatten() {
@@ -179,9 +219,6 @@ impl<K> Drop for Slots<K> {
         }
     }
 }
-
-/// The slots a shard starts with: two runs of positions (`task_hash.rs`).
-const MIN_SLOTS: usize = 64;
 
 #[cfg(test)]
 mod tests {
@@ -203,7 +240,7 @@ mod tests {
         r.id.0
     }
 
-    fn found(t: &Slots<u64>, key: u64) -> Option<u64> {
+    fn found(t: &Slots, key: u64) -> Option<u64> {
         t.get(&key).map(|e| {
             assert_eq!(e.ids.1.0, e.ids.0.0 / 3, "the trigger kept");
             e.ids.0.0
@@ -246,7 +283,7 @@ mod tests {
     #[test]
     fn a_taken_slot_sends_the_entry_to_the_overflow_and_it_is_still_found() {
         let mut t = Slots::new();
-        let slots = MIN_SLOTS as u64;
+        let slots = SlotCount::FIRST.get() as u64;
         let (a, b, c) = (of_one_shard(3), of_one_shard(3 + slots), of_one_shard(3 + 2 * slots));
         for id in [a, b, c] {
             assert!(t.insert(id, entry(id)).is_none());
@@ -267,10 +304,10 @@ mod tests {
     #[test]
     fn what_does_not_pack_is_kept_whole_in_the_overflow() {
         let mut t = Slots::new();
-        // Ids past 48 bits; a key of a generation past 32 bits; two keys that the hash's
-        // position bits cannot tell apart.
+        // Ids past 48 bits; a key of a generation past 32 bits; a key far past that, in the
+        // slot of another (its id differs from the other's in the top bits only).
         let big_ids = of_one_shard(1);
-        let far_key = of_one_shard(MIN_SLOTS as u64 * (1 << 32) + 2);
+        let far_key = of_one_shard(SlotCount::FIRST.get() as u64 * (1 << 32) + 2);
         let (near, alias) = (of_one_shard(3), of_one_shard(3) + (1 << 60));
         assert!(t.insert(big_ids, entry(1 << 50)).is_none());
         assert!(t.insert(far_key, entry(20)).is_none());
@@ -297,10 +334,38 @@ mod tests {
             assert!(t.insert(id, entry(id)).is_none());
         }
         assert!(t.slots.len() / 8 * 7 >= t.len(), "at most seven eighths full");
+        assert!(t.len() * 10 >= t.slots.len() * 7, "at least seven tenths full: {} in {}", t.len(), t.slots.len());
         for &id in scattered.iter().chain(&window) {
             assert_eq!(found(&t, id), Some(id));
         }
         assert_eq!(t.len(), 10_040);
+    }
+
+    #[test]
+    fn entries_that_meet_in_the_grown_slots_go_to_the_overflow_and_are_still_found() {
+        let mut t = Slots::new();
+        let first = SlotCount::FIRST.get() as u64;
+        let grown = SlotCount::FIRST.next().get() as u64;
+        // Positions 0 and `grown` have slots of their own among the first slots, and one slot
+        // among the grown ones.
+        let (old, straggler) = (of_one_shard(0), of_one_shard(grown));
+        assert!(t.insert(old, entry(old)).is_none());
+        assert!(t.insert(straggler, entry(straggler)).is_none());
+        assert!(t.overflow.is_empty());
+        let others: Vec<u64> = (1..first).map(of_one_shard).collect();
+        for &id in &others {
+            assert!(t.insert(id, entry(id)).is_none());
+        }
+        assert_eq!(t.slots.len() as u64, grown, "grown once");
+        assert_eq!(t.overflow.len(), 1, "one of the two met the other");
+        for &id in others.iter().chain(&[old, straggler]) {
+            assert_eq!(found(&t, id), Some(id));
+        }
+        *t.ctx_mut(&straggler).unwrap() = a_frame();
+        assert!(t.get(&straggler).unwrap().ctx.is_some() && t.get(&old).unwrap().ctx.is_none());
+        assert_eq!(t.remove(&old).map(value), Some(old));
+        assert_eq!((found(&t, old), found(&t, straggler)), (None, Some(straggler)));
+        assert_eq!(t.len(), others.len() + 1);
     }
 
     /// Inserts and removals as a shard sees them: its ids spawned in order, ending out of

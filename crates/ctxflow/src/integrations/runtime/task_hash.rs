@@ -1,45 +1,41 @@
-//! The side table's hash: it keeps the table in spawn order.
+//! Where a task's entry goes in the side table: its shard, and its position there.
 //!
 //! tokio's task ids count up in spawn order, and tokio's own task memory is laid out in that
 //! order too, so a run queue is walked roughly in address order. A scattering hash (SipHash,
-//! Fx) puts consecutive tasks on unrelated cache lines, and every poll then paid a cache miss in
-//! the table (measured: most of the hooks' cost on a spawn-and-yield benchmark). This hash
-//! keeps runs of [`RUN`] consecutive ids next to each other in one shard's table, spreads the
-//! runs over the shards (so workers running different tasks rarely share a lock), and fills
-//! the 7 tag bits hashbrown compares first with mixed bits, so probing stays short in the map
-//! that takes the tasks whose slot was taken (`slots.rs`).
+//! Fx) would put consecutive tasks on unrelated cache lines, and a poll would then miss in the
+//! table where the task's own memory hits. So runs of [`RUN`] consecutive ids go to one shard,
+//! the runs are spread over the shards (workers running different tasks rarely share a lock),
+//! and each shard numbers its ids in spawn order ([`position`]): its slots are indexed by that
+//! number (`slots.rs`), and the map beside them, which takes the tasks whose slot was taken,
+//! is keyed by it ([`PositionHash`]).
 //!
-//! Bit layout: `[tag: 7][shard: SHARD_BITS][position: the rest]`. The position counts a shard's
-//! ids in spawn order, and the shard's slots are indexed by its low bits; hashbrown takes the
-//! bucket from the low bits too and the tag from the top 7 bits, and [`shard_of`] takes the bits
-//! in between.
+//! A task id's bits: `[position, high bits][shard: SHARD_BITS][position, low bits: RUN_BITS]`.
 
 use std::hash::{BuildHasher, Hash, Hasher};
 
 /// Shards in a table: enough that workers seldom meet on one lock.
 pub(crate) const SHARDS: usize = 1 << SHARD_BITS;
 const SHARD_BITS: u32 = 6;
-/// Consecutive ids kept together (one shard, adjacent buckets).
+/// Consecutive ids kept together (one shard, neighbouring slots).
 const RUN_BITS: u32 = 5;
 #[cfg(test)]
 const RUN: u64 = 1 << RUN_BITS;
-const POSITION_BITS: u32 = 64 - 7 - SHARD_BITS;
 
-/// The shard of a hash made by [`TaskIdHasher`].
+/// The shard of task id `id`.
 #[inline]
-pub(crate) fn shard_of(hash: u64) -> usize {
-    ((hash >> POSITION_BITS) & (SHARDS as u64 - 1)) as usize
+pub(crate) fn shard_of(id: u64) -> usize {
+    ((id >> RUN_BITS) & (SHARDS as u64 - 1)) as usize
 }
 
-/// The position of task id `id` among the ids of its shard, in spawn order. Exact for every
-/// id: the hash keeps only its low bits, which ids past 2^57 would make ambiguous.
+/// The position of task id `id` among the ids of its shard, in spawn order: below `2^58`,
+/// and different for every two ids of one shard.
 #[inline]
 pub(crate) fn position(id: u64) -> u64 {
     (id >> (RUN_BITS + SHARD_BITS)) << RUN_BITS | (id & ((1 << RUN_BITS) - 1))
 }
 
 /// A task id, and the number inside it.
-pub(crate) trait TaskKey: Copy + Eq + Hash {
+pub(crate) trait TaskKey: Copy {
     fn number(&self) -> u64;
 }
 
@@ -81,36 +77,30 @@ impl Hasher for Number {
     }
 }
 
-/// Builds [`TaskIdHasher`]s.
+/// Builds [`PositionHasher`]s.
 #[derive(Clone, Copy, Default)]
-pub(crate) struct TaskIdHash;
+pub(crate) struct PositionHash;
 
-impl BuildHasher for TaskIdHash {
-    type Hasher = TaskIdHasher;
-    fn build_hasher(&self) -> TaskIdHasher {
-        TaskIdHasher(0)
+impl BuildHasher for PositionHash {
+    type Hasher = PositionHasher;
+    fn build_hasher(&self) -> PositionHasher {
+        PositionHasher(0)
     }
 }
 
-/// Hashes the one `u64` inside a `tokio::task::Id`.
-pub(crate) struct TaskIdHasher(u64);
+/// Hashes a position in one shard (see [`position`]), for the map of tasks whose slot was
+/// taken: neighbouring positions in neighbouring buckets, and the 7 tag bits mixed.
+pub(crate) struct PositionHasher(u64);
 
-impl TaskIdHasher {
-    fn spread(id: u64) -> u64 {
-        let shard = (id >> RUN_BITS) & (SHARDS as u64 - 1);
-        let position = position(id) & ((1 << POSITION_BITS) - 1);
-        let tag = id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 57;
-        tag << 57 | shard << POSITION_BITS | position
-    }
-}
-
-impl Hasher for TaskIdHasher {
-    fn write_u64(&mut self, id: u64) {
-        self.0 = TaskIdHasher::spread(self.0 ^ id);
+impl Hasher for PositionHasher {
+    fn write_u64(&mut self, position: u64) {
+        let position = self.0 ^ position;
+        let tag = position.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 57;
+        self.0 = tag << 57 | (position & ((1 << 57) - 1));
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        // Not used by `task::Id` (it writes one u64); any other input still hashes correctly.
+        // Not used by `u64` (it writes one u64); any other input still hashes correctly.
         for chunk in bytes.chunks(8) {
             let mut word = [0u8; 8];
             word[..chunk.len()].copy_from_slice(chunk);
@@ -128,21 +118,14 @@ mod tests {
     use super::*;
     use std::collections::HashSet;
 
-    fn hash(id: u64) -> u64 {
-        let mut h = TaskIdHash.build_hasher();
-        h.write_u64(id);
-        h.finish()
-    }
-
     #[test]
-    fn runs_of_ids_share_a_shard_and_neighbouring_buckets() {
-        let shard = shard_of;
+    fn runs_of_ids_share_a_shard_and_take_consecutive_positions() {
         let base = 7 * RUN;
         for id in base..base + RUN {
-            assert_eq!(shard(hash(id)), shard(hash(base)));
-            assert_eq!(hash(id) & 0xFFFF, (hash(base) & 0xFFFF) + (id - base));
+            assert_eq!(shard_of(id), shard_of(base));
+            assert_eq!(position(id), position(base) + (id - base));
         }
-        assert_ne!(shard(hash(base)), shard(hash(base + RUN)));
+        assert_ne!(shard_of(base), shard_of(base + RUN));
     }
 
     #[test]
@@ -167,18 +150,26 @@ mod tests {
         for first in [0, 5 * RUN, u64::MAX - (4 * RUN * SHARDS as u64) + 1 - RUN] {
             let positions: Vec<u64> = shard_ids(first).map(position).collect();
             assert!(positions.windows(2).all(|w| w[1] == w[0] + 1), "consecutive from {first}");
+            assert!(shard_ids(first).all(|id| shard_of(id) == shard_of(first)));
         }
-        // Ids the hash's position bits cannot tell apart still have their own positions.
-        let (low, high) = (3 * RUN, 3 * RUN + (1 << 60));
-        assert_eq!(hash(low) & ((1 << POSITION_BITS) - 1), hash(high) & ((1 << POSITION_BITS) - 1));
-        assert_ne!(position(low), position(high));
+        assert!(position(u64::MAX) < 1 << 58);
     }
 
     #[test]
-    fn distinct_ids_hash_apart_and_every_shard_is_used() {
-        let hashes: HashSet<u64> = (1..100_000).map(hash).collect();
-        assert_eq!(hashes.len(), 99_999);
-        let shards: HashSet<usize> = (1..100_000).map(|id| shard_of(hash(id))).collect();
+    fn every_shard_is_used_and_positions_tell_a_shards_ids_apart() {
+        let shards: HashSet<usize> = (1..100_000).map(shard_of).collect();
         assert_eq!(shards.len(), SHARDS);
+        let of_shard_3: HashSet<u64> = (1..100_000).filter(|&id| shard_of(id) == 3).map(position).collect();
+        assert_eq!(of_shard_3.len(), (1..100_000).filter(|&id| shard_of(id) == 3).count());
+    }
+
+    #[test]
+    fn neighbouring_positions_hash_to_neighbouring_buckets_with_mixed_tags() {
+        let hash = |p: u64| PositionHash.hash_one(p);
+        for p in [0, 1_000, 1 << 40] {
+            assert_eq!(hash(p + 1) & 0xFFFF, (hash(p) & 0xFFFF) + 1);
+        }
+        let tags: HashSet<u64> = (0..1_000).map(|p| hash(p) >> 57).collect();
+        assert!(tags.len() > 100, "{} tags", tags.len());
     }
 }
