@@ -7,7 +7,7 @@
 # the ctxflow-http layer; the service users run, with no context, with ctxflow and with
 # tracing + OpenTelemetry). Then prints each cost budget with PASS/MISS.
 #
-#   scripts/bench.sh [rounds]        # default 2 rounds: about 20 minutes on 2 cores, build included (3 rounds: 23 to 26)
+#   scripts/bench.sh [rounds]        # default 2 rounds; docs/benchmarks.md says how long its run took
 #
 # The suites run in rounds; the contenders' order is reversed every other round, and every
 # ratio pairs two figures of the same round. The task workloads interleave their contenders
